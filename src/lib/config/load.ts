@@ -1,0 +1,250 @@
+/**
+ * Finding, parsing and validating llmops.yaml.
+ *
+ * The file is found by walking up from the working directory, as git finds `.git`, or named with
+ * `--config`. Problems are reported all at once, each with the file, line, key path, what was
+ * expected and what was found, so a user fixes a file in one pass rather than one error per run.
+ */
+import {existsSync, readFileSync} from 'node:fs';
+import path from 'node:path';
+import {isMap, isScalar, LineCounter, parseDocument, type Document, type Node as YamlNode} from 'yaml';
+import type {z} from 'zod';
+import {ConfigError, type ConfigProblem} from '../errors.js';
+import {closest} from '../util/did-you-mean.js';
+import {configSchema, type LlmopsConfig} from './schema.js';
+
+export const CONFIG_FILE = 'llmops.yaml';
+
+export interface LoadedConfig {
+  config: LlmopsConfig;
+  /** Absolute path of the file, or undefined when no file was found (defaults only). */
+  file?: string;
+  /** The project root: the directory of the file, or the working directory. */
+  root: string;
+}
+
+/** Walks up from `start` to the first directory holding llmops.yaml (or .yml). */
+export function findConfigFile(start: string): string | undefined {
+  let dir = path.resolve(start);
+  for (;;) {
+    for (const name of [CONFIG_FILE, 'llmops.yml']) {
+      const candidate = path.join(dir, name);
+      if (existsSync(candidate)) return candidate;
+    }
+    const parent = path.dirname(dir);
+    if (parent === dir) return undefined;
+    dir = parent;
+  }
+}
+
+export interface LoadOptions {
+  /** Explicit file (from --config); must exist. */
+  file?: string;
+  cwd?: string;
+  /** When true, a missing file is an error instead of the defaults. */
+  required?: boolean;
+}
+
+export function loadConfig(opts: LoadOptions = {}): LoadedConfig {
+  const cwd = opts.cwd ?? process.cwd();
+  let file: string | undefined;
+  if (opts.file) {
+    file = path.resolve(cwd, opts.file);
+    if (!existsSync(file)) {
+      throw new ConfigError([{file: opts.file, path: '', message: 'config file not found'}], {
+        fix: 'Try this: check the --config path, or run `llmops init` to create a project.',
+      });
+    }
+  } else {
+    file = findConfigFile(cwd);
+  }
+  if (!file) {
+    if (opts.required) {
+      throw new ConfigError([{file: CONFIG_FILE, path: '', message: `no ${CONFIG_FILE} in ${cwd} or any parent`}], {
+        fix: 'Try this: `llmops init` to create a project here, or pass --config PATH.',
+      });
+    }
+    return {config: configSchema.parse({}), root: path.resolve(cwd)};
+  }
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new ConfigError([{file, path: '', message: `cannot read file (${(error as NodeJS.ErrnoException).code})`}]);
+  }
+  return {config: parseConfigText(text, file), file, root: path.dirname(file)};
+}
+
+/** Parses and validates YAML text; throws one ConfigError listing every problem. */
+export function parseConfigText(text: string, file = CONFIG_FILE): LlmopsConfig {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, {lineCounter, prettyErrors: false, uniqueKeys: true});
+  if (doc.errors.length > 0) {
+    throw new ConfigError(
+      doc.errors.map((e) => {
+        const pos = e.linePos?.[0];
+        return {file, line: pos?.line, column: pos?.col, path: '', message: `YAML syntax error: ${e.message.split('\n')[0]}`};
+      }),
+    );
+  }
+  const raw: unknown = doc.toJS() ?? {};
+  if (typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new ConfigError([{file, line: 1, path: '', message: 'the file must be a mapping of keys', expected: 'a mapping', found: describe(raw)}]);
+  }
+  const result = configSchema.safeParse(raw);
+  if (result.success) return result.data;
+  const problems = result.error.issues.flatMap((issue) => toProblems(issue, doc, lineCounter, file, raw));
+  throw new ConfigError(problems);
+}
+
+function toProblems(
+  issue: z.core.$ZodIssue,
+  doc: Document,
+  lc: LineCounter,
+  file: string,
+  raw: unknown,
+): ConfigProblem[] {
+  const keyPath = issue.path.map(String);
+  if (issue.code === 'unrecognized_keys') {
+    return issue.keys.map((key) => {
+      const parentNode = doc.getIn(issue.path as unknown[], true) as YamlNode | undefined;
+      const known = knownKeys(issue.path, raw);
+      let line: number | undefined;
+      let column: number | undefined;
+      if (isMap(parentNode) || (issue.path.length === 0 && isMap(doc.contents))) {
+        const map = isMap(parentNode) ? parentNode : doc.contents;
+        if (isMap(map)) {
+          const pair = map.items.find((p) => isScalar(p.key) && String(p.key.value) === key);
+          const range = (pair?.key as YamlNode | undefined)?.range;
+          if (range) ({line, col: column} = lc.linePos(range[0]));
+        }
+      }
+      return {
+        file,
+        line,
+        column,
+        path: [...keyPath, key].join('.'),
+        message: 'unknown key',
+        didYouMean: closest(key, known),
+      };
+    });
+  }
+  const node = locate(doc, issue.path as (string | number)[]);
+  const pos = node?.range ? lc.linePos(node.range[0]) : undefined;
+  const found = getAt(raw, issue.path as (string | number)[]);
+  const problem: ConfigProblem = {
+    file,
+    line: pos?.line,
+    column: pos?.col,
+    path: keyPath.join('.'),
+    message: issueMessage(issue),
+    found: found === undefined ? 'nothing' : describe(found),
+  };
+  const expected = expectedOf(issue);
+  if (expected) problem.expected = expected;
+  return [problem];
+}
+
+/** The YAML node at `path`, or the closest ancestor that exists (for a missing key). */
+function locate(doc: Document, p: (string | number)[]): YamlNode | undefined {
+  for (let n = p.length; n >= 0; n--) {
+    const node = (n === 0 ? doc.contents : doc.getIn(p.slice(0, n), true)) as YamlNode | undefined;
+    if (node && typeof node === 'object' && 'range' in node) return node;
+  }
+  return undefined;
+}
+
+function getAt(raw: unknown, p: (string | number)[]): unknown {
+  let cur: unknown = raw;
+  for (const k of p) {
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<string | number, unknown>)[k];
+  }
+  return cur;
+}
+
+function knownKeys(p: PropertyKey[], raw: unknown): string[] {
+  // Walk the zod schema along the path to list the keys that are allowed there.
+  let schema: unknown = configSchema;
+  for (const seg of p) {
+    schema = unwrap(schema);
+    const shape = (schema as {shape?: Record<string, unknown>}).shape;
+    if (shape && typeof seg === 'string' && seg in shape) {
+      schema = shape[seg];
+      continue;
+    }
+    // A record (backends) or a discriminated union: pick the option matching the data's `type`.
+    const def = (schema as {def?: {valueType?: unknown; options?: unknown[]}}).def;
+    if (def?.valueType) {
+      schema = def.valueType;
+      const union = unwrap(schema) as {def?: {options?: unknown[]}};
+      const data = getAt(raw, p.slice(0, p.indexOf(seg) + 1) as (string | number)[]) as {type?: string} | undefined;
+      const opt = union.def?.options?.find((o) => {
+        const shape2 = (unwrap(o) as {shape?: Record<string, {def?: {values?: unknown[]}}>}).shape;
+        return shape2?.type?.def?.values?.includes(data?.type);
+      });
+      if (opt) schema = opt;
+      continue;
+    }
+    return [];
+  }
+  const shape = (unwrap(schema) as {shape?: Record<string, unknown>}).shape;
+  return shape ? Object.keys(shape) : [];
+}
+
+function unwrap(schema: unknown): unknown {
+  let s = schema as {def?: {innerType?: unknown; type?: string}};
+  while (s?.def?.innerType) s = s.def.innerType as typeof s;
+  return s;
+}
+
+function issueMessage(issue: z.core.$ZodIssue): string {
+  switch (issue.code) {
+    case 'invalid_type': {
+      return issue.input === undefined ? 'required key is missing' : 'wrong type';
+    }
+    case 'invalid_value': {
+      return 'not one of the allowed values';
+    }
+    case 'invalid_union': {
+      return 'matches none of the allowed shapes';
+    }
+    default: {
+      return issue.message;
+    }
+  }
+}
+
+function expectedOf(issue: z.core.$ZodIssue): string | undefined {
+  switch (issue.code) {
+    case 'invalid_type': {
+      return issue.expected === 'int' ? 'an integer' : `a ${issue.expected}`;
+    }
+    case 'invalid_value': {
+      return `one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
+    }
+    case 'too_small': {
+      return `${issue.origin === 'array' ? 'at least' : issue.inclusive ? '>=' : '>'} ${String(issue.minimum)}${issue.origin === 'string' ? ' characters' : issue.origin === 'array' ? ' items' : ''}`;
+    }
+    case 'too_big': {
+      return `${issue.inclusive ? '<=' : '<'} ${String(issue.maximum)}${issue.origin === 'string' ? ' characters' : ''}`;
+    }
+    case 'invalid_format': {
+      return issue.message.replace(/^Invalid string: must match pattern .*$/, 'a string of the right format');
+    }
+    case 'invalid_union': {
+      return 'a backend with `type` one of "local", "ssh", "slurm", "kubernetes"';
+    }
+    default: {
+      return undefined;
+    }
+  }
+}
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object') return 'a mapping';
+  if (typeof v === 'string') return `the string ${JSON.stringify(v.length > 40 ? v.slice(0, 40) + '…' : v)}`;
+  return `${typeof v} ${String(v)}`;
+}

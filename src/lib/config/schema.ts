@@ -1,0 +1,328 @@
+/**
+ * The schema of llmops.yaml. Every section has defaults, so an empty file is a valid project.
+ * `llmops config schema` prints the JSON Schema generated from this file and
+ * docs/config-reference.md is generated from it too (a test fails when the doc is stale).
+ *
+ * Objects are strict: an unknown key is an error with a "did you mean", not silently ignored.
+ */
+import {z} from 'zod';
+
+const positiveInt = z.number().int().positive();
+const nonNegative = z.number().nonnegative();
+const ratio = z.number().min(0).max(1);
+
+/** Wall-clock duration such as "90s", "15m", "1h", "7d". */
+export const durationString = z
+  .string()
+  .regex(/^\d+(\.\d+)?\s*(ms|s|m|h|d)$/, 'a duration such as "30s", "15m", "1h" or "7d"');
+
+const fieldMap = z
+  .strictObject({
+    id: z.string().optional().describe('Field holding a stable record id (kept in the output).'),
+    text: z.string().optional().describe('Field holding plain text.'),
+    instruction: z.string().optional(),
+    input: z.string().optional(),
+    output: z.string().optional(),
+    system: z.string().optional(),
+    messages: z.string().optional().describe('Field holding OpenAI-style messages ({role, content}).'),
+    conversations: z.string().optional().describe('Field holding ShareGPT-style turns ({from, value}).'),
+  })
+  .describe('Maps your field names to the canonical ones, e.g. {text: body}.');
+
+export const dataSchema = z
+  .strictObject({
+    inputs: z
+      .array(z.string())
+      .default([])
+      .describe('Input files, globs or hf://datasets/OWNER/NAME/PATH URLs (relative to the project root).'),
+    out: z.string().default('data/prepared').describe('Output directory of the prepared dataset.'),
+    format: z.enum(['auto', 'jsonl', 'json', 'csv', 'text']).default('auto'),
+    text_unit: z.enum(['line', 'file']).default('line').describe('Plain text: one document per line or per file.'),
+    field_map: fieldMap.prefault({}),
+    normalize: z
+      .strictObject({
+        nfc: z.boolean().default(true),
+        strip_control: z.boolean().default(true),
+        collapse_whitespace: z.boolean().default(true),
+        strip_html: z.boolean().default(false),
+      })
+      .prefault({}),
+    quality: z
+      .strictObject({
+        enabled: z.boolean().default(true),
+        min_chars: z.number().int().nonnegative().default(1),
+        max_chars: positiveInt.default(100_000),
+        min_words: z.number().int().nonnegative().default(1),
+        max_words: positiveInt.default(20_000),
+        min_mean_word_length: nonNegative.default(2),
+        max_mean_word_length: nonNegative.default(12),
+        max_symbol_ratio: ratio.default(0.1),
+        max_digit_ratio: ratio.default(0.3),
+        max_duplicate_line_fraction: ratio.default(0.3),
+        max_top_ngram_fraction: ratio.default(0.2),
+        language: z.string().nullable().default(null).describe('ISO 639-1 code to keep (e.g. "en"), or null for any.'),
+      })
+      .prefault({}),
+    pii: z
+      .strictObject({
+        mode: z.enum(['redact', 'drop', 'keep']).default('redact'),
+        types: z
+          .array(
+            z.enum(['email', 'phone', 'ip', 'credit_card', 'ssn', 'iban', 'secret']),
+          )
+          .default(['email', 'phone', 'ip', 'credit_card', 'ssn', 'iban', 'secret']),
+      })
+      .prefault({}),
+    dedup: z
+      .strictObject({
+        exact: z.boolean().default(true),
+        near: z.boolean().default(true),
+        ngram: positiveInt.default(5),
+        num_perm: positiveInt.default(128),
+        threshold: ratio.default(0.8),
+        bands: positiveInt.optional().describe('LSH bands; derived from threshold and num_perm when absent.'),
+        rows: positiveInt.optional().describe('LSH rows per band; derived when absent.'),
+        seed: z.number().int().default(1),
+      })
+      .prefault({}),
+    split: z
+      .strictObject({
+        train: ratio.default(0.9),
+        val: ratio.default(0.05),
+        test: ratio.default(0.05),
+        seed: z.number().int().default(42),
+      })
+      .prefault({}),
+    tokenizer: z.string().default('byte').describe('"byte" (the default byte-level tokenizer) or a path to a tokenizer.json.'),
+    context_length: positiveInt.default(512),
+  })
+  .prefault({});
+
+const loraSchema = z
+  .strictObject({
+    r: positiveInt.default(8),
+    alpha: positiveInt.default(16),
+    dropout: ratio.default(0),
+    targets: z.array(z.string()).default(['qkv', 'proj']).describe('Module names LoRA adapts.'),
+  })
+  .prefault({});
+
+const trainCommon = {
+  preset: z.string().default('tiny').describe('Trainer preset: tiny, small, medium, gpt2-124m...'),
+  max_steps: positiveInt.optional(),
+  seed: z.number().int().default(1337),
+  backend: z.string().default('local').describe('Name of the backend in `backends` to run on.'),
+  script: z
+    .string()
+    .default('trainer/train.py')
+    .describe('The Python trainer, relative to the project root (copied there by `llmops init`).'),
+  overrides: z
+    .record(z.string(), z.union([z.string(), z.number(), z.boolean()]))
+    .default({})
+    .describe('Extra hyper-parameters passed to the trainer (e.g. {lr: 0.001, batch_size: 16}).'),
+  eval_every: positiveInt.optional(),
+  checkpoint_every: positiveInt.optional(),
+};
+
+export const trainSchema = z.strictObject({...trainCommon}).prefault({});
+
+export const finetuneSchema = z
+  .strictObject({
+    ...trainCommon,
+    preset: z.string().default('tiny'),
+    method: z.enum(['lora', 'full']).default('lora'),
+    base: z.string().optional().describe('RUN_ID, a model directory, or hf:OWNER/NAME.'),
+    lora: loraSchema,
+  })
+  .prefault({});
+
+const gpuSpec = z.strictObject({
+  type: z.string().describe('GPU model, e.g. A100-80GB, H100, L4.'),
+  count: positiveInt.default(1),
+});
+
+const priced = {
+  price_per_hour: nonNegative.optional().describe('USD per hour for this backend; overrides the GPU price table.'),
+  price_source: z.string().optional().describe('Where the price comes from (shown in cost reports).'),
+};
+
+export const localBackend = z.strictObject({
+  type: z.literal('local'),
+  python: z.string().optional().describe('Python interpreter; defaults to the top-level `python`.'),
+  gpus: gpuSpec.optional(),
+  ...priced,
+});
+
+export const sshBackend = z.strictObject({
+  type: z.literal('ssh'),
+  host: z.string().describe('user@host, or a Host alias from ~/.ssh/config.'),
+  port: positiveInt.optional(),
+  identity_file: z.string().optional(),
+  workdir: z.string().default('llmops-runs').describe('Remote directory for runs (relative to the remote home).'),
+  python: z.string().default('python3'),
+  gpus: gpuSpec.optional(),
+  ssh_options: z.array(z.string()).default([]).describe('Extra `-o` options for ssh, e.g. ["UserKnownHostsFile=..."].'),
+  ...priced,
+});
+
+export const slurmBackend = z.strictObject({
+  type: z.literal('slurm'),
+  login: z.string().optional().describe('user@login-node to submit through ssh; local sbatch when absent.'),
+  port: positiveInt.optional(),
+  identity_file: z.string().optional(),
+  ssh_options: z.array(z.string()).default([]),
+  workdir: z.string().default('llmops-runs').describe('Shared directory for runs, as seen from the cluster.'),
+  python: z.string().default('python3'),
+  partition: z.string().optional(),
+  nodes: positiveInt.default(1),
+  gpus_per_node: z.number().int().nonnegative().default(0),
+  gpu_type: z.string().optional().describe('GPU model for pricing and --gres (e.g. A100-80GB).'),
+  cpus_per_task: positiveInt.optional(),
+  mem: z.string().optional(),
+  time: z.string().default('01:00:00'),
+  account: z.string().optional(),
+  qos: z.string().optional(),
+  sbatch_extra: z.array(z.string()).default([]),
+  poll_interval_s: z.number().positive().default(2),
+  ...priced,
+});
+
+export const kubernetesBackend = z.strictObject({
+  type: z.literal('kubernetes'),
+  context: z.string().optional(),
+  namespace: z.string().default('default'),
+  image: z.string().default('pytorch/pytorch:2.5.1-cuda12.4-cudnn9-runtime'),
+  gpus: z.number().int().nonnegative().default(1),
+  nodes: positiveInt.default(1),
+  gpu_type: z.string().optional(),
+  node_selector: z.record(z.string(), z.string()).default({}),
+  tolerations: z.array(z.record(z.string(), z.unknown())).default([]),
+  cpu: z.string().optional(),
+  memory: z.string().optional(),
+  ...priced,
+});
+
+export const backendSchema = z.discriminatedUnion('type', [localBackend, sshBackend, slurmBackend, kubernetesBackend]);
+
+export const pricingSchema = z
+  .strictObject({
+    gpus: z
+      .record(z.string(), nonNegative)
+      .default({})
+      .describe('USD per GPU-hour by GPU model; overrides the built-in table (see docs/cost.md).'),
+    owned: z
+      .record(
+        z.string(),
+        z.strictObject({
+          purchase_usd: nonNegative,
+          lifetime_hours: z.number().positive(),
+          power_watts: nonNegative.default(0),
+          usd_per_kwh: nonNegative.default(0),
+        }),
+      )
+      .default({})
+      .describe('Machines you own, priced by amortisation: purchase / lifetime + power.'),
+  })
+  .prefault({});
+
+export const budgetSchema = z
+  .strictObject({
+    per_run_usd: nonNegative.optional().describe('Stop a run when its cost reaches this.'),
+    monthly_usd: nonNegative.optional().describe('Refuse launches whose estimate exceeds what is left this month.'),
+    sample_interval_s: z.number().positive().default(10).describe('How often running costs are sampled.'),
+  })
+  .prefault({});
+
+export const deploySchema = z
+  .strictObject({
+    host: z.string().default('127.0.0.1'),
+    port: z.number().int().min(0).max(65535).default(8000),
+    api_key_env: z.string().optional().describe('Name of the environment variable holding the API key.'),
+    max_body_bytes: positiveInt.default(1_048_576),
+    request_timeout_s: z.number().positive().default(120),
+    max_queue: positiveInt.default(64),
+    max_concurrent: positiveInt.default(8),
+    max_tokens_default: positiveInt.default(128),
+    log_text: z.boolean().default(false).describe('Store raw prompts and completions in the ledger.'),
+    price_per_hour: nonNegative.default(0).describe('Host price for cost per 1k tokens (0: free, stated as such).'),
+    threads: positiveInt.default(1).describe('onnxruntime intra-op threads per session.'),
+  })
+  .prefault({});
+
+export const sloSchema = z
+  .strictObject({
+    p95_latency_ms: z.number().positive().optional(),
+    ttft_p95_ms: z.number().positive().optional(),
+    error_rate: ratio.optional(),
+    drift_psi: nonNegative.optional(),
+    drift_js: nonNegative.optional(),
+    cost_per_1k_tokens: nonNegative.optional(),
+    min_tokens_per_s: nonNegative.optional(),
+  })
+  .prefault({});
+
+export const monitorSchema = z
+  .strictObject({
+    window: durationString.default('1h'),
+    slo: sloSchema,
+    drift: z
+      .strictObject({
+        psi_notable: nonNegative.default(0.1),
+        psi_significant: nonNegative.default(0.2),
+        js_threshold: nonNegative.default(0.1),
+        min_requests: positiveInt.default(30),
+      })
+      .prefault({}),
+    stall_after_s: z.number().positive().default(300),
+    refresh_s: z.number().positive().default(2),
+    alert_webhook: z.string().url().optional(),
+  })
+  .prefault({});
+
+export const configSchema = z
+  .strictObject({
+    $schema: z.string().optional(),
+    name: z.string().default('llmops-project').describe('Project name.'),
+    python: z
+      .string()
+      .default('python3')
+      .describe('Python interpreter with torch for local runs (`llmops doctor` checks it).'),
+    ledger: z
+      .strictObject({
+        path: z.string().default('.llmops/llmops.db').describe('SQLite ledger; LLMOPS_DB overrides it.'),
+      })
+      .prefault({}),
+    runs_dir: z.string().default('.llmops/runs').describe('Where run directories live.'),
+    cache_dir: z.string().default('.llmops/cache').describe('Downloads from the Hugging Face Hub.'),
+    data: dataSchema,
+    train: trainSchema,
+    finetune: finetuneSchema,
+    backends: z
+      .record(z.string(), backendSchema)
+      .default({})
+      .describe('Named backends. `local` always exists (type local, price 0) unless redefined.'),
+    pricing: pricingSchema,
+    budget: budgetSchema,
+    deploy: deploySchema,
+    monitor: monitorSchema,
+  })
+  .prefault({});
+
+export type LlmopsConfig = z.output<typeof configSchema>;
+export type BackendConfig = z.output<typeof backendSchema>;
+export type DataConfig = z.output<typeof dataSchema>;
+export type TrainConfig = z.output<typeof trainSchema>;
+export type FinetuneConfig = z.output<typeof finetuneSchema>;
+export type DeployConfig = z.output<typeof deploySchema>;
+export type MonitorConfig = z.output<typeof monitorSchema>;
+
+/** The JSON Schema of llmops.yaml, for editors (yaml-language-server) and docs. */
+export function configJsonSchema(): Record<string, unknown> {
+  const schema = z.toJSONSchema(configSchema, {io: 'input', unrepresentable: 'any'}) as Record<string, unknown>;
+  return {
+    ...schema,
+    $id: 'https://llmops.dev/schema/llmops.schema.json',
+    title: 'llmops.yaml',
+    description: 'Project configuration for the llmops CLI. Every key is optional.',
+  };
+}

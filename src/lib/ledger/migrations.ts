@@ -1,0 +1,168 @@
+/**
+ * Forward-only schema migrations. The schema version lives in `PRAGMA user_version`; each
+ * migration runs once, in its own transaction, in order. Never edit a migration that has shipped:
+ * add a new one.
+ *
+ * Conventions: JSON is stored as JSON text (columns named *_json), never as blobs. Human-facing
+ * timestamps are ISO-8601 UTC text (sortable); high-volume rows (metrics, requests) use integer
+ * epoch milliseconds in `ts`. Append-only tables (run_events, cost_entries) refuse UPDATE and DELETE
+ * with triggers, so a bug cannot rewrite history.
+ */
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+const appendOnly = (table: string) => `
+CREATE TRIGGER ${table}_no_update BEFORE UPDATE ON ${table} BEGIN SELECT RAISE(ABORT, '${table} is append-only'); END;
+CREATE TRIGGER ${table}_no_delete BEFORE DELETE ON ${table} BEGIN SELECT RAISE(ABORT, '${table} is append-only'); END;
+`;
+
+export const migrations: Migration[] = [
+  {
+    version: 1,
+    name: 'initial',
+    sql: `
+CREATE TABLE datasets (
+  id TEXT PRIMARY KEY,
+  created_at TEXT NOT NULL,
+  path TEXT NOT NULL,
+  manifest_sha256 TEXT NOT NULL,
+  manifest_json TEXT NOT NULL,
+  records INTEGER NOT NULL DEFAULT 0,
+  kind TEXT NOT NULL DEFAULT 'text'          -- text | chat (what the records hold)
+);
+
+CREATE TABLE runs (
+  id TEXT PRIMARY KEY,
+  kind TEXT NOT NULL,                        -- train | finetune | command | export
+  status TEXT NOT NULL,                      -- queued | running | succeeded | failed | stopped | budget_exceeded | lost
+  name TEXT,
+  backend TEXT NOT NULL DEFAULT 'local',
+  backend_type TEXT NOT NULL DEFAULT 'local',
+  preset TEXT,
+  dataset_id TEXT,
+  parent_run_id TEXT,
+  created_at TEXT NOT NULL,
+  started_at TEXT,
+  ended_at TEXT,
+  updated_at TEXT NOT NULL,
+  exit_code INTEGER,
+  signal TEXT,
+  reason TEXT,                               -- why the run is in its status (human text)
+  run_dir TEXT NOT NULL,
+  budget_usd REAL,
+  pid INTEGER,
+  backend_ref TEXT,                          -- pgid, remote pid, Slurm job id, k8s job name
+  backend_state_json TEXT,
+  spec_json TEXT NOT NULL,
+  lineage_json TEXT NOT NULL DEFAULT '{}',
+  summary_json TEXT NOT NULL DEFAULT '{}',   -- last metrics, totals (filled when the run ends)
+  stalled_at TEXT
+);
+CREATE INDEX runs_created ON runs(created_at DESC);
+CREATE INDEX runs_status ON runs(status);
+CREATE INDEX runs_dataset ON runs(dataset_id);
+CREATE INDEX runs_parent ON runs(parent_run_id);
+
+CREATE TABLE run_events (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  run_id TEXT NOT NULL,
+  ts TEXT NOT NULL,
+  type TEXT NOT NULL,                        -- status | checkpoint | artifact | heartbeat | log | ...
+  data_json TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX run_events_run ON run_events(run_id, id);
+${appendOnly('run_events')}
+
+CREATE TABLE metrics (
+  run_id TEXT NOT NULL,
+  step INTEGER NOT NULL,
+  key TEXT NOT NULL,
+  value REAL NOT NULL,
+  ts INTEGER NOT NULL
+);
+CREATE INDEX metrics_run_key_step ON metrics(run_id, key, step);
+
+CREATE TABLE artifacts (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  run_id TEXT NOT NULL,
+  kind TEXT NOT NULL,                        -- checkpoint | model | onnx | report | log | other
+  path TEXT NOT NULL,
+  sha256 TEXT,
+  size_bytes INTEGER,
+  created_at TEXT NOT NULL,
+  meta_json TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX artifacts_run ON artifacts(run_id);
+
+CREATE TABLE cost_entries (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  ts TEXT NOT NULL,
+  run_id TEXT,
+  deployment_id TEXT,
+  stage TEXT NOT NULL,                       -- data | train | finetune | command | serve
+  phase TEXT NOT NULL,                       -- queue | setup | run | serve
+  backend TEXT NOT NULL,
+  resource TEXT NOT NULL,                    -- e.g. "cpu", "A100-80GB x1"
+  seconds REAL NOT NULL,
+  price_per_hour REAL NOT NULL,              -- the price in force when the cost was incurred
+  price_source TEXT NOT NULL,
+  usd REAL NOT NULL,
+  billed INTEGER NOT NULL DEFAULT 1,         -- queue time is recorded but not billed
+  meta_json TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX cost_entries_ts ON cost_entries(ts);
+CREATE INDEX cost_entries_run ON cost_entries(run_id);
+${appendOnly('cost_entries')}
+
+CREATE TABLE deployments (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  status TEXT NOT NULL,                      -- starting | running | stopped | failed
+  model_run_id TEXT,
+  model_dir TEXT NOT NULL,
+  target TEXT NOT NULL DEFAULT 'local',
+  host TEXT NOT NULL,
+  port INTEGER NOT NULL,
+  url TEXT NOT NULL,
+  pid INTEGER,
+  log_path TEXT,
+  price_per_hour REAL NOT NULL DEFAULT 0,
+  created_at TEXT NOT NULL,
+  started_at TEXT,
+  stopped_at TEXT,
+  config_json TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX deployments_name ON deployments(name, created_at DESC);
+
+CREATE TABLE requests (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  deployment_id TEXT NOT NULL,
+  model_run_id TEXT,
+  ts INTEGER NOT NULL,                       -- arrival, epoch ms
+  endpoint TEXT NOT NULL,                    -- chat | completions
+  stream INTEGER NOT NULL DEFAULT 0,
+  status TEXT NOT NULL,                      -- ok | error | cancelled
+  http_status INTEGER NOT NULL,
+  finish_reason TEXT,                        -- stop | length | error | cancelled
+  prompt_tokens INTEGER NOT NULL DEFAULT 0,
+  completion_tokens INTEGER NOT NULL DEFAULT 0,
+  queue_ms REAL,
+  ttft_ms REAL,
+  e2e_ms REAL,
+  itl_ms REAL,                               -- mean inter-token latency of this request
+  prompt_chars INTEGER NOT NULL DEFAULT 0,
+  error TEXT,
+  profile_json TEXT,                         -- compact prompt profile for drift (lengths, term sketch)
+  prompt_text TEXT,                          -- only with deploy.log_text
+  completion_text TEXT
+);
+CREATE INDEX requests_dep_ts ON requests(deployment_id, ts);
+CREATE INDEX requests_ts ON requests(ts);
+`,
+  },
+];
+
+export const LATEST_SCHEMA_VERSION = migrations.at(-1)!.version;
