@@ -81,4 +81,9 @@ export interface Backend {
   pricing(): Pricing;
   /** Renders what would be submitted (sbatch script, manifests) without submitting: --dry-run. */
   render?(spec: RunSpec): Promise<Record<string, string>>;
+  /**
+   * GPU utilisation, memory and power of the run's machine, sampled every budget interval and
+   * recorded as the metrics gpu_util, gpu_mem_mb, gpu_power_w. Optional: [] or absent = no GPUs.
+   */
+  sampleGpus?(handle: BackendHandle): Promise<Array<{index: number; name: string; utilPct: number; memMb: number; powerW: number}>>;
 }
