@@ -91,9 +91,12 @@ export function parseConfigText(text: string, file = CONFIG_FILE): LlmopsConfig 
   if (typeof raw !== 'object' || Array.isArray(raw)) {
     throw new ConfigError([{file, line: 1, path: '', message: 'the file must be a mapping of keys', expected: 'a mapping', found: describe(raw)}]);
   }
-  const result = configSchema.safeParse(raw);
+  // `budget:` followed only by comments parses as null: treat a null value as "not set" (defaults).
+  const result = configSchema.safeParse(dropNulls(raw));
   if (result.success) return result.data;
-  const problems = result.error.issues.flatMap((issue) => toProblems(issue, doc, lineCounter, file, raw));
+  const problems = result.error.issues
+    .flatMap((issue) => toProblems(issue, doc, lineCounter, file, raw))
+    .sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0));
   throw new ConfigError(problems);
 }
 
@@ -142,6 +145,11 @@ function toProblems(
   };
   const expected = expectedOf(issue);
   if (expected) problem.expected = expected;
+  if (issue.code === 'invalid_union' && keyPath.at(-1) === 'type' && typeof found === 'string') {
+    problem.didYouMean = closest(found, ['local', 'ssh', 'slurm', 'kubernetes']);
+  } else if (issue.code === 'invalid_value' && typeof found === 'string') {
+    problem.didYouMean = closest(found, issue.values.map(String));
+  }
   return [problem];
 }
 
@@ -152,6 +160,14 @@ function locate(doc: Document, p: (string | number)[]): YamlNode | undefined {
     if (node && typeof node === 'object' && 'range' in node) return node;
   }
   return undefined;
+}
+
+function dropNulls(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map((x) => dropNulls(x));
+  if (v && typeof v === 'object') {
+    return Object.fromEntries(Object.entries(v).filter(([, x]) => x !== null).map(([k, x]) => [k, dropNulls(x)]));
+  }
+  return v;
 }
 
 function getAt(raw: unknown, p: (string | number)[]): unknown {
@@ -209,6 +225,13 @@ function issueMessage(issue: z.core.$ZodIssue): string {
     case 'invalid_union': {
       return 'matches none of the allowed shapes';
     }
+    case 'too_small':
+    case 'too_big': {
+      return 'out of range';
+    }
+    case 'invalid_format': {
+      return 'wrong format';
+    }
     default: {
       return issue.message;
     }
@@ -218,7 +241,7 @@ function issueMessage(issue: z.core.$ZodIssue): string {
 function expectedOf(issue: z.core.$ZodIssue): string | undefined {
   switch (issue.code) {
     case 'invalid_type': {
-      return issue.expected === 'int' ? 'an integer' : `a ${issue.expected}`;
+      return issue.expected === 'int' ? 'an integer' : `${/^[aeiou]/.test(issue.expected) ? 'an' : 'a'} ${issue.expected}`;
     }
     case 'invalid_value': {
       return `one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
