@@ -82,7 +82,7 @@ export function parseConfigText(text: string, file = CONFIG_FILE): LlmopsConfig 
   if (doc.errors.length > 0) {
     throw new ConfigError(
       doc.errors.map((e) => {
-        const pos = e.linePos?.[0];
+        const pos = lineCounter.linePos(e.pos[0]);
         return {file, line: pos?.line, column: pos?.col, path: '', message: `YAML syntax error: ${e.message.split('\n')[0]}`};
       }),
     );
