@@ -251,31 +251,36 @@ export const deploySchema = z
 
 export const sloSchema = z
   .strictObject({
-    p95_latency_ms: z.number().positive().optional(),
-    ttft_p95_ms: z.number().positive().optional(),
-    error_rate: ratio.optional(),
-    drift_psi: nonNegative.optional(),
-    drift_js: nonNegative.optional(),
-    cost_per_1k_tokens: nonNegative.optional(),
-    min_tokens_per_s: nonNegative.optional(),
+    p95_latency_ms: z.number().positive().optional().describe('Maximum end-to-end latency p95 (ms) of successful requests.'),
+    ttft_p95_ms: z.number().positive().optional().describe('Maximum time-to-first-token p95 (ms).'),
+    error_rate: ratio.optional().describe('Maximum share of requests that failed or were cut off (0..1).'),
+    drift_psi: nonNegative.optional().describe('Maximum PSI of prompt lengths against the training reference.'),
+    drift_js: nonNegative.optional().describe('Maximum Jensen-Shannon divergence (bits) of prompt terms.'),
+    cost_per_1k_tokens: nonNegative.optional().describe('Maximum USD per 1,000 tokens (host price x running time).'),
+    min_tokens_per_s: nonNegative.optional().describe('Minimum median decode speed of one request (tokens/s).'),
   })
   .prefault({});
 
 export const monitorSchema = z
   .strictObject({
-    window: durationString.default('1h'),
+    window: durationString.default('1h').describe('Default window of `llmops monitor` (overridden by --since).'),
     slo: sloSchema,
     drift: z
       .strictObject({
         psi_notable: nonNegative.default(0.1),
         psi_significant: nonNegative.default(0.2),
         js_threshold: nonNegative.default(0.1),
-        min_requests: positiveInt.default(30),
+        min_requests: positiveInt
+          .default(30)
+          .describe('Fewer requests with a profile in the window: "not enough traffic", never a breach.'),
+        max_requests: positiveInt
+          .default(5000)
+          .describe('Drift compares the newest this many requests of the window (bounds the work).'),
       })
       .prefault({}),
-    stall_after_s: z.number().positive().default(300),
-    refresh_s: z.number().positive().default(2),
-    alert_webhook: z.string().url().optional(),
+    stall_after_s: z.number().positive().default(300).describe('A running run with no new step for this long is marked stalled.'),
+    refresh_s: z.number().positive().default(2).describe('Refresh interval of --watch views.'),
+    alert_webhook: z.string().url().optional().describe('URL that `monitor --check` POSTs a breach to as JSON.'),
   })
   .prefault({});
 
