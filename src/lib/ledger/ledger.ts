@@ -117,6 +117,29 @@ export interface DeploymentRow {
   config_json: string;
 }
 
+/** One row of the requests table (the server's record of a request; see migrations.ts). */
+export interface RequestRow {
+  deployment_id: string;
+  model_run_id: string | null;
+  ts: number;
+  endpoint: 'chat' | 'completions';
+  stream: number;
+  status: 'ok' | 'error' | 'cancelled';
+  http_status: number;
+  finish_reason: string | null;
+  prompt_tokens: number;
+  completion_tokens: number;
+  queue_ms: number | null;
+  ttft_ms: number | null;
+  e2e_ms: number | null;
+  itl_ms: number | null;
+  prompt_chars: number;
+  error: string | null;
+  profile_json: string | null;
+  prompt_text: string | null;
+  completion_text: string | null;
+}
+
 /** Path of the ledger for a project: LLMOPS_DB, else ledger.path relative to the project root. */
 export function ledgerPath(loaded: Pick<LoadedConfig, 'config' | 'root'>): string {
   const env = process.env.LLMOPS_DB;
@@ -448,5 +471,29 @@ export class Ledger {
 
   listDeployments(): DeploymentRow[] {
     return this.db.prepare('SELECT * FROM deployments ORDER BY created_at DESC').all() as DeploymentRow[];
+  }
+
+  // ---- requests (written by the server in batches) -------------------------------------------
+
+  insertRequests(rows: readonly RequestRow[]): void {
+    if (rows.length === 0) return;
+    const stmt = this.db.prepare(
+      `INSERT INTO requests (deployment_id, model_run_id, ts, endpoint, stream, status, http_status, finish_reason,
+         prompt_tokens, completion_tokens, queue_ms, ttft_ms, e2e_ms, itl_ms, prompt_chars, error, profile_json,
+         prompt_text, completion_text)
+       VALUES (@deployment_id, @model_run_id, @ts, @endpoint, @stream, @status, @http_status, @finish_reason,
+         @prompt_tokens, @completion_tokens, @queue_ms, @ttft_ms, @e2e_ms, @itl_ms, @prompt_chars, @error, @profile_json,
+         @prompt_text, @completion_text)`,
+    );
+    const tx = this.db.transaction((rs: readonly RequestRow[]) => {
+      for (const r of rs) stmt.run(r);
+    });
+    tx.immediate(rows);
+  }
+
+  listRequests(deploymentId: string, limit = 1000): Array<RequestRow & {id: number}> {
+    return this.db
+      .prepare('SELECT * FROM requests WHERE deployment_id = ? ORDER BY id LIMIT ?')
+      .all(deploymentId, limit) as Array<RequestRow & {id: number}>;
   }
 }

@@ -1,0 +1,151 @@
+/**
+ * One generation in flight: its sampling state, its text so far, stop detection and timings.
+ * The scheduler feeds it tokens; it decides when it is finished and what text may be streamed.
+ */
+import {makeRng, sampleToken, type SamplingParams} from './sampling.js';
+import {IncrementalDecoder, type ModelTokenizer} from './tokenizer.js';
+
+export type FinishReason = 'stop' | 'length' | 'cancelled' | 'error';
+
+export interface GenerationRequest {
+  promptIds: number[];
+  maxTokens: number;
+  sampling: SamplingParams;
+  seed?: number;
+  /** Stop strings from the request (the model's own stop tokens always apply). */
+  stop: string[];
+  /** Aborting cancels the generation (client gone, deadline). */
+  signal?: AbortSignal;
+  /** Streaming: called with each new piece of text that can no longer be part of a stop string. */
+  onDelta?: (text: string) => void;
+}
+
+export interface GenerationResult {
+  text: string;
+  finishReason: FinishReason;
+  promptTokens: number;
+  completionTokens: number;
+  queueMs: number;
+  ttftMs: number | null;
+  e2eMs: number;
+  /** Mean inter-token latency, null with fewer than two tokens. */
+  itlMs: number | null;
+  error?: string;
+}
+
+export class Sequence {
+  readonly arrival = performance.now();
+  startedAt: number | null = null;
+  firstTokenAt: number | null = null;
+  lastTokenAt: number | null = null;
+  completion = 0;
+  finished: FinishReason | null = null;
+  error?: string;
+  private readonly rng: () => number;
+  private readonly decoder: IncrementalDecoder;
+  private raw = '';
+  private emitted = 0;
+  private readonly maxStopLen: number;
+  readonly promise: Promise<GenerationResult>;
+  private resolve!: (r: GenerationResult) => void;
+
+  constructor(
+    readonly req: GenerationRequest,
+    tokenizer: ModelTokenizer,
+    private readonly stopIds: Set<number>,
+  ) {
+    this.rng = makeRng(req.seed);
+    this.decoder = new IncrementalDecoder(tokenizer);
+    this.maxStopLen = Math.max(0, ...req.stop.map((s) => s.length));
+    this.promise = new Promise((resolve) => (this.resolve = resolve));
+  }
+
+  get cancelled(): boolean {
+    return Boolean(this.req.signal?.aborted);
+  }
+
+  /** Samples the next token from this row's logits; returns it, or -1 when the sequence ended. */
+  accept(logits: Float32Array, offset: number, vocab: number): number {
+    const now = performance.now();
+    const id = sampleToken(logits, offset, vocab, this.req.sampling, this.rng);
+    this.firstTokenAt ??= now;
+    this.lastTokenAt = now;
+    this.completion++;
+    if (this.stopIds.has(id)) {
+      this.finish('stop');
+      return -1;
+    }
+    this.raw += this.decoder.push(id);
+    if (this.checkStopStrings()) return -1;
+    if (this.completion >= this.req.maxTokens) {
+      this.raw += this.decoder.flush();
+      if (!this.checkStopStrings()) {
+        this.emit(this.raw.length);
+        this.finish('length');
+      }
+      return -1;
+    }
+    return id;
+  }
+
+  private checkStopStrings(): boolean {
+    if (this.req.stop.length === 0) {
+      this.emit(this.raw.length);
+      return false;
+    }
+    const from = Math.max(0, this.emitted - this.maxStopLen);
+    let cut = -1;
+    for (const s of this.req.stop) {
+      const i = this.raw.indexOf(s, from);
+      if (i !== -1 && (cut === -1 || i < cut)) cut = i;
+    }
+    if (cut !== -1) {
+      this.raw = this.raw.slice(0, cut);
+      this.emit(cut);
+      this.finish('stop');
+      return true;
+    }
+    // Hold back a tail that could still become a stop string.
+    let hold = 0;
+    for (const s of this.req.stop) {
+      for (let k = Math.min(s.length - 1, this.raw.length); k > hold; k--) {
+        if (this.raw.endsWith(s.slice(0, k))) {
+          hold = k;
+          break;
+        }
+      }
+    }
+    this.emit(this.raw.length - hold);
+    return false;
+  }
+
+  private emit(upTo: number): void {
+    if (upTo <= this.emitted) return;
+    const piece = this.raw.slice(this.emitted, upTo);
+    this.emitted = upTo;
+    this.req.onDelta?.(piece);
+  }
+
+  finish(reason: FinishReason, error?: string): void {
+    if (this.finished) return;
+    if (reason === 'stop' || reason === 'length') this.emit(this.raw.length);
+    this.finished = reason;
+    this.error = error;
+    const end = performance.now();
+    const started = this.startedAt ?? end;
+    this.resolve({
+      text: this.raw.slice(0, this.emitted),
+      finishReason: reason,
+      promptTokens: this.req.promptIds.length,
+      completionTokens: this.completion,
+      queueMs: started - this.arrival,
+      ttftMs: this.firstTokenAt === null ? null : this.firstTokenAt - this.arrival,
+      e2eMs: end - this.arrival,
+      itlMs:
+        this.completion > 1 && this.firstTokenAt !== null && this.lastTokenAt !== null
+          ? (this.lastTokenAt - this.firstTokenAt) / (this.completion - 1)
+          : null,
+      ...(error ? {error} : {}),
+    });
+  }
+}

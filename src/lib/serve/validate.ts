@@ -1,0 +1,106 @@
+/**
+ * Validation of /v1/chat/completions and /v1/completions bodies (zod), into one normalised
+ * generation request. Unknown fields are ignored, as vLLM does; every rejection names the field.
+ */
+import {z} from 'zod';
+import {badRequest, ApiError} from './api-error.js';
+import type {ChatMessage} from './chat-format.js';
+
+const finite = z.number().refine(Number.isFinite, 'must be a finite number');
+const tokens = z.number().int('must be an integer').min(1, 'must be at least 1').max(1_000_000, 'must be at most 1000000');
+
+const textPart = z.object({type: z.literal('text'), text: z.string()});
+const message = z.object({
+  role: z.enum(['system', 'user', 'assistant', 'developer', 'tool']),
+  content: z.union([z.string(), z.array(textPart).max(1000), z.null()]),
+});
+
+const common = {
+  model: z.string().max(512).nullish(),
+  max_tokens: tokens.nullish(),
+  temperature: finite.min(0, 'must be >= 0').max(2, 'must be <= 2').nullish(),
+  top_p: finite.gt(0, 'must be > 0').max(1, 'must be <= 1').nullish(),
+  top_k: z.number().int('must be an integer').min(-1, 'must be -1 (off) or more').max(1_000_000).nullish(),
+  seed: z.number().int('must be an integer').min(Number.MIN_SAFE_INTEGER).max(Number.MAX_SAFE_INTEGER).nullish(),
+  stop: z.union([z.string().max(256), z.array(z.string().min(1).max(256)).max(16)]).nullish(),
+  n: z.literal(1, 'only n = 1 is supported').nullish(),
+  stream: z.boolean().nullish(),
+  stream_options: z.object({include_usage: z.boolean().nullish()}).nullish(),
+};
+
+const chatSchema = z.object({
+  ...common,
+  messages: z.array(message).min(1, 'must hold at least one message').max(10_000),
+  max_completion_tokens: tokens.nullish(),
+});
+
+const completionSchema = z.object({
+  ...common,
+  prompt: z.union([z.string(), z.array(z.string()).length(1, 'must hold exactly one prompt (batched prompts are not supported)')]),
+});
+
+export type Endpoint = 'chat' | 'completions';
+
+export interface ParsedRequest {
+  endpoint: Endpoint;
+  model: string | null;
+  /** Chat messages, or the completion prompt. */
+  messages?: ChatMessage[];
+  prompt?: string;
+  maxTokens: number | null;
+  temperature: number;
+  topP: number;
+  topK: number;
+  seed?: number;
+  stop: string[];
+  stream: boolean;
+  includeUsage: boolean;
+}
+
+const UNION_EXPECTED: Record<string, string> = {
+  prompt: 'a string or an array holding one string',
+  stop: 'a string or an array of up to 16 non-empty strings',
+  content: 'a string, null, or an array of {type: "text", text} parts',
+};
+
+function firstIssue(error: z.ZodError): ApiError {
+  const issue = error.issues[0]!;
+  const param = issue.path.map(String).join('.') || null;
+  let msg = issue.message;
+  const last = String(issue.path.at(-1) ?? '');
+  if (issue.code === 'invalid_union') msg = `expected ${UNION_EXPECTED[last] ?? 'another type'}`;
+  else if (issue.code === 'invalid_type') msg = `expected ${issue.expected}${issue.input === undefined ? ' (the field is required)' : ''}`;
+  return badRequest(param ? `Invalid value for '${param}': ${msg}.` : `Invalid request body: ${msg}.`, param);
+}
+
+export function parseRequest(endpoint: Endpoint, body: unknown): ParsedRequest {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw badRequest('The request body must be a JSON object.');
+  }
+  const schema = endpoint === 'chat' ? chatSchema : completionSchema;
+  const r = schema.safeParse(body);
+  if (!r.success) throw firstIssue(r.error);
+  const d = r.data as z.output<typeof chatSchema> & z.output<typeof completionSchema>;
+  const stop = d.stop == null ? [] : typeof d.stop === 'string' ? (d.stop ? [d.stop] : []) : d.stop;
+  const out: ParsedRequest = {
+    endpoint,
+    model: d.model ?? null,
+    maxTokens: d.max_completion_tokens ?? d.max_tokens ?? null,
+    temperature: d.temperature ?? 1,
+    topP: d.top_p ?? 1,
+    topK: d.top_k ?? 0,
+    ...(d.seed == null ? {} : {seed: d.seed}),
+    stop,
+    stream: d.stream ?? false,
+    includeUsage: Boolean(d.stream_options?.include_usage),
+  };
+  if (endpoint === 'chat') {
+    out.messages = d.messages.map((m) => ({
+      role: m.role,
+      content: typeof m.content === 'string' ? m.content : (m.content ?? []).map((p) => p.text).join(''),
+    }));
+  } else {
+    out.prompt = typeof d.prompt === 'string' ? d.prompt : d.prompt[0]!;
+  }
+  return out;
+}
