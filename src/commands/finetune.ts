@@ -1,0 +1,60 @@
+import {Flags} from '@oclif/core';
+import {BaseCommand} from '../lib/ui/base-command.js';
+import {runFlags} from '../lib/runtime/run-flags.js';
+import type {RunCommandResult} from '../lib/runtime/run-command.js';
+
+export default class Finetune extends BaseCommand<typeof Finetune> {
+  static summary = 'Adapt a base model (a run, a model directory, or hf:OWNER/NAME) to instruction or chat data.';
+  static description =
+    'Like `llmops train`, with a base model: RUN_ID uses that run\'s exported model (else its latest checkpoint), PATH a model directory, hf:OWNER/NAME downloads it from the Hugging Face Hub into the cache first (HF_TOKEN is used when set). LoRA weights are merged for export.';
+  static examples = [
+    '<%= config.bin %> finetune --base r-20261126-101500-ab12 --method lora',
+    '<%= config.bin %> finetune --base ./models/base --method full --max-steps 100',
+    '<%= config.bin %> finetune --base hf:OWNER/NAME --dataset data/chat',
+  ];
+
+  static flags = {
+    ...runFlags,
+    base: Flags.string({summary: 'Base model: RUN_ID, a directory, or hf:OWNER/NAME (default: finetune.base).'}),
+    method: Flags.string({summary: 'lora (default) or full.', options: ['lora', 'full']}),
+  };
+
+  async run(): Promise<RunCommandResult> {
+    const {runCommand} = await import('../lib/runtime/run-command.js');
+    const {parseBudget, parseSets} = await import('../lib/runtime/run-flags.js');
+    const f = this.flags;
+    const loaded = await this.projectConfig({required: true});
+    let base = f.base ?? loaded.config.finetune.base;
+    if (base?.startsWith('hf:')) {
+      const {fetchHubBase} = await import('../lib/runtime/hub-base.js');
+      this.progress(`Downloading ${base} from the Hugging Face Hub...`);
+      base = await fetchHubBase(base, loaded);
+    }
+    return runCommand(
+      {
+        ledger: await this.ledger(),
+        loaded,
+        json: this.jsonEnabled(),
+        detach: f.detach,
+        dryRun: f['dry-run'],
+        force: f.force,
+        progress: (m) => this.progress(m),
+        say: (m) => this.log(m),
+      },
+      {
+        kind: 'finetune',
+        base,
+        method: f.method as 'lora' | 'full' | undefined,
+        dataset: f.dataset,
+        preset: f.preset,
+        maxSteps: f['max-steps'],
+        backend: f.backend,
+        budgetUsd: parseBudget(f.budget),
+        seed: f.seed,
+        resume: f.resume,
+        overrides: parseSets(f.set),
+        name: f.name,
+      },
+    );
+  }
+}

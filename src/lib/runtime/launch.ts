@@ -1,0 +1,61 @@
+/**
+ * Launching a prepared run: spec.json written, the run recorded as queued, and a detached
+ * supervisor (`llmops runs supervise RUN_ID`) started in its own process group with its output in
+ * logs/supervisor.log. The caller returns at once (--detach) or follows the ledger (attach.ts).
+ */
+import {spawn} from 'node:child_process';
+import {closeSync, mkdirSync, openSync, renameSync, writeFileSync} from 'node:fs';
+import {fileURLToPath} from 'node:url';
+import type {LoadedConfig} from '../config/load.js';
+import type {Ledger, RunRow} from '../ledger/ledger.js';
+import {runPaths} from './paths.js';
+import type {PreparedRun} from './spec.js';
+
+export const CLI_BIN = fileURLToPath(new URL('../../../bin/run.js', import.meta.url));
+
+function writeJsonAtomic(file: string, value: unknown): void {
+  const tmp = `${file}.tmp`;
+  writeFileSync(tmp, JSON.stringify(value, null, 2) + '\n');
+  renameSync(tmp, file);
+}
+
+export function launchRun(ledger: Ledger, loaded: LoadedConfig, run: PreparedRun, opts: {name?: string} = {}): RunRow {
+  const paths = runPaths(run.spec.runDir);
+  mkdirSync(paths.logsDir, {recursive: true});
+  if (run.spec.trainerSpec) writeJsonAtomic(paths.spec, run.spec.trainerSpec);
+  else writeJsonAtomic(paths.spec, {version: 1, run_id: run.id, kind: run.kind, run_dir: run.spec.runDir, command: run.spec.command});
+  ledger.insertRun({
+    id: run.id,
+    kind: run.kind,
+    name: opts.name,
+    backend: run.backend,
+    backendType: run.backendType,
+    preset: run.preset,
+    datasetId: run.datasetId,
+    parentRunId: run.parentRunId,
+    runDir: run.spec.runDir,
+    budgetUsd: run.budgetUsd,
+    spec: run.spec,
+    lineage: run.lineage,
+  });
+  const pid = startSupervisor(loaded, run.id, paths.supervisorLog);
+  ledger.updateRun(run.id, {pid});
+  return ledger.getRun(run.id);
+}
+
+/** Starts `llmops runs supervise RUN_ID` detached from this process and its terminal. */
+export function startSupervisor(loaded: LoadedConfig, runId: string, logFile: string): number {
+  const fd = openSync(logFile, 'a');
+  try {
+    const child = spawn(process.execPath, [CLI_BIN, 'runs', 'supervise', runId, ...(loaded.file ? ['--config', loaded.file] : [])], {
+      cwd: loaded.root,
+      detached: true,
+      stdio: ['ignore', fd, fd],
+      env: {...process.env, LLMOPS_SUPERVISOR: runId},
+    });
+    child.unref();
+    return child.pid ?? 0;
+  } finally {
+    closeSync(fd);
+  }
+}

@@ -1,0 +1,387 @@
+/**
+ * The supervisor: one detached process per run (`llmops runs supervise RUN_ID`) that drives the
+ * run's backend through the Backend interface only, records everything in the ledger and decides
+ * the run's final status. It outlives the CLI that started it, so a closed terminal or a killed
+ * `llmops train` never loses a run.
+ */
+import {appendFileSync, existsSync} from 'node:fs';
+import path from 'node:path';
+import type {LoadedConfig} from '../config/load.js';
+import {CostMeter} from '../cost/meter.js';
+import type {Ledger, RunRow, RunStatus} from '../ledger/ledger.js';
+import {FINAL_STATUSES} from '../ledger/ledger.js';
+import {localizePath, registerArtifact} from './artifacts.js';
+import type {Backend, BackendHandle, BackendStatus, RunSpec} from './backend.js';
+import {getBackend} from './backends/index.js';
+import {readStopRequest, type StopRequest} from './control.js';
+import {gpuMetrics} from './gpu.js';
+import {EventIngestor, emptyProgress, type RunProgress} from './ingest.js';
+import {runPaths} from './paths.js';
+import {lastLines} from './tail.js';
+
+export interface SupervisorState {
+  handle?: BackendHandle;
+  eventsOffset: number;
+  logOffset: number;
+  /** Set once a stop was sent to the backend, so a restarted supervisor does not send it again. */
+  stopSent?: {cause: string; graceful: boolean; at: number};
+}
+
+export interface SupervisorOptions {
+  /** How often events are read (ms). Defaults from budget.sample_interval_s (at most 1 s). */
+  pollMs?: number;
+  /** Seconds a graceful stop may take before the process group is killed. */
+  stopGraceS?: number;
+  /** Cost entries are written at least this often (ms). */
+  costFlushMs?: number;
+}
+
+export interface SupervisorResult {
+  id: string;
+  status: RunStatus;
+  reason: string | null;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function readState(run: RunRow): SupervisorState {
+  if (!run.backend_state_json) return {eventsOffset: 0, logOffset: 0};
+  try {
+    const s = JSON.parse(run.backend_state_json) as Partial<SupervisorState>;
+    return {eventsOffset: 0, logOffset: 0, ...s};
+  } catch {
+    return {eventsOffset: 0, logOffset: 0};
+  }
+}
+
+export function runSpecOf(run: RunRow): RunSpec {
+  return JSON.parse(run.spec_json) as RunSpec;
+}
+
+export function progressOf(run: RunRow): RunProgress {
+  const p = emptyProgress();
+  try {
+    const s = JSON.parse(run.summary_json) as {progress?: Partial<RunProgress>};
+    if (s.progress) Object.assign(p, s.progress);
+  } catch {
+    // an unreadable summary: start from nothing; metrics are in the metrics table anyway
+  }
+  return p;
+}
+
+function log(runDir: string, msg: string): void {
+  const line = `${new Date().toISOString()} ${msg}\n`;
+  process.stderr.write(line);
+  void runDir;
+}
+
+export async function supervise(ledger: Ledger, loaded: LoadedConfig, runId: string, opts: SupervisorOptions = {}): Promise<SupervisorResult> {
+  let run = ledger.getRun(runId);
+  if (FINAL_STATUSES.has(run.status)) return {id: run.id, status: run.status, reason: run.reason};
+  const spec = runSpecOf(run);
+  const paths = runPaths(spec.runDir);
+  const sampleMs = loaded.config.budget.sample_interval_s * 1000;
+  const pollMs = opts.pollMs ?? Math.max(50, Math.min(1000, sampleMs / 2));
+  const stopGraceMs = (opts.stopGraceS ?? Number(process.env.LLMOPS_STOP_GRACE_S ?? 120)) * 1000;
+  const budget = run.budget_usd ?? undefined;
+
+  let backend: Backend;
+  try {
+    backend = await getBackend(run.backend, loaded);
+  } catch (error) {
+    ledger.setRunStatus(run.id, 'failed', `backend "${run.backend}": ${(error as Error).message}`);
+    return {id: run.id, status: 'failed', reason: (error as Error).message};
+  }
+  const remotePollMs = backend.type === 'local' ? pollMs : Math.max(pollMs, 2000);
+  ledger.updateRun(run.id, {pid: process.pid});
+  const state = readState(run);
+  const saveState = () => ledger.updateRun(run.id, {backend_state_json: JSON.stringify(state)});
+  const progress = progressOf(run);
+  const ingestor = new EventIngestor(ledger, run.id, progress, {
+    onRunning: (env) => {
+      if (!env) return;
+      const lineage = JSON.parse(ledger.getRun(run.id).lineage_json) as Record<string, unknown>;
+      lineage.env = env;
+      ledger.updateRun(run.id, {lineage_json: JSON.stringify(lineage)});
+    },
+  });
+  const already = ledger.runCost(run.id).usd;
+  const meter = new CostMeter(ledger, {id: run.id, stage: run.kind, backend: run.backend}, backend.pricing(), {
+    phase: 'queue',
+    now: state.handle ? Date.now() : Date.parse(run.created_at),
+    flushEveryMs: opts.costFlushMs ?? 60_000,
+    alreadyUsd: already,
+  });
+
+  let stopCause: StopRequest | undefined;
+  let stopSentAt: number | undefined = state.stopSent?.at;
+  let killed = false;
+  if (state.stopSent) stopCause = readStopRequest(spec.runDir);
+
+  const drainEvents = async (): Promise<void> => {
+    if (!state.handle) return;
+    for (;;) {
+      const {lines, offset} = await backend.readEvents(state.handle, state.eventsOffset);
+      if (offset === state.eventsOffset) return;
+      ingestor.ingest(lines, () => {
+        state.eventsOffset = offset;
+        saveState();
+      });
+    }
+  };
+  const mirrorLog = async (): Promise<void> => {
+    // The local backend writes logs/run.log itself; remote logs are copied here for `runs logs`.
+    if (!state.handle || backend.type === 'local') return;
+    const {text, offset} = await backend.readLog(state.handle, state.logOffset);
+    if (offset === state.logOffset) return;
+    appendFileSync(paths.log, text);
+    state.logOffset = offset;
+    saveState();
+  };
+  const publish = () => {
+    const summary = {
+      live: true,
+      progress,
+      cost_usd: meter.usd(),
+      phase: meter.currentPhase,
+      price_per_hour: backend.pricing().pricePerHour,
+      updated_at: new Date().toISOString(),
+    };
+    ledger.updateRun(run.id, {summary_json: JSON.stringify(summary)});
+  };
+
+  // ---- submit (or find the run again after a supervisor restart) --------------------------
+  if (!state.handle) {
+    const req = readStopRequest(spec.runDir);
+    if (req) {
+      meter.flush();
+      ledger.setRunStatus(run.id, 'stopped', `stopped before it started: ${req.reason}`);
+      return {id: run.id, status: 'stopped', reason: req.reason};
+    }
+    meter.enter('setup');
+    try {
+      await backend.check();
+      state.handle = await backend.submit(spec);
+    } catch (error) {
+      meter.flush();
+      const e = error as Error & {fix?: string};
+      const reason = `could not start the run: ${e.message}${e.fix ? `\n${e.fix}` : ''}`;
+      ledger.setRunStatus(run.id, 'failed', reason);
+      return {id: run.id, status: 'failed', reason};
+    }
+    ledger.updateRun(run.id, {backend_ref: state.handle.ref});
+    saveState();
+    log(spec.runDir, `submitted ${run.id} to ${backend.name} (${state.handle.ref})`);
+  }
+  const handle = state.handle;
+
+  // A supervisor stopped by a signal stops its run rather than leave it unaccounted for.
+  const onSignal = (sig: NodeJS.Signals) => {
+    log(spec.runDir, `supervisor got ${sig}: stopping the run`);
+    if (!stopCause) stopCause = {graceful: true, cause: 'supervisor', reason: `supervisor received ${sig}`, ts: new Date().toISOString()};
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  process.on('SIGHUP', () => undefined);
+
+  let lastStatus: BackendStatus = {state: 'unknown'};
+  let lastStatusAt = 0;
+  let lastSample = 0;
+  let lastPublish = 0;
+  let setRunning = run.status === 'running';
+  const isCommand = run.kind === 'command';
+
+  try {
+    for (;;) {
+      const now = Date.now();
+      if (now - lastStatusAt >= remotePollMs || backend.type === 'local') {
+        lastStatus = await backend.status(handle);
+        lastStatusAt = now;
+      }
+      await drainEvents();
+      await mirrorLog();
+
+      if (lastStatus.state === 'queued') meter.enter('queue');
+      else if (lastStatus.state === 'running' || lastStatus.state === 'starting' || lastStatus.state === 'exited') {
+        // Setup ends at the run's first event (the trainer's "running"); a BYO command bills from its start.
+        meter.enter(isCommand || progress.firstEventAt !== undefined ? 'run' : 'setup');
+        if (!setRunning && lastStatus.state !== 'exited') {
+          ledger.setRunStatus(run.id, 'running', `started on ${backend.name} (${handle.ref})`);
+          setRunning = true;
+        }
+      }
+      if (lastStatus.state === 'exited') break;
+
+      // ---- stop requests: user, Ctrl-C, budget --------------------------------------------
+      if (!stopCause) stopCause = readStopRequest(spec.runDir);
+      if (now - lastSample >= sampleMs || stopCause) {
+        lastSample = now;
+        meter.tick(now);
+        const usd = meter.usd(now);
+        if (!stopCause && budget !== undefined && usd >= budget) {
+          stopCause = {
+            graceful: true,
+            cause: 'budget',
+            reason: `cost $${usd.toFixed(4)} reached the budget $${budget}`,
+            ts: new Date().toISOString(),
+          };
+          ledger.appendEvent(run.id, 'budget', {usd, budget});
+        }
+        if (backend.sampleGpus && meter.currentPhase === 'run') {
+          const metrics = gpuMetrics(await backend.sampleGpus(handle).catch(() => []));
+          const points = Object.entries(metrics).map(([key, value]) => ({runId: run.id, step: progress.step, key, value, ts: now}));
+          ledger.insertMetrics(points);
+        }
+      }
+      if (stopCause && stopSentAt === undefined) {
+        log(spec.runDir, `stopping (${stopCause.cause}, ${stopCause.graceful ? 'graceful' : 'kill'}): ${stopCause.reason}`);
+        ledger.appendEvent(run.id, 'stop_requested', stopCause);
+        await backend.stop(handle, {graceful: stopCause.graceful});
+        stopSentAt = now;
+        state.stopSent = {cause: stopCause.cause, graceful: stopCause.graceful, at: now};
+        saveState();
+      } else if (stopCause && stopSentAt !== undefined && !killed) {
+        const req = readStopRequest(spec.runDir);
+        if ((req && !req.graceful) || now - stopSentAt > stopGraceMs) {
+          log(spec.runDir, 'graceful stop took too long (or --force): killing the process group');
+          await backend.stop(handle, {graceful: false});
+          killed = true;
+        }
+      }
+      if (now - lastPublish >= Math.max(250, pollMs)) {
+        publish();
+        lastPublish = now;
+      }
+      await sleep(backend.type === 'local' ? pollMs : remotePollMs);
+    }
+
+    // ---- the run's process is gone: bring everything home and decide --------------------
+    const local = backend as Backend & {waitExit?: (h: BackendHandle) => Promise<void>};
+    await local.waitExit?.(handle);
+    await drainEvents();
+    await mirrorLog();
+    meter.flush();
+    let fetchError: string | undefined;
+    try {
+      await backend.fetchArtifacts(handle, spec);
+    } catch (error) {
+      fetchError = (error as Error).message;
+    }
+    const decided = decideFinal({status: lastStatus, progress, stop: stopCause, logFile: paths.log, isCommand, fetchError});
+    let {status, reason} = decided;
+    const summary: Record<string, unknown> = {
+      live: false,
+      progress,
+      cost_usd: ledger.runCost(run.id).usd,
+      price_per_hour: backend.pricing().pricePerHour,
+      price_source: backend.pricing().source,
+    };
+
+    // ---- artifacts and parity --------------------------------------------------------------
+    for (const c of progress.checkpoints) {
+      await registerArtifact(ledger, run.id, {kind: 'checkpoint', path: localizePath(c.path, run.id, spec.runDir), meta: {step: c.step}});
+    }
+    for (const a of progress.artifacts) {
+      await registerArtifact(ledger, run.id, {kind: a.kind, path: localizePath(a.path, run.id, spec.runDir), meta: a.meta});
+    }
+    const modelDir = progress.artifacts.find((a) => a.kind === 'model');
+    if (status === 'succeeded' && modelDir && !isCommand) {
+      const dir = localizePath(modelDir.path, run.id, spec.runDir);
+      const parity = await checkModelParity(dir);
+      summary.parity = parity;
+      ledger.appendEvent(run.id, 'parity', parity);
+      if (parity.checked && !parity.ok) {
+        status = 'failed';
+        reason = `export parity check failed: max |onnx - torch| = ${parity.maxAbsDiff} > 1e-4 (${dir})`;
+      }
+    }
+    ledger.setRunStatus(run.id, status, reason, {
+      exitCode: lastStatus.exitCode ?? null,
+      signal: lastStatus.signal ?? null,
+      summary,
+    });
+    log(spec.runDir, `${run.id} ${status}: ${reason.split('\n')[0]}`);
+    run = ledger.getRun(run.id);
+    return {id: run.id, status: run.status, reason: run.reason};
+  } catch (error) {
+    // A bug in the supervisor must not leave a run running unaccounted for.
+    const msg = `supervisor error: ${(error as Error).stack ?? (error as Error).message}`;
+    log(spec.runDir, msg);
+    try {
+      await backend.stop(handle, {graceful: true});
+    } catch {
+      // best effort
+    }
+    meter.flush();
+    ledger.setRunStatus(run.id, 'failed', msg.split('\n')[0]!);
+    return {id: run.id, status: 'failed', reason: msg};
+  } finally {
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+  }
+}
+
+export interface ParityOutcome {
+  checked: boolean;
+  ok: boolean;
+  maxAbsDiff: number | null;
+  note?: string;
+}
+
+/** The exported model against torch's logits (src/lib/runtime/parity.ts, onnxruntime-node). */
+export async function checkModelParity(modelDir: string): Promise<ParityOutcome> {
+  if (!existsSync(path.join(modelDir, 'onnx', 'model.onnx'))) {
+    return {checked: false, ok: false, maxAbsDiff: null, note: 'no onnx/model.onnx in the model dir'};
+  }
+  if (!existsSync(path.join(modelDir, 'parity_inputs.json'))) {
+    return {checked: false, ok: false, maxAbsDiff: null, note: 'no parity_inputs.json in the model dir'};
+  }
+  const specifier: string = './parity.js';
+  let mod: {checkParity?: (dir: string) => Promise<{maxAbsDiff: number; ok: boolean}>};
+  try {
+    mod = (await import(specifier)) as typeof mod;
+  } catch (error) {
+    return {checked: false, ok: false, maxAbsDiff: null, note: `parity module unavailable: ${(error as Error).message}`};
+  }
+  if (!mod.checkParity) return {checked: false, ok: false, maxAbsDiff: null, note: 'parity module has no checkParity'};
+  try {
+    const r = await mod.checkParity(modelDir);
+    return {checked: true, ok: r.ok, maxAbsDiff: r.maxAbsDiff};
+  } catch (error) {
+    return {checked: true, ok: false, maxAbsDiff: null, note: `parity check could not run: ${(error as Error).message}`};
+  }
+}
+
+/** The final status of a run whose process has exited, and the reason a user reads. */
+export function decideFinal(input: {
+  status: BackendStatus;
+  progress: RunProgress;
+  stop?: StopRequest;
+  logFile: string;
+  isCommand: boolean;
+  fetchError?: string;
+}): {status: RunStatus; reason: string} {
+  const {status: s, progress: p, stop} = input;
+  const tail = () => {
+    const lines = lastLines(input.logFile, 20);
+    return lines.length > 0 ? `\nlast log lines:\n${lines.join('\n')}` : '';
+  };
+  const how = s.signal ? `killed by ${s.signal}` : s.exitCode === null || s.exitCode === undefined ? 'ended (exit status unknown)' : `exited with code ${s.exitCode}`;
+  if (stop?.cause === 'budget') return {status: 'budget_exceeded', reason: `${stop.reason}; run stopped (${how})`};
+  if (input.fetchError) return {status: 'failed', reason: `could not bring the artifacts back: ${input.fetchError}`};
+  const reported = p.reportedStatus;
+  if (reported === 'succeeded' && (s.exitCode === 0 || s.exitCode === null || s.exitCode === undefined) && !s.signal) {
+    return {status: 'succeeded', reason: 'the run reported success'};
+  }
+  if (reported === 'stopped' || (stop && (reported === undefined || reported === 'running' || reported === 'stopped'))) {
+    const why = stop ? stop.reason : p.reportedReason ?? 'the run reported it stopped';
+    return {status: 'stopped', reason: `${why} (${how})`};
+  }
+  if (reported === 'failed') {
+    return {status: 'failed', reason: `${p.reportedReason ?? 'the run reported failure'} (${how})${tail()}`};
+  }
+  if (!s.signal && s.exitCode === 0) {
+    return {status: 'succeeded', reason: input.isCommand ? 'the command exited with code 0' : 'exited with code 0 (no final status event)'};
+  }
+  return {status: 'failed', reason: `${how}${s.detail ? ` (${s.detail})` : ''}${tail()}`};
+}
