@@ -99,3 +99,13 @@ describe('config commands (real CLI)', () => {
     expect(JSON.parse(r.stdout).title).toBe('llmops.yaml');
   });
 });
+
+describe('docs/config-reference.md', () => {
+  it('is up to date with the schema (run `npm run docs` to regenerate)', async () => {
+    const {readFileSync} = await import('node:fs');
+    const {configReferenceMarkdown} = await import('../../src/lib/config/reference.js');
+    const {REPO_ROOT} = await import('../helpers/cli.js');
+    const committed = readFileSync(path.join(REPO_ROOT, 'docs', 'config-reference.md'), 'utf8');
+    expect(committed).toBe(configReferenceMarkdown());
+  });
+});

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Installs what llmops needs on a fresh Debian/Ubuntu machine, then builds it. Idempotent: what is
+# already there is not installed again.
+#   - Debian packages: Python with torch (python3-torch, python3-onnx) for the trainer; with
+#     --dev also openssh-server, rsync, slurm-wlm, munge and chromium for the integration tests.
+#   - npm packages (npm ci), skipped when node_modules matches package-lock.json.
+# Asks before installing system packages on a TTY, unless --yes or CI is set.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DEV=0; YES=0
+for a in "$@"; do
+  case "$a" in
+    --dev) DEV=1 ;;
+    --yes|-y) YES=1 ;;
+    *) echo "setup: unknown option $a (use --dev, --yes)" >&2; exit 2 ;;
+  esac
+done
+[ -n "${CI:-}" ] && YES=1
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+[ -n "${NO_COLOR:-}" ] || [ ! -t 2 ] && say() { printf '==> %s\n' "$*" >&2; }
+
+major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+if [ "$major" -lt 20 ]; then
+  echo "setup: Node.js 20 or newer is required (found: $(node --version 2>/dev/null || echo none)). Try this: install Node.js 20 from https://nodejs.org" >&2
+  exit 8
+fi
+
+pkgs=(python3 python3-torch python3-onnx)
+[ "$DEV" = 1 ] && pkgs+=(openssh-server openssh-client rsync slurm-wlm munge chromium)
+missing=()
+for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+if [ ${#missing[@]} -gt 0 ]; then
+  if ! command -v apt-get >/dev/null; then
+    echo "setup: missing ${missing[*]} and no apt-get here. Try this: install Python 3 with torch (python3 -m venv .venv && .venv/bin/pip install torch onnx) and set python: in llmops.yaml" >&2
+    exit 8
+  fi
+  if [ "$YES" = 0 ] && [ -t 0 ]; then
+    read -r -p "Install with apt-get: ${missing[*]}? [Y/n] " answer
+    case "$answer" in [nN]*) echo "setup: not installed; llmops doctor lists what is missing." >&2; exit 8 ;; esac
+  fi
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  say "apt-get install ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# onnxruntime-node's postinstall downloads CUDA binaries from outside the npm registry; the CPU
+# binaries ship inside the package, so skip it.
+export ONNXRUNTIME_NODE_INSTALL=skip
+lock_sha=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [ "$(cat node_modules/.llmops-lock-sha 2>/dev/null)" != "$lock_sha" ]; then
+  say "npm ci"
+  npm ci --no-audit --no-fund --loglevel=error
+  echo "$lock_sha" > node_modules/.llmops-lock-sha
+fi
+say "build"
+npm run --silent build >/dev/null

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Installs everything the tests need (system packages, npm packages), starts the real services
+# they talk to (sshd and a one-node Slurm cluster on loopback), runs the whole test suite, and
+# stops the services again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh --dev --yes
+if [ "$(id -u)" = 0 ]; then
+  bash .ci/services/start.sh
+  trap 'bash .ci/services/stop.sh' EXIT
+else
+  echo "test: not root: sshd and Slurm are not started; the remote-backend tests will say they are skipped." >&2
+fi
+npm test
