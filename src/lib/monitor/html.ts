@@ -75,21 +75,26 @@ function driftCharts(d: DriftResult): string {
   const t = d.thresholds;
   const l = d.features.prompt_length;
   const terms = d.features.terms;
+  // Each feature is drawn against its own thresholds (PSI and JS are different scales).
   const features = [
-    ...(l ? [{label: 'prompt length (PSI)', value: l.psi, colour: l.level === 'significant' ? PALETTE.red : l.level === 'notable' ? PALETTE.amber : PALETTE.green}] : []),
-    ...(terms ? [{label: 'terms (JS, bits)', value: terms.js, colour: terms.drifted ? PALETTE.red : PALETTE.green}] : []),
+    ...(l
+      ? [{
+          label: 'prompt length (PSI)',
+          value: l.psi,
+          colour: l.level === 'significant' ? PALETTE.red : l.level === 'notable' ? PALETTE.amber : PALETTE.green,
+          note: l.level,
+          marks: [
+            {value: t.psi_notable, label: 'PSI notable', colour: PALETTE.amber},
+            {value: t.psi_significant, label: 'PSI significant', colour: PALETTE.red},
+          ],
+        }]
+      : []),
+    ...(terms
+      ? [{label: 'terms (JS, bits)', value: terms.js, colour: terms.drifted ? PALETTE.red : PALETTE.green, note: terms.drifted ? 'drifted' : 'ok', marks: [{value: t.js_threshold, label: 'JS threshold', colour: PALETTE.red}]}]
+      : []),
   ];
   const msg = d.message ?? 'drift not measured';
-  const perFeature = barList('drift', 'Drift per feature', features, {
-    format: (v) => v.toFixed(3),
-    thresholds: features.length
-      ? [
-          {value: t.psi_notable, label: `PSI notable ${t.psi_notable}`, colour: PALETTE.amber},
-          {value: t.psi_significant, label: `significant ${t.psi_significant}`, colour: PALETTE.red},
-        ]
-      : [],
-    emptyMessage: msg,
-  });
+  const perFeature = barList('drift', 'Drift per feature', features, {format: (v) => v.toFixed(3), emptyMessage: msg});
   const lengths = l
     ? columnChart(
         'drift-lengths',
@@ -97,9 +102,9 @@ function driftCharts(d: DriftResult): string {
         l.edges.map((_, i) => i).concat(l.edges.length),
         [
           {name: 'reference (share)', values: share(l.reference), colour: '#cbd5e1'},
-          {name: 'recent (share)', values: share(l.current).map((v) => v), colour: PALETTE.violet},
+          {name: 'recent (share)', values: share(l.current), colour: PALETTE.violet},
         ],
-        {xFormat: (i) => (l.edges[i] === undefined ? '' : `≥${formatNumber(l.edges[i]!)}`), xLabel: 'prompt length (characters, bin start)', yLabel: 'share of prompts'},
+        {xFormat: (i) => (l.edges[i] === undefined ? '' : `≥${formatNumber(l.edges[i]!)}`), xLabel: 'prompt length (characters, bin start)', yLabel: 'share of prompts', grouped: true},
       )
     : '';
   const moved = barList(
@@ -114,7 +119,12 @@ function driftCharts(d: DriftResult): string {
     {format: (v) => `${v >= 0 ? '+' : ''}${v.toFixed(1)} pp`, emptyMessage: msg},
   );
   return (
-    card('Drift per feature', `Recent prompts (${d.requests}) against the training reference${d.reference ? ` (${d.reference.count} prompts)` : ''}. PSI on prompt lengths, Jensen-Shannon on term document frequencies.`, perFeature, `<p>${driftBadge(d)}</p>`) +
+    card(
+      'Drift per feature',
+      `Recent prompts (${d.requests}) against the training reference${d.reference ? ` (${d.reference.count} prompts)` : ''}. Ticks mark the thresholds: PSI ${t.psi_notable} notable, ${t.psi_significant} significant; JS ${t.js_threshold}.`,
+      perFeature,
+      `<p>${driftBadge(d)}${d.message ? ` <span class="d">${escapeXml(d.message)}</span>` : ''}</p>`,
+    ) +
     (lengths ? card('Prompt lengths', 'Share of prompts per length bin: grey is the training data, violet the recent traffic.', lengths) : '') +
     card('Moved terms', 'Change in the share of prompts containing a term (percentage points).', moved)
   );

@@ -48,12 +48,14 @@ export async function monitorDeployment(ledger: Ledger, cfg: MonitorConfig, opts
     result.slo = slo;
   }
   if (opts.html) {
+    // The report shows the SLO table whenever SLOs are configured; only --check turns a breach into an exit code.
+    const slo = result.slo ?? evaluateSlos(summary, cfg.slo);
     const html = deploymentReport({
       summary,
       distributions: distributions!,
       series: timeSeries(ledger, dep.id, w),
       lineage: lineage(ledger, dep.model_run_id),
-      slo: result.slo,
+      slo,
     });
     result.report = writeReport(opts.html, html);
   }

@@ -39,7 +39,9 @@ export function niceTicks(min: number, max: number, count = 5): number[] {
   const f = raw / p;
   const step = (f <= 1 ? 1 : f <= 2 ? 2 : f <= 5 ? 5 : 10) * p;
   const out: number[] = [];
-  for (let v = Math.floor(min / step) * step; v <= max + step * 1e-9; v += step) out.push(Math.round(v * 1e9) / 1e9);
+  // Cover the data: the last tick is at or above max, so nothing is drawn above the plot.
+  const top = Math.ceil(max / step - 1e-9) * step;
+  for (let v = Math.floor(min / step) * step; v <= top + step * 1e-9; v += step) out.push(Math.round(v * 1e9) / 1e9);
   return out;
 }
 
@@ -146,7 +148,15 @@ export function columnChart(
   title: string,
   edges: number[],
   layers: Array<{name: string; values: number[]; colour: string}>,
-  opts: {xLabel?: string; yLabel?: string; xFormat?: (v: number) => string; markers?: Array<{value: number; label: string; colour?: string}>; emptyMessage?: string} = {},
+  opts: {
+    xLabel?: string;
+    yLabel?: string;
+    xFormat?: (v: number) => string;
+    markers?: Array<{value: number; label: string; colour?: string}>;
+    emptyMessage?: string;
+    /** Side by side within a bin (comparisons) instead of overlaid (a subset such as errors). */
+    grouped?: boolean;
+  } = {},
 ): string {
   const f = FRAME;
   const total = layers.reduce((s, l) => s + l.values.reduce((a, b) => a + b, 0), 0);
@@ -163,16 +173,22 @@ export function columnChart(
   const xTicks = edges.filter((_, i) => i % tickEvery === 0).map((v) => ({pos: sx(v), label: xFmt(v)}));
   let marks = 0;
   const parts = [axes(f, {ticks: xTicks, label: opts.xLabel}, {ticks: yt.map((v) => ({pos: sy(v), label: formatNumber(v)})), label: opts.yLabel})];
-  for (const layer of layers) {
+  layers.forEach((layer, li) => {
     layer.values.forEach((v, i) => {
       if (!(v > 0)) return;
-      const xa = sx(edges[i]!);
-      const xb = sx(edges[i + 1] ?? edges[i]!);
+      let xa = sx(edges[i]!);
+      let xb = sx(edges[i + 1] ?? edges[i]!);
+      if (opts.grouped) {
+        const pad = (xb - xa) * 0.12;
+        const slot = (xb - xa - 2 * pad) / layers.length;
+        xa = xa + pad + li * slot;
+        xb = xa + slot;
+      }
       const w = Math.max(1, xb - xa - (xb - xa > 4 ? 1 : 0));
       marks++;
       parts.push(`<rect class="mark" x="${xa.toFixed(1)}" y="${sy(v).toFixed(1)}" width="${w.toFixed(1)}" height="${(sy(0) - sy(v)).toFixed(1)}" fill="${layer.colour}"><title>${escapeXml(`${layer.name} ${xFmt(edges[i]!)}–${xFmt(edges[i + 1] ?? edges[i]!)}: ${v}`)}</title></rect>`);
     });
-  }
+  });
   for (const m of opts.markers ?? []) {
     if (!(m.value >= x0 && m.value <= x1)) continue;
     const x = sx(m.value).toFixed(1);
@@ -186,14 +202,14 @@ export function columnChart(
 export function barList(
   name: string,
   title: string,
-  bars: Array<{label: string; value: number; colour?: string; note?: string}>,
+  bars: Array<{label: string; value: number; colour?: string; note?: string; marks?: Array<{value: number; label: string; colour: string}>}>,
   opts: {format?: (v: number) => string; thresholds?: Array<{value: number; label: string; colour: string}>; emptyMessage?: string} = {},
 ): string {
   if (bars.length === 0) return empty(name, title, opts.emptyMessage ?? 'no data');
   const rowH = 26;
-  const f: Frame = {w: 640, h: Math.max(90, 34 + bars.length * rowH + 24), l: 150, r: 90, t: 24, b: 20};
+  const f: Frame = {w: 640, h: Math.max(90, 34 + bars.length * rowH + 24), l: 130, r: 170, t: 24, b: 20};
   const fmt = opts.format ?? formatNumber;
-  const values = [...bars.map((b) => b.value), ...(opts.thresholds ?? []).map((t) => t.value), 0];
+  const values = [...bars.map((b) => b.value), ...bars.flatMap((b) => b.marks ?? []).map((m) => m.value), ...(opts.thresholds ?? []).map((t) => t.value), 0];
   const lo = Math.min(...values);
   const hi = Math.max(...values) || 1;
   const sx = (v: number) => f.l + ((v - lo) / (hi - lo || 1)) * (f.w - f.l - f.r);
@@ -204,7 +220,12 @@ export function barList(
     const xb = sx(Math.max(0, b.value));
     parts.push(`<text x="${f.l - 8}" y="${y + 15}" text-anchor="end" class="label">${escapeXml(b.label)}</text>`);
     parts.push(`<rect class="mark" x="${xa.toFixed(1)}" y="${y + 3}" width="${Math.max(1.5, xb - xa).toFixed(1)}" height="${rowH - 8}" rx="3" fill="${b.colour ?? PALETTE.blue}"><title>${escapeXml(`${b.label}: ${fmt(b.value)}${b.note ? ` (${b.note})` : ''}`)}</title></rect>`);
-    parts.push(`<text x="${(b.value >= 0 ? xb + 6 : xa - 6).toFixed(1)}" y="${y + 15}" text-anchor="${b.value >= 0 ? 'start' : 'end'}" class="value">${escapeXml(fmt(b.value) + (b.note ? `  ${b.note}` : ''))}</text>`);
+    // Values of negative bars go right of the zero line, so they never run into the row labels.
+    parts.push(`<text x="${(b.value >= 0 ? xb + 6 : sx(0) + 6).toFixed(1)}" y="${y + 15}" class="value">${escapeXml(fmt(b.value) + (b.note ? `  ${b.note}` : ''))}</text>`);
+    for (const m of b.marks ?? []) {
+      const x = sx(m.value).toFixed(1);
+      parts.push(`<line x1="${x}" x2="${x}" y1="${y}" y2="${y + rowH - 2}" stroke="${m.colour}" stroke-width="2"><title>${escapeXml(`${m.label}: ${fmt(m.value)}`)}</title></line>`);
+    }
   });
   const bottom = f.t + bars.length * rowH;
   if (lo < 0) parts.push(`<line x1="${sx(0)}" x2="${sx(0)}" y1="${f.t}" y2="${bottom}" stroke="${PALETTE.slate}"/>`);
