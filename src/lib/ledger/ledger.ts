@@ -496,4 +496,10 @@ export class Ledger {
       .prepare('SELECT * FROM requests WHERE deployment_id = ? ORDER BY id LIMIT ?')
       .all(deploymentId, limit) as Array<RequestRow & {id: number}>;
   }
+
+  /** Number of recorded requests per deployment id. */
+  requestCountsByDeployment(): Record<string, number> {
+    const rows = this.db.prepare('SELECT deployment_id, count(*) AS n FROM requests GROUP BY deployment_id').all() as Array<{deployment_id: string; n: number}>;
+    return Object.fromEntries(rows.map((r) => [r.deployment_id, r.n]));
+  }
 }

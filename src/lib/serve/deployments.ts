@@ -1,0 +1,194 @@
+/**
+ * Deployment lifecycle in the ledger: create a record, run attached or spawn a detached server
+ * process and wait for it to be healthy, list (noticing servers that died), stop, logs.
+ */
+import {spawn} from 'node:child_process';
+import {randomBytes} from 'node:crypto';
+import {closeSync, existsSync, mkdirSync, openSync, readFileSync} from 'node:fs';
+import path from 'node:path';
+import {LlmopsError, notFoundError} from '../errors.js';
+import type {DeploymentRow, Ledger} from '../ledger/ledger.js';
+import {nowIso} from '../util/time.js';
+
+export const newDeploymentId = (): string => `d-${new Date().toISOString().slice(0, 10).replaceAll('-', '')}-${randomBytes(3).toString('hex')}`;
+
+export interface DeploymentInfo {
+  id: string;
+  name: string;
+  status: string;
+  target: string;
+  url: string;
+  host: string;
+  port: number;
+  pid: number | null;
+  modelDir: string;
+  modelRunId: string | null;
+  logPath: string | null;
+  createdAt: string;
+  startedAt: string | null;
+  stoppedAt: string | null;
+  requests: number;
+}
+
+export function pidAlive(pid: number | null): boolean {
+  if (!pid) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Whether `pid` is still our server (a recycled pid must never be signalled). */
+function isOurServer(pid: number): boolean {
+  try {
+    const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    return cmd.includes('deploy');
+  } catch {
+    return pidAlive(pid);
+  }
+}
+
+export function toInfo(row: DeploymentRow, requests = 0): DeploymentInfo {
+  return {
+    id: row.id,
+    name: row.name,
+    status: row.status,
+    target: row.target,
+    url: row.url,
+    host: row.host,
+    port: row.port,
+    pid: row.pid,
+    modelDir: row.model_dir,
+    modelRunId: row.model_run_id,
+    logPath: row.log_path,
+    createdAt: row.created_at,
+    startedAt: row.started_at,
+    stoppedAt: row.stopped_at,
+    requests,
+  };
+}
+
+/** A local server that is recorded as up but whose process is gone is marked failed. */
+export function reconcile(ledger: Ledger, row: DeploymentRow): DeploymentRow {
+  if (row.target === 'local' && (row.status === 'running' || row.status === 'starting') && !pidAlive(row.pid)) {
+    ledger.updateDeployment(row.id, {status: 'failed', stopped_at: nowIso()});
+    return ledger.findDeployment(row.id)!;
+  }
+  return row;
+}
+
+export function listDeploymentInfos(ledger: Ledger): DeploymentInfo[] {
+  const counts = ledger.requestCountsByDeployment();
+  return ledger.listDeployments().map((r) => toInfo(reconcile(ledger, r), counts[r.id] ?? 0));
+}
+
+export function getDeployment(ledger: Ledger, idOrName: string): DeploymentRow {
+  const row = ledger.findDeployment(idOrName);
+  if (!row) {
+    throw notFoundError(`No deployment named or with id "${idOrName}" in the ledger (${ledger.file}).`, {
+      fix: 'Try this: `llmops deploy list` to see deployments.',
+    });
+  }
+  return reconcile(ledger, row);
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export interface SpawnDetachedOptions {
+  ledger: Ledger;
+  deploymentId: string;
+  /** argv after `node BIN`: the deploy command line for the child (no secrets: keys travel in env). */
+  args: string[];
+  bin: string;
+  logPath: string;
+  cwd: string;
+  timeoutMs?: number;
+}
+
+/** Starts the server as a detached process and waits until it records itself running and healthy. */
+export async function spawnDetached(o: SpawnDetachedOptions): Promise<DeploymentRow> {
+  mkdirSync(path.dirname(o.logPath), {recursive: true});
+  const fd = openSync(o.logPath, 'a');
+  const child = spawn(process.execPath, [o.bin, ...o.args], {detached: true, stdio: ['ignore', fd, fd], cwd: o.cwd, env: process.env});
+  closeSync(fd);
+  let exited: number | null = null;
+  child.on('exit', (code) => (exited = code ?? 1));
+  child.unref();
+  o.ledger.updateDeployment(o.deploymentId, {pid: child.pid ?? null});
+  const deadline = Date.now() + (o.timeoutMs ?? 120_000);
+  for (;;) {
+    const row = o.ledger.findDeployment(o.deploymentId)!;
+    if (row.status === 'running') {
+      const ok = await fetch(row.url + '/health').then((r) => r.status === 200, () => false);
+      if (ok) return row;
+    }
+    if (exited !== null || row.status === 'failed') {
+      o.ledger.updateDeployment(o.deploymentId, {status: 'failed', stopped_at: nowIso()});
+      throw new LlmopsError('RUN_FAILED', `The server process exited (code ${exited ?? '?'}) before it was ready.\n${tail(o.logPath, 15)}`, {
+        fix: `Try this: llmops deploy logs ${row.name}, or run without --detach to see the error.`,
+      });
+    }
+    if (Date.now() > deadline) {
+      if (child.pid) process.kill(child.pid, 'SIGKILL');
+      o.ledger.updateDeployment(o.deploymentId, {status: 'failed', stopped_at: nowIso()});
+      throw new LlmopsError('RUN_FAILED', `The server did not become healthy within ${(o.timeoutMs ?? 120_000) / 1000} s.`, {
+        fix: `Try this: llmops deploy logs ${row.name}`,
+      });
+    }
+    await sleep(100);
+  }
+}
+
+export function tail(file: string, lines: number): string {
+  if (!existsSync(file)) return '';
+  const all = readFileSync(file, 'utf8').split('\n');
+  if (all.at(-1) === '') all.pop();
+  return all.slice(-lines).join('\n');
+}
+
+export interface StopResult {
+  deployment: DeploymentInfo;
+  /** Was it running when asked to stop? */
+  wasRunning: boolean;
+  /** Did it have to be killed (it ignored SIGTERM)? */
+  killed: boolean;
+}
+
+/** SIGTERM (the server records its own stop and cost), SIGKILL after `graceMs`. */
+export async function stopLocal(ledger: Ledger, row: DeploymentRow, graceMs = 15_000): Promise<StopResult> {
+  const running = (row.status === 'running' || row.status === 'starting') && pidAlive(row.pid) && isOurServer(row.pid!);
+  let killed = false;
+  if (running) {
+    const pid = row.pid!;
+    process.kill(pid, 'SIGTERM');
+    const deadline = Date.now() + graceMs;
+    while (pidAlive(pid) && Date.now() < deadline) await sleep(50);
+    if (pidAlive(pid)) {
+      process.kill(pid, 'SIGKILL');
+      killed = true;
+      while (pidAlive(pid)) await sleep(20);
+    }
+  }
+  const after = ledger.findDeployment(row.id)!;
+  if (after.status !== 'stopped') ledger.updateDeployment(row.id, {status: 'stopped', stopped_at: after.stopped_at ?? nowIso()});
+  return {deployment: toInfo(ledger.findDeployment(row.id)!), wasRunning: running, killed};
+}
+
+export function getDeploymentLog(ledger: Ledger, idOrName: string, tailLines = 0): {id: string; name: string; logPath: string; text: string} {
+  const row = ledger.findDeployment(idOrName);
+  if (!row) {
+    throw notFoundError(`No deployment named or with id "${idOrName}" in the ledger (${ledger.file}).`, {fix: 'Try this: `llmops deploy list`.'});
+  }
+  if (!row.log_path) {
+    throw notFoundError(`Deployment ${row.name} (${row.id}) ran attached: its log went to the terminal that started it.`, {
+      fix: 'Try this: deploy with --detach to keep a log file.',
+    });
+  }
+  if (!existsSync(row.log_path)) {
+    throw notFoundError(`The log file of ${row.name} (${row.log_path}) does not exist (deleted, or on another machine).`);
+  }
+  const text = tailLines > 0 ? tail(row.log_path, tailLines) : readFileSync(row.log_path, 'utf8');
+  return {id: row.id, name: row.name, logPath: row.log_path, text};
+}
