@@ -1,0 +1,54 @@
+/** The manifest of a prepared dataset (manifest.json): deterministic, no timestamps or timings. */
+import type {PiiCounts} from './pii.js';
+import type {TokenStats} from './tokens.js';
+
+export const MANIFEST_VERSION = 1;
+
+export interface PrepParams {
+  format: string;
+  text_unit: string;
+  field_map: Record<string, string>;
+  normalize: Record<string, boolean>;
+  quality: Record<string, unknown>;
+  pii: {mode: 'redact' | 'drop' | 'keep'; types: string[]};
+  dedup: {
+    exact: boolean;
+    near: boolean;
+    ngram: number;
+    num_perm: number;
+    threshold: number;
+    bands: number;
+    rows: number;
+    effective_threshold: number;
+    seed: number;
+  };
+  split: {train: number; val: number; test: number; seed: number};
+  tokenizer: {name: string; sha256: string | null};
+  context_length: number;
+}
+
+export interface OutputInfo {
+  sha256: string;
+  records: number;
+  bytes: number;
+}
+
+export interface Manifest {
+  version: number;
+  id: string;
+  kind: 'text' | 'chat' | 'mixed';
+  llmops_version: string;
+  inputs: Array<{name: string; sha256: string; bytes: number; records: number; format: string}>;
+  params: PrepParams;
+  params_sha256: string;
+  counts: {
+    read: number;
+    rejected: {total: number; by_reason: Record<string, number>};
+    duplicates: {exact: number; near: number};
+    written: {train: number; val: number; test: number};
+  };
+  formats: Record<string, number>;
+  pii: {mode: string; counts: PiiCounts; records: number};
+  tokens: TokenStats;
+  outputs: Record<string, OutputInfo>;
+}

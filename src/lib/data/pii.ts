@@ -1,0 +1,128 @@
+/**
+ * Stage 4: personal data and secrets. Each detector is a regular expression plus, where the format
+ * has one, a checksum or range check (Luhn for cards, mod-97 for IBAN, octets for IPv4, node:net
+ * for IPv6) so that order numbers and version strings are not redacted.
+ *
+ * Found values never leave this module: callers get the redacted text and counts per type.
+ */
+import {isIPv6} from 'node:net';
+
+export type PiiType = 'email' | 'phone' | 'ip' | 'credit_card' | 'ssn' | 'iban' | 'secret';
+export const PII_TYPES: readonly PiiType[] = ['secret', 'email', 'iban', 'credit_card', 'ssn', 'phone', 'ip'];
+export const PLACEHOLDER: Record<PiiType, string> = {
+  email: '<EMAIL>',
+  phone: '<PHONE>',
+  ip: '<IP_ADDRESS>',
+  credit_card: '<CREDIT_CARD>',
+  ssn: '<SSN>',
+  iban: '<IBAN>',
+  secret: '<SECRET>',
+};
+
+export type PiiCounts = Partial<Record<PiiType, number>>;
+
+interface Detector {
+  type: PiiType;
+  re: RegExp;
+  /** Cheap precondition on the whole text, to skip the regex on most documents. */
+  pre?: (s: string) => boolean;
+  valid?: (m: string) => boolean;
+}
+
+const SECRET_PATTERNS = [
+  /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z0-9 ]*PRIVATE KEY-----/,
+  /\b(?:AKIA|ASIA)[0-9A-Z]{16}\b/,
+  /\bgh[pousr]_[A-Za-z0-9]{36,255}\b/,
+  /\bgithub_pat_[A-Za-z0-9_]{22,255}\b/,
+  /\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}\b/,
+  /\bhf_[A-Za-z0-9]{30,}\b/,
+  /\bxox[abposr]-[A-Za-z0-9-]{10,}\b/,
+  /\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\b/,
+];
+
+function luhn(digits: string): boolean {
+  let sum = 0;
+  let dbl = false;
+  for (let i = digits.length - 1; i >= 0; i--) {
+    let d = digits.charCodeAt(i) - 48;
+    if (dbl) {
+      d *= 2;
+      if (d > 9) d -= 9;
+    }
+    sum += d;
+    dbl = !dbl;
+  }
+  return sum % 10 === 0;
+}
+
+function validCard(m: string): boolean {
+  const d = m.replace(/[ -]/g, '');
+  if (d.length < 13 || d.length > 19) return false;
+  // Known issuer prefixes: Visa, Mastercard, Amex, Discover, Diners, JCB, UnionPay.
+  if (!/^(4|5[1-5]|2[2-7]|3[47]|3[0689]|6(?:011|5|4[4-9]|2))/.test(d)) return false;
+  return luhn(d);
+}
+
+function validIban(m: string): boolean {
+  const s = m.replace(/ /g, '');
+  if (s.length < 15 || s.length > 34) return false;
+  const moved = s.slice(4) + s.slice(0, 4);
+  let rem = 0;
+  for (const ch of moved) {
+    const c = ch.charCodeAt(0);
+    const v = c >= 65 ? String(c - 55) : ch;
+    for (const digit of v) rem = (rem * 10 + (digit.charCodeAt(0) - 48)) % 97;
+  }
+  return rem === 1;
+}
+
+function validIpv4(m: string): boolean {
+  return m.split('.').every((o) => o.length <= 3 && Number(o) <= 255 && !(o.length > 1 && o[0] === '0'));
+}
+
+function validPhone(m: string): boolean {
+  const n = m.replace(/\D/g, '').length;
+  return n >= 10 && n <= 15;
+}
+
+const hasDigit = (s: string) => /\d/.test(s);
+
+const DETECTORS: Detector[] = [
+  {type: 'secret', re: new RegExp(SECRET_PATTERNS.map((r) => r.source).join('|'), 'g'),
+    pre: (s) => /KEY-----|AKIA|ASIA|gh[pousr]_|github_pat_|sk-|hf_|xox|eyJ/.test(s)},
+  {type: 'email', re: /\b[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,24}\b/g, pre: (s) => s.includes('@')},
+  {type: 'iban', re: /\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b/g, valid: validIban, pre: (s) => /[A-Z]{2}\d\d/.test(s)},
+  {type: 'credit_card', re: /\b\d(?:[ -]?\d){12,18}\b/g, valid: validCard, pre: hasDigit},
+  {type: 'ssn', re: /\b(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}\b/g, pre: hasDigit},
+  {type: 'phone',
+    re: /(?:\+\d{1,3}[ .-]?(?:\(\d{1,4}\)[ .-]?)?\d{1,4}(?:[ .-]?\d{2,4}){1,4}|(?<!\d)(?:\(\d{3}\) ?|\d{3}[-. ])\d{3}[-. ]\d{4})(?!\d)/g,
+    valid: validPhone, pre: hasDigit},
+  {type: 'ip', re: /\b(?:\d{1,3}\.){3}\d{1,3}\b/g, valid: validIpv4, pre: (s) => s.includes('.')},
+  {type: 'ip', re: /(?<![\w:])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{1,4}|(?:\d{1,3}\.){3}\d{1,3})?(?![\w:])/g,
+    valid: (m) => m.length > 2 && /[0-9A-Fa-f]/.test(m) && isIPv6(m), pre: (s) => s.includes(':')},
+];
+
+export interface PiiResult {
+  text: string;
+  counts: PiiCounts;
+  found: number;
+}
+
+/** Finds (and, when `redact`, replaces) every enabled type. Counts are per occurrence. */
+export function scanPii(text: string, types: ReadonlySet<PiiType>, redact: boolean): PiiResult {
+  const counts: PiiCounts = {};
+  let found = 0;
+  for (const d of DETECTORS) {
+    if (!types.has(d.type)) continue;
+    if (d.pre && !d.pre(text)) continue;
+    d.re.lastIndex = 0;
+    const replaced = text.replace(d.re, (m: string) => {
+      if (d.valid && !d.valid(m)) return m;
+      counts[d.type] = (counts[d.type] ?? 0) + 1;
+      found++;
+      return redact ? PLACEHOLDER[d.type] : m;
+    });
+    if (redact) text = replaced;
+  }
+  return {text, counts, found};
+}

@@ -1,0 +1,430 @@
+/**
+ * `llmops data prep` as a library: inputs -> (workers: parse, normalise, quality, PII, hashes,
+ * MinHash) -> (main thread, in input order: exact dedup, near dedup, split, write) -> outputs.
+ *
+ * Outputs are written into a temporary sibling folder and moved into place at the end, the
+ * manifest last: a folder with a manifest.json is always complete. The manifest holds no times, so
+ * the same inputs and parameters give byte-identical files and the same dataset id.
+ */
+import {createHash, randomBytes} from 'node:crypto';
+import {closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync} from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import {ReferenceProfileBuilder} from '../monitor/profile.js';
+import type {DataConfig} from '../config/schema.js';
+import {inputError, usageError} from '../errors.js';
+import type {Ledger} from '../ledger/ledger.js';
+import {renderCard} from './card.js';
+import {MANIFEST_VERSION, type Manifest, type PrepParams} from './manifest.js';
+import {effectiveThreshold, jaccard, optimalLsh} from './minhash.js';
+import type {PiiCounts, PiiType} from './pii.js';
+import {OrderedPool} from './pool.js';
+import type {KeptItem, ProcessedItem, ProcessOptions} from './process.js';
+import {readFile, resolveInputs, type FileStats, type InputFile} from './sources.js';
+import {ShingleSpill} from './spill.js';
+import {TokenCounter, type TokenStats} from './tokens.js';
+import {U64Map} from './u64map.js';
+import {JsonlWriter} from './writer.js';
+
+export const OUTPUT_FILES = ['train.jsonl', 'val.jsonl', 'test.jsonl', 'rejected.jsonl', 'duplicates.jsonl', 'profile.json', 'card.md'] as const;
+
+export interface PrepProgress {
+  stage: string;
+  file: string;
+  records: number;
+  bytes: number;
+  seconds: number;
+}
+
+export interface PrepOptions {
+  /** The project root: relative inputs, out and tokenizer paths resolve against it. */
+  root: string;
+  config: DataConfig;
+  /** hf:// downloads go here (config cache_dir). */
+  cacheDir: string;
+  hubUrl?: string;
+  force?: boolean;
+  /** Worker threads; 0 runs in-process. Default: the number of CPUs, at most 4. */
+  workers?: number;
+  ledger?: Ledger;
+  onProgress?: (p: PrepProgress) => void;
+  /** Called once with the LSH parameters before records flow (the command prints them). */
+  onLsh?: (lsh: {bands: number; rows: number; effective_threshold: number; threshold: number}) => void;
+  llmopsVersion?: string;
+}
+
+export interface PrepResult {
+  id: string;
+  dir: string;
+  kind: 'text' | 'chat' | 'mixed';
+  records: {
+    read: number;
+    written: {train: number; val: number; test: number};
+    rejected: number;
+    duplicates: {exact: number; near: number};
+  };
+  rejected_by_reason: Record<string, number>;
+  pii: {mode: string; counts: PiiCounts; records: number};
+  tokens: TokenStats;
+  lsh: {bands: number; rows: number; effective_threshold: number; threshold: number} | null;
+  skipped: boolean;
+  manifest: string;
+  seconds: number;
+}
+
+const sha256 = (s: string | Buffer) => createHash('sha256').update(s).digest('hex');
+const round4 = (x: number) => Math.round(x * 10_000) / 10_000;
+
+/** Canonical JSON (sorted keys) so a parameter hash does not depend on key order. */
+function canonicalJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
+  if (v && typeof v === 'object') {
+    return `{${Object.keys(v)
+      .sort()
+      .filter((k) => (v as Record<string, unknown>)[k] !== undefined)
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson((v as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(v);
+}
+
+export function resolveParams(cfg: DataConfig, root: string): {params: PrepParams; tokenizerPath: string} {
+  const s = cfg.split;
+  const sum = s.train + s.val + s.test;
+  if (Math.abs(sum - 1) > 1e-6) {
+    throw usageError(`data.split ratios must add up to 1 (train ${s.train} + val ${s.val} + test ${s.test} = ${round4(sum)}).`, {
+      fix: 'Try this: e.g. data.split: {train: 0.9, val: 0.05, test: 0.05}.',
+    });
+  }
+  const d = cfg.dedup;
+  let bands = d.bands;
+  let rows = d.rows;
+  if (bands === undefined || rows === undefined) {
+    const o = optimalLsh(d.threshold, d.num_perm);
+    bands ??= rows === undefined ? o.bands : Math.max(1, Math.floor(d.num_perm / rows));
+    rows ??= Math.max(1, Math.floor(d.num_perm / bands));
+  }
+  if (bands * rows > d.num_perm) {
+    throw usageError(`data.dedup: bands × rows (${bands} × ${rows}) exceeds num_perm (${d.num_perm}).`, {fix: 'Try this: remove bands/rows to derive them from the threshold.'});
+  }
+  let tokenizerPath = 'byte';
+  let tokSha: string | null = null;
+  if (cfg.tokenizer !== 'byte') {
+    tokenizerPath = path.resolve(root, cfg.tokenizer);
+    if (!existsSync(tokenizerPath)) {
+      throw inputError(`Tokenizer not found: ${cfg.tokenizer} (data.tokenizer).`, {fix: 'Try this: data.tokenizer: byte, or the path of a tokenizer.json.'});
+    }
+    tokSha = sha256(readFileSync(tokenizerPath));
+  }
+  const params: PrepParams = {
+    format: cfg.format,
+    text_unit: cfg.text_unit,
+    field_map: Object.fromEntries(Object.entries(cfg.field_map).filter(([, v]) => typeof v === 'string')) as Record<string, string>,
+    normalize: {...cfg.normalize},
+    quality: {...cfg.quality},
+    pii: {mode: cfg.pii.mode, types: [...cfg.pii.types].sort()},
+    dedup: {
+      exact: d.exact,
+      near: d.near,
+      ngram: d.ngram,
+      num_perm: d.num_perm,
+      threshold: d.threshold,
+      bands,
+      rows,
+      effective_threshold: round4(effectiveThreshold(bands, rows)),
+      seed: d.seed,
+    },
+    split: {...s},
+    tokenizer: {name: cfg.tokenizer, sha256: tokSha},
+    context_length: cfg.context_length,
+  };
+  return {params, tokenizerPath};
+}
+
+function hashFile(p: string): string {
+  // Inputs can be large: hash in 8 MiB blocks rather than reading the file at once.
+  const h = createHash('sha256');
+  const fd = openSync(p, 'r');
+  try {
+    const buf = Buffer.allocUnsafe(8 << 20);
+    for (;;) {
+      const n = readSync(fd, buf, 0, buf.length, null);
+      if (n === 0) break;
+      h.update(buf.subarray(0, n));
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return h.digest('hex');
+}
+
+
+/** The previous run's manifest when inputs and parameters match and every output is there. */
+function reusable(outDir: string, inputs: InputFile[], paramsSha: string): Manifest | undefined {
+  const mf = path.join(outDir, 'manifest.json');
+  if (!existsSync(mf)) return undefined;
+  let m: Manifest;
+  try {
+    m = JSON.parse(readFileSync(mf, 'utf8')) as Manifest;
+  } catch {
+    return undefined;
+  }
+  if (m.version !== MANIFEST_VERSION || m.params_sha256 !== paramsSha || m.inputs.length !== inputs.length) return undefined;
+  for (const [name, info] of Object.entries(m.outputs ?? {})) {
+    const p = path.join(outDir, name);
+    if (!existsSync(p) || statSync(p).size !== info.bytes) return undefined;
+  }
+  for (let i = 0; i < inputs.length; i++) {
+    if (m.inputs[i]!.name !== inputs[i]!.name || m.inputs[i]!.sha256 !== hashFile(inputs[i]!.path)) return undefined;
+  }
+  return m;
+}
+
+function resultFrom(m: Manifest, dir: string, skipped: boolean, seconds: number): PrepResult {
+  const c = m.counts;
+  return {
+    id: m.id,
+    dir,
+    kind: m.kind,
+    records: {read: c.read, written: c.written, rejected: c.rejected.total, duplicates: c.duplicates},
+    rejected_by_reason: c.rejected.by_reason,
+    pii: m.pii,
+    tokens: m.tokens,
+    lsh: m.params.dedup.near
+      ? {bands: m.params.dedup.bands, rows: m.params.dedup.rows, effective_threshold: m.params.dedup.effective_threshold, threshold: m.params.dedup.threshold}
+      : null,
+    skipped,
+    manifest: path.join(dir, 'manifest.json'),
+    seconds,
+  };
+}
+
+function record(ledger: Ledger | undefined, m: Manifest, dir: string, manifestText: string): void {
+  if (!ledger) return;
+  const c = m.counts.written;
+  ledger.upsertDataset({id: m.id, path: dir, manifestSha256: sha256(manifestText), manifest: m, records: c.train + c.val + c.test, kind: m.kind});
+}
+
+export async function prepareData(o: PrepOptions): Promise<PrepResult> {
+  const t0 = performance.now();
+  const cfg = o.config;
+  const outDir = path.resolve(o.root, cfg.out);
+  const {params, tokenizerPath} = resolveParams(cfg, o.root);
+  const paramsSha = sha256(canonicalJson(params));
+
+  const download = async (url: string) => {
+    const {downloadFile} = await import('../hub/index.js');
+    o.onProgress?.({stage: 'download', file: url, records: 0, bytes: 0, seconds: (performance.now() - t0) / 1000});
+    return downloadFile(url, {cacheDir: path.resolve(o.root, o.cacheDir), hubUrl: o.hubUrl});
+  };
+  const inputs = await resolveInputs(cfg.inputs, {root: o.root, exclude: outDir, download});
+
+  if (!o.force) {
+    const m = reusable(outDir, inputs, paramsSha);
+    if (m) {
+      record(o.ledger, m, outDir, readFileSync(path.join(outDir, 'manifest.json'), 'utf8'));
+      return resultFrom(m, outDir, true, (performance.now() - t0) / 1000);
+    }
+  }
+
+  o.onLsh?.(
+    params.dedup.near
+      ? {bands: params.dedup.bands, rows: params.dedup.rows, effective_threshold: params.dedup.effective_threshold, threshold: params.dedup.threshold}
+      : {bands: 0, rows: 0, effective_threshold: 0, threshold: params.dedup.threshold},
+  );
+
+  mkdirSync(path.dirname(outDir), {recursive: true});
+  const tmp = `${outDir}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+  mkdirSync(tmp, {recursive: true});
+  const w = {
+    train: new JsonlWriter(path.join(tmp, 'train.jsonl')),
+    val: new JsonlWriter(path.join(tmp, 'val.jsonl')),
+    test: new JsonlWriter(path.join(tmp, 'test.jsonl')),
+    rejected: new JsonlWriter(path.join(tmp, 'rejected.jsonl')),
+    duplicates: new JsonlWriter(path.join(tmp, 'duplicates.jsonl')),
+  };
+  const splitWriters = [w.train, w.val, w.test];
+  const spill = params.dedup.near ? new ShingleSpill(path.join(tmp, '.shingles.bin')) : undefined;
+  const exact = new U64Map(1 << 16);
+  const lsh = new U64Map(1 << 16);
+  const keptIds: string[] = [];
+  const byReason: Record<string, number> = {};
+  const formats: Record<string, number> = {};
+  const piiCounts: PiiCounts = {};
+  let piiRecords = 0;
+  let read = 0;
+  let rejected = 0;
+  let exactDups = 0;
+  let nearDups = 0;
+  let kinds = 0; // bit 1: text, bit 2: chat
+  const tokens = new TokenCounter(cfg.tokenizer, cfg.context_length);
+  const profile = new ReferenceProfileBuilder();
+  const names = inputs.map((i) => i.name);
+  const threshold = params.dedup.threshold;
+
+  const dupLine = (it: KeptItem, keptIdx: number, kind: 'exact' | 'near', sim: number) =>
+    w.duplicates.line(JSON.stringify({id: it.id, source: names[it.src], line: it.line, duplicate_of: keptIds[keptIdx], kind, similarity: round4(sim)}));
+
+  const consume = (results: ProcessedItem[]) => {
+    for (const it of results) {
+      read++;
+      if (it.t === 0) {
+        rejected++;
+        const reason = `${it.stage}:${it.rule}`;
+        byReason[reason] = (byReason[reason] ?? 0) + 1;
+        if (it.pii) {
+          piiRecords++;
+          for (const [k, v] of Object.entries(it.pii)) piiCounts[k as PiiType] = (piiCounts[k as PiiType] ?? 0) + v;
+        }
+        w.rejected.line(
+          JSON.stringify({source: names[it.src], line: it.line, stage: it.stage, rule: it.rule, reason: it.reason,
+            ...(it.score !== undefined ? {score: it.score} : {}), ...(it.limit !== undefined ? {limit: it.limit} : {}), raw: it.raw}),
+        );
+        continue;
+      }
+      const hi = parseInt(it.key.slice(0, 8), 16);
+      const lo = parseInt(it.key.slice(8, 16), 16);
+      if (params.dedup.exact) {
+        const prev = exact.get(hi, lo);
+        if (prev !== undefined) {
+          exactDups++;
+          dupLine(it, prev, 'exact', 1);
+          continue;
+        }
+      }
+      if (spill && it.sh && it.bands) {
+        let best = -1;
+        let bestSim = 0;
+        const tried = new Set<number>();
+        for (let b = 0; b < it.bands.length; b++) {
+          const cand = lsh.get(b, it.bands[b]!);
+          if (cand === undefined || tried.has(cand)) continue;
+          tried.add(cand);
+          const sim = jaccard(it.sh, spill.get(cand));
+          if (sim >= threshold && (sim > bestSim || (sim === bestSim && cand < best))) {
+            best = cand;
+            bestSim = sim;
+          }
+        }
+        if (best >= 0) {
+          nearDups++;
+          if (params.dedup.exact) exact.setIfAbsent(hi, lo, best);
+          dupLine(it, best, 'near', bestSim);
+          continue;
+        }
+      }
+      const idx = keptIds.length;
+      keptIds.push(it.id);
+      if (params.dedup.exact) exact.setIfAbsent(hi, lo, idx);
+      if (spill && it.sh && it.bands) {
+        spill.add(it.sh);
+        for (let b = 0; b < it.bands.length; b++) lsh.setIfAbsent(b, it.bands[b]!, idx);
+      }
+      splitWriters[it.split]!.line(it.json);
+      tokens.add(it.tokens, it.split);
+      formats[it.format] = (formats[it.format] ?? 0) + 1;
+      kinds |= it.kind === 'text' ? 1 : 2;
+      if (it.pii) {
+        piiRecords++;
+        for (const [k, v] of Object.entries(it.pii)) piiCounts[k as PiiType] = (piiCounts[k as PiiType] ?? 0) + v;
+      }
+      if (it.prompt !== undefined) profile.add(it.prompt);
+    }
+  };
+
+  const procOpts: ProcessOptions = {
+    files: names,
+    field_map: params.field_map,
+    normalize: cfg.normalize,
+    quality: cfg.quality,
+    pii: {mode: cfg.pii.mode, types: cfg.pii.types},
+    near: params.dedup.near,
+    ngram: params.dedup.ngram,
+    num_perm: params.dedup.num_perm,
+    bands: params.dedup.bands,
+    rows: params.dedup.rows,
+    dedup_seed: params.dedup.seed,
+    split: params.split,
+    tokenizer: tokenizerPath,
+  };
+  const workers = o.workers ?? Math.min(4, Math.max(1, os.availableParallelism()));
+  const pool = await OrderedPool.create(procOpts, workers, consume);
+  const inputStats: FileStats[] = [];
+  let bytesRead = 0;
+  let lastProgress = 0;
+  try {
+    for (let i = 0; i < inputs.length; i++) {
+      const stats: FileStats = {sha256: '', bytes: 0, records: 0, format: 'jsonl'};
+      for await (const batch of readFile(inputs[i]!, i, {format: cfg.format, textUnit: cfg.text_unit, fieldMap: params.field_map, batchItems: 2000, batchChars: 1 << 20}, stats)) {
+        await pool.submit(batch);
+        for (const it of batch) bytesRead += it.raw.length;
+        const now = performance.now();
+        if (o.onProgress && now - lastProgress > 250) {
+          lastProgress = now;
+          o.onProgress({stage: 'prep', file: inputs[i]!.name, records: read, bytes: bytesRead, seconds: (now - t0) / 1000});
+        }
+      }
+      inputStats.push(stats);
+    }
+    await pool.drain();
+  } catch (err) {
+    await pool.close();
+    for (const x of Object.values(w)) x.abort();
+    spill?.close();
+    rmSync(tmp, {recursive: true, force: true});
+    throw err;
+  }
+  await pool.close();
+  spill?.close();
+  rmSync(path.join(tmp, '.shingles.bin'), {force: true});
+
+  const outputs: Manifest['outputs'] = {};
+  for (const [name, x] of Object.entries(w)) {
+    const sha = x.close();
+    outputs[`${name}.jsonl`] = {sha256: sha, records: x.records, bytes: x.bytes};
+  }
+  const profileText = JSON.stringify(profile.build(), null, 2) + '\n';
+  writeFileSync(path.join(tmp, 'profile.json'), profileText);
+  outputs['profile.json'] = {sha256: sha256(profileText), records: w.train.records, bytes: Buffer.byteLength(profileText)};
+
+  const written = {train: w.train.records, val: w.val.records, test: w.test.records};
+  if (read !== rejected + exactDups + nearDups + written.train + written.val + written.test) {
+    throw new Error(`counts do not reconcile: read ${read}, rejected ${rejected}, duplicates ${exactDups}+${nearDups}, written ${JSON.stringify(written)}`);
+  }
+  const idSource = canonicalJson({outputs: Object.fromEntries(Object.entries(outputs).map(([k, v]) => [k, v.sha256])), params: paramsSha});
+  const manifest: Manifest = {
+    version: MANIFEST_VERSION,
+    id: `ds-${sha256(idSource).slice(0, 12)}`,
+    kind: kinds === 3 ? 'mixed' : kinds === 2 ? 'chat' : 'text',
+    llmops_version: o.llmopsVersion ?? '0.0.0',
+    inputs: inputs.map((inp, i) => ({name: inp.name, sha256: inputStats[i]!.sha256, bytes: inputStats[i]!.bytes, records: inputStats[i]!.records, format: inputStats[i]!.format})),
+    params,
+    params_sha256: paramsSha,
+    counts: {
+      read,
+      rejected: {total: rejected, by_reason: Object.fromEntries(Object.entries(byReason).sort(([a], [b]) => (a < b ? -1 : 1)))},
+      duplicates: {exact: exactDups, near: nearDups},
+      written,
+    },
+    formats: Object.fromEntries(Object.entries(formats).sort(([a], [b]) => (a < b ? -1 : 1))),
+    pii: {mode: cfg.pii.mode, counts: Object.fromEntries(Object.entries(piiCounts).sort(([a], [b]) => (a < b ? -1 : 1))), records: piiRecords},
+    tokens: tokens.stats(),
+    outputs,
+  };
+  const card = renderCard(manifest);
+  writeFileSync(path.join(tmp, 'card.md'), card);
+  const manifestText = JSON.stringify(manifest, null, 2) + '\n';
+  writeFileSync(path.join(tmp, 'manifest.json'), manifestText);
+
+  // Move into place, manifest last; an old manifest goes first so a crash in between never leaves
+  // a complete-looking mix of old and new files.
+  mkdirSync(outDir, {recursive: true});
+  const oldManifest = path.join(outDir, 'manifest.json');
+  if (existsSync(oldManifest)) unlinkSync(oldManifest);
+  for (const f of OUTPUT_FILES) renameSync(path.join(tmp, f), path.join(outDir, f));
+  renameSync(path.join(tmp, 'manifest.json'), oldManifest);
+  rmSync(tmp, {recursive: true, force: true});
+
+  record(o.ledger, manifest, outDir, manifestText);
+  return resultFrom(manifest, outDir, false, (performance.now() - t0) / 1000);
+}

@@ -1,0 +1,386 @@
+/**
+ * Stage 1's input side: resolving files, globs and hf:// URLs, and streaming each file as batches
+ * of raw records with their line numbers. Bytes are hashed as they are read (the manifest's
+ * sha256), `.gz` is decompressed on the fly, and UTF-8 is decoded strictly so a binary or
+ * mis-encoded file stops the run with its name and position instead of becoming U+FFFD noise.
+ */
+import {createHash} from 'node:crypto';
+import {createReadStream, statSync, existsSync} from 'node:fs';
+import path from 'node:path';
+import {PassThrough, Readable, Transform, pipeline} from 'node:stream';
+import {createGunzip} from 'node:zlib';
+import {inputError} from '../errors.js';
+import {isHfUrl} from '../hub/index.js';
+import type {RawItem} from './process.js';
+import {toCanonical, ShapeError, type FieldMap} from './records.js';
+
+export type InputFormat = 'auto' | 'jsonl' | 'json' | 'csv' | 'text';
+
+export interface InputFile {
+  /** As shown to users and written to the manifest: project-relative path or hf:// URL. */
+  name: string;
+  /** Absolute local path (a cache path for hf://). */
+  path: string;
+}
+
+export interface FileStats {
+  sha256: string;
+  bytes: number;
+  records: number;
+  format: Exclude<InputFormat, 'auto'>;
+}
+
+const GLOB_CHARS = /[*?[\]{}]/;
+
+export async function resolveInputs(
+  patterns: string[],
+  o: {root: string; exclude?: string; download?: (url: string) => Promise<string>},
+): Promise<InputFile[]> {
+  if (patterns.length === 0) {
+    throw inputError('No input files: data.inputs is empty and no --input was given.', {
+      fix: 'Try this: llmops data prep --input "data/*.jsonl" (or set data.inputs in llmops.yaml).',
+    });
+  }
+  const {glob} = await import('tinyglobby');
+  const seen = new Set<string>();
+  const out: InputFile[] = [];
+  const add = (name: string, p: string) => {
+    if (seen.has(p)) return;
+    seen.add(p);
+    out.push({name, path: p});
+  };
+  for (const pat of patterns) {
+    if (isHfUrl(pat)) {
+      if (!o.download) throw inputError(`${pat}: hf:// inputs need a cache directory.`);
+      add(pat, await o.download(pat));
+      continue;
+    }
+    const abs = path.resolve(o.root, pat);
+    if (!GLOB_CHARS.test(pat)) {
+      if (!existsSync(abs)) {
+        throw inputError(`Input file not found: ${pat} (looked for ${abs}).`, {fix: 'Try this: check the path, or quote a glob such as "data/*.jsonl".', details: {file: pat}});
+      }
+      if (statSync(abs).isDirectory()) {
+        throw inputError(`${pat} is a directory; expected a file or a glob.`, {fix: `Try this: --input "${path.join(pat, '*.jsonl')}"`, details: {file: pat}});
+      }
+      add(path.relative(o.root, abs) || abs, abs);
+      continue;
+    }
+    const matches = (await glob(pat, {cwd: o.root, absolute: true, onlyFiles: true, dot: false})).sort();
+    const kept = matches.filter((m) => !(o.exclude && (m === o.exclude || m.startsWith(o.exclude + path.sep))));
+    if (kept.length === 0) {
+      throw inputError(`No file matches ${pat} (relative to ${o.root}).`, {fix: 'Try this: check the glob with `ls`, and quote it so the shell does not expand it.', details: {file: pat}});
+    }
+    for (const m of kept) add(path.relative(o.root, m), m);
+  }
+  return out;
+}
+
+function baseExt(p: string): string {
+  return path.extname(p.replace(/\.gz$/i, '')).toLowerCase();
+}
+
+export function formatFromName(p: string): Exclude<InputFormat, 'auto'> | undefined {
+  switch (baseExt(p)) {
+    case '.jsonl':
+    case '.ndjson':
+      return 'jsonl';
+    case '.json':
+      return 'json';
+    case '.csv':
+    case '.tsv':
+      return 'csv';
+    case '.txt':
+    case '.text':
+    case '.md':
+      return 'text';
+    default:
+      return undefined;
+  }
+}
+
+/** Decoded text chunks of a file, hashing and counting its raw bytes on the way. */
+async function* textChunks(file: InputFile, stats: {hash: ReturnType<typeof createHash>; bytes: number}): AsyncGenerator<string> {
+  const rs = createReadStream(file.path, {highWaterMark: 1 << 20});
+  const tap = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      stats.hash.update(chunk);
+      stats.bytes += chunk.length;
+      cb(null, chunk);
+    },
+  });
+  const gz = /\.gz$/i.test(file.path);
+  const src: Readable = gz ? pipeline(rs, tap, createGunzip(), () => {}) : pipeline(rs, tap, new PassThrough(), () => {});
+  const decoder = new TextDecoder('utf-8', {fatal: true});
+  let decoded = 0;
+  let lines = 1;
+  let firstChunk = true;
+  try {
+    for await (const buf of src as AsyncIterable<Buffer>) {
+      if (firstChunk) {
+        firstChunk = false;
+        const head = buf.subarray(0, 8192);
+        if (head.includes(0)) {
+          throw inputError(`${file.name}: looks like a binary file (NUL bytes near the start); expected UTF-8 text (JSON lines, a JSON array, CSV or plain text).`, {
+            fix: 'Try this: point --input at the text data, or decompress it first (only .gz is read directly).',
+            details: {file: file.name},
+          });
+        }
+      }
+      let s: string;
+      try {
+        s = decoder.decode(buf, {stream: true});
+      } catch {
+        throw notUtf8(file, decoded, lines);
+      }
+      decoded += buf.length;
+      for (let i = s.indexOf('\n'); i !== -1; i = s.indexOf('\n', i + 1)) lines++;
+      yield s;
+    }
+    let tail: string;
+    try {
+      tail = decoder.decode();
+    } catch {
+      throw notUtf8(file, decoded, lines);
+    }
+    if (tail) yield tail;
+  } catch (err) {
+    if ((err as {code?: string}).code === 'Z_DATA_ERROR' || (err as {code?: string}).code === 'Z_BUF_ERROR') {
+      throw inputError(`${file.name}: not a valid gzip file (${(err as Error).message}).`, {fix: 'Try this: check the file with `gzip -t`, or drop the .gz extension if it is not compressed.', details: {file: file.name}});
+    }
+    throw err;
+  } finally {
+    rs.destroy();
+  }
+}
+
+function notUtf8(file: InputFile, offset: number, line: number) {
+  return inputError(`${file.name}: not valid UTF-8 (in the block from byte ${offset}, near line ${line}); expected UTF-8 text.`, {
+    fix: 'Try this: convert the file, e.g. `iconv -f latin1 -t utf-8 IN > OUT`, and use the converted file.',
+    details: {file: file.name, byte: offset, line},
+  });
+}
+
+/** Lines with their 1-based numbers (a final line without newline included; \r\n accepted). */
+async function* linesOf(chunks: AsyncIterable<string>): AsyncGenerator<[string, number]> {
+  let carry = '';
+  let n = 0;
+  for await (const chunk of chunks) {
+    const s = carry + chunk;
+    let start = 0;
+    for (let i = s.indexOf('\n'); i !== -1; i = s.indexOf('\n', start)) {
+      n++;
+      const end = i > start && s.charCodeAt(i - 1) === 13 ? i - 1 : i;
+      yield [s.slice(start, end), n];
+      start = i + 1;
+    }
+    carry = s.slice(start);
+  }
+  if (carry !== '') yield [carry.endsWith('\r') ? carry.slice(0, -1) : carry, n + 1];
+}
+
+/** Elements of a top-level JSON array, as source text with their first line, without parsing. */
+async function* jsonArrayElements(file: InputFile, chunks: AsyncIterable<string>): AsyncGenerator<[string, number]> {
+  let line = 1;
+  let started = false;
+  let done = false;
+  let depth = 0;
+  let inStr = false;
+  let esc = false;
+  let pending = '';
+  let elemLine = 0;
+  let inElem = false;
+  for await (const s of chunks) {
+    let segStart = inElem ? 0 : -1;
+    for (let i = 0; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      if (c === 10) line++;
+      if (done) continue;
+      if (inStr) {
+        if (esc) esc = false;
+        else if (c === 92) esc = true;
+        else if (c === 34) inStr = false;
+        continue;
+      }
+      if (!started) {
+        if (c === 91) started = true;
+        else if (!(c === 32 || c === 9 || c === 10 || c === 13 || c === 0xfeff)) {
+          throw inputError(`${file.name}:${line}: expected a JSON array of records ("[" first), found "${s[i]}".`, {
+            fix: 'Try this: use one JSON object per line with a .jsonl extension, or --format jsonl.',
+            details: {file: file.name, line},
+          });
+        }
+        continue;
+      }
+      if (!inElem) {
+        if (c === 32 || c === 9 || c === 10 || c === 13 || c === 44) continue;
+        if (c === 93 && depth === 0) {
+          done = true;
+          continue;
+        }
+        inElem = true;
+        elemLine = line - (c === 10 ? 1 : 0);
+        segStart = i;
+        pending = '';
+      }
+      if (c === 34) inStr = true;
+      else if (c === 123 || c === 91) depth++;
+      else if (c === 125 || c === 93) {
+        if (depth === 0) {
+          // The closing bracket of the array ends the last element.
+          pending += s.slice(segStart, i);
+          yield [pending.trim(), elemLine];
+          inElem = false;
+          done = true;
+          continue;
+        }
+        depth--;
+      } else if (c === 44 && depth === 0) {
+        pending += s.slice(segStart, i);
+        yield [pending.trim(), elemLine];
+        inElem = false;
+      }
+    }
+    if (inElem) pending += s.slice(segStart);
+  }
+  if (!started) return;
+  if (!done) {
+    if (inElem && pending.trim() !== '') yield [pending.trim(), elemLine];
+    throw inputError(`${file.name}: the JSON array is not closed (file ends inside it, line ${line}).`, {
+      fix: 'Try this: check that the file was not truncated (the last record and the closing "]").',
+      details: {file: file.name, line},
+    });
+  }
+}
+
+async function sniff(file: InputFile): Promise<Exclude<InputFormat, 'auto'>> {
+  const stats = {hash: createHash('sha256'), bytes: 0};
+  for await (const s of textChunks(file, stats)) {
+    const t = s.trimStart();
+    if (t === '') continue;
+    return t[0] === '[' ? 'json' : t[0] === '{' ? 'jsonl' : 'text';
+  }
+  return 'text';
+}
+
+export interface ReadOptions {
+  format: InputFormat;
+  textUnit: 'line' | 'file';
+  fieldMap: FieldMap;
+  batchItems: number;
+  batchChars: number;
+}
+
+/**
+ * Streams one file as batches of RawItems. `stats` is complete once the generator returns.
+ * An empty file, a CSV without a usable column and undecodable bytes are input errors.
+ */
+export async function* readFile(file: InputFile, src: number, o: ReadOptions, stats: FileStats): AsyncGenerator<RawItem[]> {
+  let format = o.format === 'auto' ? formatFromName(file.path) : o.format;
+  if (format === undefined) format = await sniff(file);
+  if (format === 'json' && o.format === 'auto') {
+    // Many ".json" files are JSON lines: decide by the first character.
+    const s = await sniff(file);
+    if (s === 'jsonl') format = 'jsonl';
+  }
+  stats.format = format;
+  const h = {hash: createHash('sha256'), bytes: 0};
+  let batch: RawItem[] = [];
+  let chars = 0;
+  let count = 0;
+  const push = (it: RawItem) => {
+    if (count === 0) it.first = true;
+    count++;
+    batch.push(it);
+    chars += it.raw.length;
+  };
+  const full = () => batch.length >= o.batchItems || chars >= o.batchChars;
+  const take = () => {
+    const b = batch;
+    batch = [];
+    chars = 0;
+    return b;
+  };
+
+  if (format === 'jsonl' || (format === 'text' && o.textUnit === 'line')) {
+    const text = format === 'text';
+    for await (const [l, n] of linesOf(textChunks(file, h))) {
+      if (l.trim() === '') continue;
+      push(text ? {src, line: n, raw: l, value: {text: l}} : {src, line: n, raw: l});
+      if (full()) yield take();
+    }
+  } else if (format === 'text') {
+    let all = '';
+    for await (const s of textChunks(file, h)) all += s;
+    if (all.trim() !== '') push({src, line: 1, raw: all, value: {text: all}});
+  } else if (format === 'json') {
+    for await (const [el, n] of jsonArrayElements(file, textChunks(file, h))) {
+      push({src, line: n, raw: el});
+      if (full()) yield take();
+    }
+  } else {
+    yield* csvBatches(file, src, o, h, push, full, take);
+  }
+  if (batch.length > 0) yield take();
+  stats.sha256 = h.hash.digest('hex');
+  stats.bytes = h.bytes;
+  stats.records = count;
+  if (count === 0) {
+    throw inputError(`${file.name}: empty input (no records); expected at least one ${format === 'csv' ? 'CSV row after the header' : format === 'json' ? 'element in the JSON array' : 'non-blank line'}.`, {
+      fix: 'Try this: check the file, or remove it from data.inputs / --input.',
+      details: {file: file.name},
+    });
+  }
+}
+
+async function* csvBatches(
+  file: InputFile,
+  src: number,
+  o: ReadOptions,
+  h: {hash: ReturnType<typeof createHash>; bytes: number},
+  push: (it: RawItem) => void,
+  full: () => boolean,
+  take: () => RawItem[],
+): AsyncGenerator<RawItem[]> {
+  const {parse} = await import('csv-parse');
+  const tsv = baseExt(file.path) === '.tsv';
+  const parser = Readable.from(textChunks(file, h)).pipe(
+    parse({columns: true, bom: true, relax_column_count: true, skip_empty_lines: true, info: true, raw: true, delimiter: tsv ? '\t' : ','}),
+  );
+  let checked = false;
+  try {
+    for await (const rec of parser as AsyncIterable<{record: Record<string, string>; info: {lines: number}; raw: string}>) {
+      if (!checked) {
+        checked = true;
+        checkCsvColumns(file, Object.keys(rec.record), o.fieldMap);
+      }
+      push({src, line: rec.info.lines, raw: rec.raw.replace(/\r?\n$/, ''), value: rec.record});
+      if (full()) yield take();
+    }
+  } catch (err) {
+    const e = err as {code?: string; lines?: number; message: string};
+    if (typeof e.code === 'string' && e.code.startsWith('CSV_')) {
+      throw inputError(`${file.name}:${e.lines ?? '?'}: malformed CSV (${e.message}).`, {
+        fix: 'Try this: check the quoting on that line (fields with commas or newlines must be in double quotes).',
+        details: {file: file.name, line: e.lines},
+      });
+    }
+    throw err;
+  }
+}
+
+function checkCsvColumns(file: InputFile, columns: string[], fm: FieldMap): void {
+  const probe = Object.fromEntries(columns.map((c) => [c, c === 'messages' || c === 'conversations' || c === fm.messages || c === fm.conversations ? '[]' : 'x']));
+  try {
+    toCanonical(probe, fm);
+  } catch (err) {
+    if (err instanceof ShapeError && (err.rule === 'unknown_shape' || err.rule === 'missing_output')) {
+      const need = fm.text ? `"${fm.text}" (data.field_map.text)` : '"text", or "instruction" and "output", or "messages", or "conversations"';
+      throw inputError(`${file.name}: the CSV header has no usable column: expected ${need}; found columns: ${columns.join(', ') || '(none)'}.`, {
+        fix: 'Try this: rename the column, or map it in llmops.yaml: data.field_map: {text: YOUR_COLUMN}.',
+        details: {file: file.name, columns},
+      });
+    }
+    // Other shape errors (role order of an empty probe conversation) are fine at header level.
+  }
+}

@@ -1,0 +1,124 @@
+/**
+ * Downloads from the Hugging Face Hub into a local cache, over @huggingface/hub (the official
+ * client: cache layout compatible with huggingface_hub's, LFS/xet aware). Shared by data prep
+ * (hf://datasets/... inputs), fine-tuning (hf:OWNER/NAME bases) and push.
+ *
+ * URLs: hf://datasets/OWNER/NAME/PATH, hf://OWNER/NAME/PATH (a model repo), with an optional
+ * revision after the name: hf://datasets/OWNER/NAME@REV/PATH. `hubUrl` points the client at
+ * another endpoint (a mirror, or the stand-in server of the tests). Tokens are sent as a header
+ * and never appear in errors or logs.
+ */
+import {inputError, LlmopsError} from '../errors.js';
+
+export interface HubOptions {
+  cacheDir: string;
+  /** Defaults to HF_ENDPOINT or https://huggingface.co. */
+  hubUrl?: string;
+  /** Defaults to HF_TOKEN. */
+  token?: string;
+  revision?: string;
+}
+
+export interface HfRef {
+  type: 'dataset' | 'model' | 'space';
+  name: string;
+  revision: string;
+  path: string;
+}
+
+export function isHfUrl(s: string): boolean {
+  return s.startsWith('hf://');
+}
+
+export function parseHfUrl(url: string): HfRef {
+  const m = /^hf:\/\/(?:(datasets|models|spaces)\/)?([^/@\s]+)\/([^/@\s]+)(?:@([^/\s]+))?(?:\/(.*))?$/.exec(url);
+  if (!m) {
+    throw inputError(`"${url}" is not a Hugging Face URL: expected hf://datasets/OWNER/NAME/PATH (or hf://OWNER/NAME/PATH for a model).`, {
+      fix: 'Try this: hf://datasets/tatsu-lab/alpaca/data/train.jsonl',
+    });
+  }
+  const kind = m[1] ?? 'models';
+  return {type: kind.slice(0, -1) as HfRef['type'], name: `${m[2]}/${m[3]}`, revision: m[4] ?? 'main', path: m[5] ?? ''};
+}
+
+function hubUrlOf(opts: HubOptions): string {
+  return (opts.hubUrl ?? process.env.HF_ENDPOINT ?? 'https://huggingface.co').replace(/\/+$/, '');
+}
+
+function tokenOf(opts: HubOptions): string | undefined {
+  const t = opts.token ?? process.env.HF_TOKEN;
+  return t && t.trim() !== '' ? t.trim() : undefined;
+}
+
+/** The client prints "Downloading ..." with console.debug (stdout): keep stdout for results. */
+async function quietly<T>(fn: () => Promise<T>): Promise<T> {
+  const debug = console.debug;
+  console.debug = () => {};
+  try {
+    return await fn();
+  } finally {
+    console.debug = debug;
+  }
+}
+
+function hubError(err: unknown, what: string, token: string | undefined): LlmopsError {
+  const e = err as {statusCode?: number; message?: string};
+  let msg = String(e.message ?? err);
+  if (token) msg = msg.split(token).join('***');
+  const status = e.statusCode;
+  if (status === 401 || status === 403) {
+    return inputError(`${what}: access denied by the Hub (HTTP ${status}).`, {
+      fix: token ? 'Try this: check that HF_TOKEN has read access to this repository (gated datasets need accepting their terms).' : 'Try this: export HF_TOKEN=hf_... with read access, then rerun.',
+      details: {status},
+    });
+  }
+  if (status === 404) {
+    return inputError(`${what}: not found on the Hub (HTTP 404).`, {fix: 'Try this: check the owner, name, revision and path on the repository\'s "Files" page.', details: {status}});
+  }
+  return new LlmopsError('ENVIRONMENT', `${what}: download failed: ${msg}`, {
+    fix: 'Try this: check the network (or HF_ENDPOINT for a mirror), or download the file and pass its local path.',
+    cause: err,
+  });
+}
+
+/** Downloads one file (once: later calls reuse the cached blob) and returns its local path. */
+export async function downloadFile(hfUrl: string, opts: HubOptions): Promise<string> {
+  const ref = parseHfUrl(hfUrl);
+  if (ref.path === '') throw inputError(`${hfUrl}: names a repository, not a file.`, {fix: 'Try this: append the file path, e.g. hf://datasets/OWNER/NAME/data/train.jsonl'});
+  const token = tokenOf(opts);
+  const {downloadFileToCacheDir} = await import('@huggingface/hub');
+  try {
+    return await quietly(() =>
+      downloadFileToCacheDir({
+        repo: {type: ref.type, name: ref.name},
+        path: ref.path,
+        revision: opts.revision ?? ref.revision,
+        cacheDir: opts.cacheDir,
+        hubUrl: hubUrlOf(opts),
+        ...(token ? {accessToken: token} : {}),
+      }),
+    );
+  } catch (err) {
+    throw hubError(err, hfUrl, token);
+  }
+}
+
+/** Downloads a whole repository snapshot (e.g. a base model) and returns the snapshot folder. */
+export async function downloadRepo(repo: string, opts: HubOptions): Promise<string> {
+  const ref = repo.startsWith('hf://') ? parseHfUrl(repo) : parseHfUrl(`hf://${repo.replace(/^hf:/, '')}`);
+  const token = tokenOf(opts);
+  const {snapshotDownload} = await import('@huggingface/hub');
+  try {
+    return await quietly(() =>
+      snapshotDownload({
+        repo: {type: ref.type, name: ref.name},
+        revision: opts.revision ?? ref.revision,
+        cacheDir: opts.cacheDir,
+        hubUrl: hubUrlOf(opts),
+        ...(token ? {accessToken: token} : {}),
+      }),
+    );
+  } catch (err) {
+    throw hubError(err, repo, token);
+  }
+}
