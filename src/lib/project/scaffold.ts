@@ -4,13 +4,13 @@
  */
 import {cpSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync} from 'node:fs';
 import path from 'node:path';
-import {fileURLToPath} from 'node:url';
 import {configJsonSchema} from '../config/schema.js';
 import {LlmopsError} from '../errors.js';
+import {packagePath} from '../util/package-root.js';
 import {generateSampleData} from './sample-data.js';
 
-/** templates/ in the package (three levels above src/lib/project and dist/lib/project). */
-export const TEMPLATES_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'templates');
+/** templates/ in the package. */
+export const TEMPLATES_DIR = packagePath('templates');
 
 export const PROJECT_TEMPLATES = {
   starter: 'Sample data (text + instructions), the Python trainer, and a config for the whole lifecycle on a CPU.',
