@@ -201,7 +201,8 @@ async function generate(
   if (promptText.length > ctxLen * MAX_CHARS_PER_TOKEN) {
     return fail(badRequest(`This model's maximum context length is ${ctxLen} tokens; the prompt is far longer (${promptText.length} characters).`, chat ? 'messages' : 'prompt', 'context_length_exceeded'), p.stream);
   }
-  const promptIds = [...(spec.bosId !== null ? [spec.bosId] : []), ...tokenizer.encode(promptText)];
+  // The trainer wraps text records as <|bos|>{text}<|eos|> but renders chats without <|bos|>.
+  const promptIds = [...(!chat && spec.bosId !== null ? [spec.bosId] : []), ...tokenizer.encode(promptText)];
   if (promptIds.length === 0) return fail(badRequest('The prompt is empty.', 'prompt'), p.stream);
   const maxParam = chat ? 'max_completion_tokens' : 'max_tokens';
   if (promptIds.length >= ctxLen) {
