@@ -11,7 +11,7 @@ import {PYTHON, REPO_ROOT, tempDir} from '../helpers/cli.js';
 /** A micro model: the behaviour under test does not need the real tiny preset. */
 export const MICRO = {n_layer: 1, n_head: 2, n_embd: 32, context: 32, batch_size: 4, eval_every: 10, log_every: 1};
 
-export function makeProject(opts: {yaml?: string; overrides?: Record<string, unknown>; chat?: boolean} = {}): {dir: string; dbFile: string; datasetId: string} {
+export function makeProject(opts: {yaml?: string; budgetYaml?: string; overrides?: Record<string, unknown>; chat?: boolean} = {}): {dir: string; dbFile: string; datasetId: string} {
   const dir = tempDir('llmops-runtime-');
   cpSync(path.join(REPO_ROOT, 'templates', 'trainer'), path.join(dir, 'trainer'), {recursive: true});
   const data = path.join(dir, 'data', 'prepared');
@@ -35,7 +35,7 @@ export function makeProject(opts: {yaml?: string; overrides?: Record<string, unk
   const ov = `{${Object.entries(overrides).map(([k, v]) => `${k}: ${v}`).join(', ')}}`;
   writeFileSync(
     path.join(dir, 'llmops.yaml'),
-    `python: ${PYTHON}\ntrain:\n  overrides: ${ov}\nfinetune:\n  overrides: ${ov}\nbudget:\n  sample_interval_s: 0.5\n${opts.yaml ?? ''}`,
+    `python: ${PYTHON}\ntrain:\n  overrides: ${ov}\nfinetune:\n  overrides: ${ov}\nbudget:\n  sample_interval_s: 0.5\n${opts.budgetYaml ?? ''}${opts.yaml ?? ''}`,
   );
   const dbFile = path.join(dir, '.llmops', 'llmops.db');
   mkdirSync(path.dirname(dbFile), {recursive: true});
