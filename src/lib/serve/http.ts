@@ -53,7 +53,7 @@ export function createHttpServer(ctx: HttpContext): http.Server {
   const created = Math.floor(Date.now() / 1000);
   const server = http.createServer(
     {
-      headersTimeout: 10_000,
+      headersTimeout: Math.min(10_000, ctx.opts.bodyTimeoutMs + 5_000),
       requestTimeout: ctx.opts.bodyTimeoutMs + 5_000,
       connectionsCheckingInterval: 1_000,
       keepAliveTimeout: 5_000,

@@ -29,6 +29,8 @@ export interface ServeOptions {
   deploymentId?: string;
   backend?: string;
   mode?: ScheduleMode;
+  /** The model starts loading once this settles (lets a caller observe the loading state). */
+  loadAfter?: Promise<unknown>;
   /** Cost entries are appended this often (default 60 s). */
   costIntervalMs?: number;
 }
@@ -103,6 +105,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
         })
       : undefined;
   const ready = (async () => {
+    await o.loadAfter;
     const model = await OnnxModel.load(spec, o.deploy.threads);
     const tokenizer = new ModelTokenizer(spec);
     scheduler = new Scheduler(model, tokenizer, {maxConcurrent: o.deploy.max_concurrent, maxQueue: o.deploy.max_queue, mode: o.mode ?? 'batch'});
