@@ -9,35 +9,32 @@
  * measures both). Candidates from LSH are always verified against the true Jaccard of the shingle
  * sets, so the estimator's variance costs recall at worst, never precision.
  */
-import {combine, fmix32, hashString} from './hash.js';
-
-const WORD = /[\p{L}\p{N}]+/gu;
-
-/** Word hashes of a text: lowercase runs of letters/digits (punctuation and case do not matter). */
-export function wordHashes(text: string): number[] {
-  const out: number[] = [];
-  const words = text.toLowerCase().match(WORD);
-  if (!words) return out;
-  for (const w of words) out.push(hashString(w, 0x2545f491));
-  return out;
-}
+import {combine, fmix32} from './hash.js';
+import {textStats} from './textstats.js';
 
 /** Sorted distinct hashes of the word n-grams (a text shorter than n is one shingle). */
 export function shingles(text: string, n: number): Uint32Array {
-  const w = wordHashes(text);
-  if (w.length === 0) return new Uint32Array(0);
-  const count = Math.max(1, w.length - n + 1);
+  return shinglesOf(textStats(text).hashes, n);
+}
+
+/** Same, from the word hashes of textStats (words without letters or digits are skipped). */
+export function shinglesOf(all: Uint32Array, n: number): Uint32Array {
+  let wn = 0;
+  const w = new Uint32Array(all.length);
+  for (let i = 0; i < all.length; i++) if (all[i] !== 0) w[wn++] = all[i]!;
+  if (wn === 0) return new Uint32Array(0);
+  const count = Math.max(1, wn - n + 1);
   const out = new Uint32Array(count);
   for (let i = 0; i < count; i++) {
     let h = 0x9747b28c;
-    const end = Math.min(w.length, i + n);
+    const end = Math.min(wn, i + n);
     for (let j = i; j < end; j++) h = combine(h, w[j]!);
     out[i] = fmix32(h ^ (end - i));
   }
   out.sort();
   let k = 0;
   for (let i = 0; i < out.length; i++) if (i === 0 || out[i] !== out[i - 1]) out[k++] = out[i]!;
-  return out.subarray(0, k);
+  return out.slice(0, k);
 }
 
 /** Probe sequence for densification, the same for every document (that is what keeps it unbiased). */

@@ -11,7 +11,8 @@ import {inputError} from '../errors.js';
 import {promptOf} from '../monitor/profile.js';
 import {unitFromHex} from './hash.js';
 import {detectLanguage} from './language.js';
-import {bandHashes, shingles, signature} from './minhash.js';
+import {bandHashes, shinglesOf, signature} from './minhash.js';
+import {textStats} from './textstats.js';
 import {normalizeText, type NormalizeOptions} from './normalize.js';
 import {scanPii, type PiiCounts, type PiiType} from './pii.js';
 import {checkQuality, type QualityOptions} from './quality.js';
@@ -154,7 +155,8 @@ export class BatchProcessor {
     const body = c.kind === 'text' ? c.text : c.messages.map((m) => m.content).join('\n');
 
     // Stage 3: quality.
-    const q = checkQuality(body, o.quality);
+    let stats = textStats(body);
+    const q = checkQuality(body, o.quality, stats);
     if (q) return this.reject(it, 'quality', q.rule, `${q.rule}: ${q.score} (limit ${q.limit})`, {score: q.score, limit: q.limit});
     if (o.quality.enabled && o.quality.language) {
       const lang = detectLanguage(body);
@@ -193,6 +195,7 @@ export class BatchProcessor {
       }
       if (found > 0) {
         pii = counts;
+        if (redact) stats = textStats(redactedBody);
         if (o.pii.mode === 'drop') {
           const types = Object.keys(counts).sort().join(', ');
           return {t: 0, src: it.src, line: it.line, stage: 'pii', rule: 'pii', reason: `contains ${types}`, raw: redactedBody, pii: counts};
@@ -210,7 +213,7 @@ export class BatchProcessor {
     if (pii) out.pii = pii;
     if (split === 0) out.prompt = promptOf(c.kind === 'text' ? {text: c.text} : {messages: c.messages});
     if (o.near) {
-      const sh = shingles(c.kind === 'text' ? c.text : c.messages.map((m) => m.content).join('\n'), o.ngram);
+      const sh = shinglesOf(stats.hashes, o.ngram);
       out.sh = sh;
       out.bands = bandHashes(signature(sh, o.num_perm, o.dedup_seed), o.bands, o.rows);
     }
