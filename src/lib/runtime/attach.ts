@@ -70,7 +70,7 @@ export async function followRun(
   runId: string,
   opts: {pollMs?: number; onUpdate?: (run: RunRow) => void; until?: () => boolean} = {},
 ): Promise<RunRow> {
-  const pollMs = opts.pollMs ?? 500;
+  const pollMs = opts.pollMs ?? 250;
   let lastReconcile = 0;
   for (;;) {
     let run = ledger.getRun(runId);

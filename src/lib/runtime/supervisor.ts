@@ -252,7 +252,9 @@ export async function supervise(ledger: Ledger, loaded: LoadedConfig, runId: str
         publish();
         lastPublish = now;
       }
-      await sleep(backend.type === 'local' ? pollMs : remotePollMs);
+      // Wake early when a local process exits, so a finished run is recorded at once.
+      const exiting = (backend as Backend & {waitExit?: (h: BackendHandle) => Promise<void>}).waitExit?.(handle);
+      await Promise.race([sleep(backend.type === 'local' ? pollMs : remotePollMs), ...(exiting ? [exiting] : [])]);
     }
 
     // ---- the run's process is gone: bring everything home and decide --------------------
