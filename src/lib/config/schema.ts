@@ -171,18 +171,26 @@ export const slurmBackend = z.strictObject({
   port: positiveInt.optional(),
   identity_file: z.string().optional(),
   ssh_options: z.array(z.string()).default([]),
-  workdir: z.string().default('llmops-runs').describe('Shared directory for runs, as seen from the cluster.'),
+  workdir: z
+    .string()
+    .optional()
+    .describe('With `login`: directory for runs on the cluster (default llmops-runs under the remote home). Without: runs stay in the local run dir, which the cluster must see (shared filesystem).'),
   python: z.string().default('python3'),
   partition: z.string().optional(),
   nodes: positiveInt.default(1),
   gpus_per_node: z.number().int().nonnegative().default(0),
-  gpu_type: z.string().optional().describe('GPU model for pricing and --gres (e.g. A100-80GB).'),
+  gpu_type: z.string().optional().describe('GPU model for pricing (e.g. A100-80GB).'),
+  gpu_gres: z.string().optional().describe('GPU type as the cluster\'s gres.conf names it (e.g. a100): sent as --gpus-per-node=TYPE:N.'),
   cpus_per_task: positiveInt.optional(),
   mem: z.string().optional(),
   time: z.string().default('01:00:00'),
   account: z.string().optional(),
   qos: z.string().optional(),
-  sbatch_extra: z.array(z.string()).default([]),
+  sbatch_extra: z
+    .array(z.string())
+    .default([])
+    .describe('Extra sbatch options (e.g. ["--constraint=a100"]); options llmops owns (--output, --parsable, --job-name...) are refused.'),
+  rdzv_port: z.number().int().min(1024).max(65535).default(29500).describe('torchrun rendezvous port on the first node (multi-node jobs).'),
   poll_interval_s: z.number().positive().default(2),
   ...priced,
 });
@@ -199,6 +207,19 @@ export const kubernetesBackend = z.strictObject({
   tolerations: z.array(z.record(z.string(), z.unknown())).default([]),
   cpu: z.string().optional(),
   memory: z.string().optional(),
+  python: z.string().default('python3').describe('Python interpreter with torch inside the image.'),
+  pvc: z
+    .string()
+    .optional()
+    .describe('PersistentVolumeClaim to use as the pod workspace; an emptyDir (inputs copied in with kubectl cp) when absent.'),
+  service_account: z.string().optional(),
+  keep_alive_s: z
+    .number()
+    .int()
+    .nonnegative()
+    .default(3600)
+    .describe('How long a finished pod waits for llmops to copy checkpoints and the model out.'),
+  rdzv_port: z.number().int().min(1024).max(65535).default(29500).describe('torchrun rendezvous port (multi-node jobs).'),
   ...priced,
 });
 
