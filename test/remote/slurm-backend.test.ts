@@ -64,7 +64,7 @@ describe('sbatch scripts (rendered, not run: the one-node cluster cannot run two
 
   it('multi-node: srun torchrun on every node with its own node rank and the first node as rendezvous', () => {
     const s = renderSbatch(base, input);
-    for (const opt of ['--nodes=2', '--ntasks-per-node=1', '--gpus-per-node=8', '--partition=gpu', '--account=ml', '--qos=high', '--time=12:00:00', '--constraint=a100', '--output=/shared/w/r-x/logs/run.log', '--requeue']) {
+    for (const opt of ['--nodes=2', '--ntasks-per-node=1', '--gpus-per-node=8', '--partition=gpu', '--account=ml', '--qos=high', '--time=12:00:00', '--constraint=a100', '--output=/shared/w/r-x/logs/job.log', '--requeue']) {
       expect(s).toContain(`#SBATCH ${opt}\n`);
     }
     expect(s).toContain('MASTER_ADDR=$(scontrol show hostnames "$SLURM_JOB_NODELIST" | head -n 1)');
@@ -108,14 +108,17 @@ d(`Slurm backend via src/lib (real one-node cluster${skip ? `; skipped: ${skip}`
     const events = ev.lines.map((l) => JSON.parse(l));
     expect(events.at(-1)).toMatchObject({type: 'status', status: 'succeeded'});
     expect(existsSync(path.join(spec.runDir, 'model', 'onnx', 'model.onnx'))).toBe(true);
-    const log = readFileSync(path.join(spec.runDir, 'logs', 'run.log'), 'utf8');
+    const log = readFileSync(path.join(spec.runDir, 'logs', 'job.log'), 'utf8');
     // The fake gres handed the job one GPU.
     expect(log).toMatch(/\[llmops\] job \d+ on .* gpus 0/);
     expect(b.pricing().resource).toBe('A100-80GB x1');
   });
 
-  it('a GPU request the cluster cannot satisfy fails at submit with Slurm\'s own message', async () => {
+  it('a GPU request the cluster cannot satisfy fails at check and at submit with Slurm\'s own message', async () => {
     const b = backendFor(project.root, {gpus_per_node: services().slurm.gpus + 2});
+    const early = await b.check().catch((e) => e);
+    expect(early.code).toBe('BACKEND');
+    expect(early.message).toContain('Requested node configuration is not available');
     const err = await b.submit(trainerRunSpec(project, 'r-slurm-toomany')).catch((e) => e);
     expect(err.code).toBe('BACKEND');
     expect(err.exitCode).toBe(11);

@@ -233,9 +233,9 @@ export function localizeLine(line: string, remoteRunDir: string, localRunDir: st
   return line.includes(from) ? line.split(from).join(to) : line;
 }
 
-/** Brings checkpoints/, model/ and the run's log back into the local run dir. */
+/** Brings checkpoints/ and model/ back into the local run dir (the log is mirrored as it grows). */
 export async function pullArtifacts(t: SshTarget, remoteRunDir: string, localRunDir: string): Promise<void> {
-  const probe = await sshCheck(t, ['checkpoints', 'model', 'logs'].map((d) => `[ -d ${shq(path.posix.join(remoteRunDir, d))} ] && echo ${d}`).join('; ') + '; true', 'list the run artifacts');
+  const probe = await sshCheck(t, ['checkpoints', 'model'].map((d) => `[ -d ${shq(path.posix.join(remoteRunDir, d))} ] && echo ${d}`).join('; ') + '; true', 'list the run artifacts');
   const present = probe.split('\n').map((s) => s.trim()).filter(Boolean);
   if (present.length === 0) return;
   await rsyncPull(t, present.map((d) => path.posix.join(remoteRunDir, d)), localRunDir);

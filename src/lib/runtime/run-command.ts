@@ -122,6 +122,9 @@ export async function runCommand(ctx: RunCommandContext, req: LaunchRequest): Pr
     };
   }
   if (!monthly.fits && !ctx.force) throw monthlyBudgetError(monthly, estimate);
+  // Remote backends: an unreachable host or a request the scheduler refuses fails here, with the
+  // backend's exit code (11), instead of as a failed run found later.
+  if (backend.type !== 'local') await backend.check();
 
   const {launchRun} = await import('./launch.js');
   const run = launchRun(ledger, loaded, prepared, {name: req.name});

@@ -368,7 +368,8 @@ export function decideFinal(input: {
     const lines = lastLines(input.logFile, 20);
     return lines.length > 0 ? `\nlast log lines:\n${lines.join('\n')}` : '';
   };
-  const how = s.signal ? `killed by ${s.signal}` : s.exitCode === null || s.exitCode === undefined ? 'ended (exit status unknown)' : `exited with code ${s.exitCode}`;
+  // A scheduler's word (Slurm CANCELLED, TIMEOUT...) stays in the reason whatever the outcome.
+  const how = `${s.signal ? `killed by ${s.signal}` : s.exitCode === null || s.exitCode === undefined ? 'ended (exit status unknown)' : `exited with code ${s.exitCode}`}${s.detail ? `; ${s.detail}` : ''}`;
   if (stop?.cause === 'budget') return {status: 'budget_exceeded', reason: `${stop.reason}; run stopped (${how})`};
   if (input.fetchError) return {status: 'failed', reason: `could not bring the artifacts back: ${input.fetchError}`};
   const reported = p.reportedStatus;
@@ -385,5 +386,5 @@ export function decideFinal(input: {
   if (!s.signal && s.exitCode === 0) {
     return {status: 'succeeded', reason: input.isCommand ? 'the command exited with code 0' : 'exited with code 0 (no final status event)'};
   }
-  return {status: 'failed', reason: `${how}${s.detail ? ` (${s.detail})` : ''}${tail()}`};
+  return {status: 'failed', reason: `${how}${tail()}`};
 }

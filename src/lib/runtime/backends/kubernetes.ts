@@ -196,7 +196,7 @@ export class KubernetesBackend implements Backend {
     const s = handle.state as K8sState;
     const pods = await this.pods(s.job);
     if (!pods[0]) return;
-    for (const dir of ['checkpoints', 'model', 'logs']) {
+    for (const dir of ['checkpoints', 'model']) {
       await this.kubectl(['cp', '-c', 'trainer', `${s.namespace}/${pods[0]}:${path.posix.join(s.podRunDir, dir)}`, path.join(spec.runDir, dir)], `copy ${dir} out`, {allowFail: true, timeoutMs: 30 * 60_000});
     }
     for (const pod of pods) await this.kubectl(['exec', pod, '-c', 'trainer', '--', 'touch', path.posix.join(s.podRunDir, FETCHED)], 'release the pod', {allowFail: true});

@@ -26,7 +26,7 @@ import {
   wholeLines,
   wholeText,
 } from '../remote-run.js';
-import {renderSbatch, checkSbatchExtra} from '../slurm/script.js';
+import {JOB_LOG, renderSbatch, checkSbatchExtra, resourceOptions} from '../slurm/script.js';
 import {mapSlurmState, parseExitCode, parseSlurmTime} from '../slurm/states.js';
 import {describeTarget, shq, sshError, sshRun, type SshTarget} from '../ssh.js';
 import {readLinesFrom, readTextFrom} from '../tail.js';
@@ -92,6 +92,18 @@ export class SlurmBackend implements Backend {
     const r = await this.sh('for b in sbatch squeue scancel; do command -v $b >/dev/null || echo "MISSING $b"; done; true', {timeoutMs: 30_000});
     if (!r.ok) this.fail(r, 'check for sbatch');
     const missing = r.stdout.split('\n').filter((l) => l.startsWith('MISSING ')).map((l) => l.slice(8));
+    if (missing.length === 0) {
+      // Ask Slurm, without submitting, whether it could ever run this request (partition, GPUs,
+      // account, time limit): a refusal surfaces here with Slurm's words, before any sync.
+      const probe = await this.sh(`sbatch --test-only ${resourceOptions(this.cfg).map(shq).join(' ')} --wrap true`, {timeoutMs: 30_000});
+      if (!probe.ok) {
+        if (this.target && probe.exitCode === 255) throw sshError(this.target, probe, 'ask Slurm about the request');
+        throw backendError(`Slurm refused the job: ${quote(probe.stderr || probe.stdout)}`, {
+          fix: submitFix(probe.stderr, this.name),
+          details: {backend: this.name, stderr: probe.stderr.trim()},
+        });
+      }
+    }
     if (missing.length > 0) {
       throw environmentError(`Slurm's ${missing.join(', ')} not found on ${this.where()}.`, {
         fix: this.target
@@ -242,8 +254,9 @@ export class SlurmBackend implements Backend {
 
   async readLog(handle: BackendHandle, offset: number): Promise<{text: string; offset: number}> {
     const s = handle.state as SlurmState;
-    if (!this.target) return readTextFrom(path.join(s.clusterRunDir, 'logs', 'run.log'), offset, MAX_READ);
-    return wholeText(await readRemoteBytes(this.target, path.posix.join(s.clusterRunDir, 'logs', 'run.log'), offset, MAX_READ), offset);
+    // The job writes logs/job.log; the supervisor copies it into logs/run.log (the same dir when local).
+    if (!this.target) return readTextFrom(path.join(s.clusterRunDir, 'logs', JOB_LOG), offset, MAX_READ);
+    return wholeText(await readRemoteBytes(this.target, path.posix.join(s.clusterRunDir, 'logs', JOB_LOG), offset, MAX_READ), offset);
   }
 
   async stop(handle: BackendHandle, opts: {graceful: boolean}): Promise<void> {

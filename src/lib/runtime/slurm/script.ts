@@ -71,9 +71,19 @@ export interface ScriptInput {
   port?: number;
 }
 
-function gpuRequest(cfg: SlurmConfig): string | undefined {
-  if (cfg.gpus_per_node <= 0) return undefined;
-  return `--gpus-per-node=${cfg.gpu_gres ? `${cfg.gpu_gres}:` : ''}${cfg.gpus_per_node}`;
+/** The job's output file, in the run's logs/ (not run.log: the supervisor writes that one). */
+export const JOB_LOG = 'job.log';
+
+/** What the job asks Slurm for (also sent with `sbatch --test-only` by check()). */
+export function resourceOptions(cfg: SlurmConfig): string[] {
+  const o = [`--nodes=${cfg.nodes}`, '--ntasks-per-node=1', `--time=${cfg.time}`];
+  if (cfg.gpus_per_node > 0) o.push(`--gpus-per-node=${cfg.gpu_gres ? `${cfg.gpu_gres}:` : ''}${cfg.gpus_per_node}`);
+  if (cfg.partition) o.push(`--partition=${cfg.partition}`);
+  if (cfg.account) o.push(`--account=${cfg.account}`);
+  if (cfg.qos) o.push(`--qos=${cfg.qos}`);
+  if (cfg.cpus_per_task) o.push(`--cpus-per-task=${cfg.cpus_per_task}`);
+  if (cfg.mem) o.push(`--mem=${cfg.mem}`);
+  return [...o, ...cfg.sbatch_extra];
 }
 
 /**
@@ -84,25 +94,15 @@ function gpuRequest(cfg: SlurmConfig): string | undefined {
 export function renderSbatch(cfg: SlurmConfig, s: ScriptInput): string {
   const o: string[] = [
     `--job-name=llmops-${s.runId}`,
-    `--output=${s.runDir}/logs/run.log`,
+    `--output=${s.runDir}/logs/${JOB_LOG}`,
     '--open-mode=append',
     `--chdir=${s.workdir}`,
-    `--nodes=${cfg.nodes}`,
-    '--ntasks-per-node=1',
-    `--time=${cfg.time}`,
     // Preempted or failed nodes: requeue; the script resumes from the last checkpoint.
     '--requeue',
     // Before the time limit: SIGTERM to the script, which forwards it; the trainer checkpoints.
     '--signal=B:TERM@120',
+    ...resourceOptions(cfg),
   ];
-  const gpus = gpuRequest(cfg);
-  if (gpus) o.push(gpus);
-  if (cfg.partition) o.push(`--partition=${cfg.partition}`);
-  if (cfg.account) o.push(`--account=${cfg.account}`);
-  if (cfg.qos) o.push(`--qos=${cfg.qos}`);
-  if (cfg.cpus_per_task) o.push(`--cpus-per-task=${cfg.cpus_per_task}`);
-  if (cfg.mem) o.push(`--mem=${cfg.mem}`);
-  o.push(...cfg.sbatch_extra);
 
   const [program, ...args] = s.command;
   const isTrainer = s.specFile !== undefined;
