@@ -3,7 +3,7 @@ import type {DeploymentRow, Ledger} from '../ledger/ledger.js';
 import type {MonitorConfig} from '../config/schema.js';
 import {computeDrift, type DriftResult} from './drift.js';
 import {loadReference} from './reference.js';
-import {latencyColumn, recentProfiles, requestTotals} from './requests.js';
+import {recentProfiles, scanWindow} from './requests.js';
 import {histogram, quantile, type Histogram} from './stats.js';
 import {windowJson, type TimeWindow, type WindowJson} from './window.js';
 
@@ -78,11 +78,8 @@ export function summarize(
   opts: {now?: number; distributions?: boolean} = {},
 ): {summary: DeploymentSummary; distributions?: SummaryDistributions} {
   const notes: string[] = [];
-  const totals = requestTotals(ledger, dep.id, w);
+  const {totals, e2e, ttft, itl} = scanWindow(ledger, dep.id, w);
   const seconds = (w.untilMs - w.sinceMs) / 1000;
-  const e2e = latencyColumn(ledger, dep.id, w, 'e2e_ms');
-  const ttft = latencyColumn(ledger, dep.id, w, 'ttft_ms');
-  const itl = latencyColumn(ledger, dep.id, w, 'itl_ms');
   // Histograms read the arrays before quantile() reorders them (it only permutes, so either order works).
   const distributions = opts.distributions ? {latency: histogram(e2e), ttft: histogram(ttft)} : undefined;
   const itl50 = quantile(itl, 0.5);
