@@ -99,7 +99,7 @@ const DETECTORS: Detector[] = [
     valid: validPhone, pre: hasDigit},
   {type: 'ip', re: /\b(?:\d{1,3}\.){3}\d{1,3}\b/g, valid: validIpv4, pre: (s) => s.includes('.')},
   {type: 'ip', re: /(?<![\w:])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{1,4}|(?:\d{1,3}\.){3}\d{1,3})?(?![\w:])/g,
-    valid: (m) => m.length > 2 && /[0-9A-Fa-f]/.test(m) && isIPv6(m), pre: (s) => s.includes(':')},
+    valid: (m) => m.length > 2 && /[0-9A-Fa-f]/.test(m) && isIPv6(m), pre: (s) => /[0-9A-Fa-f]:[0-9A-Fa-f]|::/.test(s)},
 ];
 
 export interface PiiResult {
