@@ -1,0 +1,33 @@
+import {writeFileSync} from 'node:fs';
+import path from 'node:path';
+import {describe, expect, it} from 'vitest';
+import {makeSpec, makeTextDataset, runTrainer, tempDir} from './helpers.js';
+
+describe('trainer: bad specs fail clearly', () => {
+  it('a missing dataset directory: exit 2, the path and a fix on stderr, a failed event', async () => {
+    const root = tempDir('llmops-trainer-bad-');
+    const missing = path.join(root, 'no-such-dataset');
+    const r = await runTrainer(makeSpec(root, 'r', missing));
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(missing);
+    expect(r.stderr).toContain('Try this');
+    expect(r.stderr).not.toContain('Traceback');
+    expect(r.events).toHaveLength(1);
+    expect(r.events[0]).toMatchObject({type: 'status', status: 'failed'});
+    expect(r.events[0]!.reason).toContain(missing);
+  });
+
+  it('an unknown override and a malformed dataset line are named precisely', async () => {
+    const root = tempDir('llmops-trainer-bad-');
+    const ds = makeTextDataset(root, 10);
+    const r1 = await runTrainer(makeSpec(root, 'r1', ds, {overrides: {n_layers: 2}}));
+    expect(r1.code).toBe(2);
+    expect(r1.stderr).toContain('overrides.n_layers: unknown hyper-parameter');
+    expect(r1.events.at(-1)).toMatchObject({type: 'status', status: 'failed'});
+
+    writeFileSync(path.join(ds, 'train.jsonl'), '{"id": "a", "text": "ok"}\n{"id": "b", "txt": "typo"}\n');
+    const r2 = await runTrainer(makeSpec(root, 'r2', ds));
+    expect(r2.code).toBe(2);
+    expect(r2.stderr).toContain(`${path.join(ds, 'train.jsonl')}:2: expected a "text" string or a "messages" list`);
+  });
+});
