@@ -72,8 +72,8 @@ function hubError(err: unknown, what: string, token: string | undefined): Llmops
       details: {status},
     });
   }
-  if (status === 404) {
-    return inputError(`${what}: not found on the Hub (HTTP 404).`, {fix: 'Try this: check the owner, name, revision and path on the repository\'s "Files" page.', details: {status}});
+  if (status === 404 || /cannot get path info|invalid response for file/.test(msg)) {
+    return inputError(`${what}: not found on the Hub${status ? ` (HTTP ${status})` : ''}.`, {fix: 'Try this: check the owner, name, revision and path on the repository\'s "Files" page.', details: {status: status ?? 404}});
   }
   return new LlmopsError('ENVIRONMENT', `${what}: download failed: ${msg}`, {
     fix: 'Try this: check the network (or HF_ENDPOINT for a mirror), or download the file and pass its local path.',
