@@ -1,6 +1,9 @@
 /** `llmops deploy`, `deploy list`, `deploy stop`, `deploy logs` through the real CLI entry. */
 import path from 'node:path';
 import {writeFileSync} from 'node:fs';
+import {Deployment} from 'kubernetes-models/apps/v1';
+import {HorizontalPodAutoscaler} from 'kubernetes-models/autoscaling/v2';
+import {Service} from 'kubernetes-models/v1';
 import {parseAllDocuments} from 'yaml';
 import {beforeAll, describe, expect, it} from 'vitest';
 import {Ledger} from '../../src/lib/ledger/ledger.js';
@@ -127,6 +130,10 @@ describe('Kubernetes manifests (--dry-run)', () => {
   function checkSet(docs: any[], name: string) {
     expect(docs.map((d) => `${d.apiVersion}/${d.kind}`)).toEqual(['apps/v1/Deployment', 'v1/Service', 'autoscaling/v2/HorizontalPodAutoscaler']);
     const [dep, svc, hpa] = docs;
+    // Schema-checked against the Kubernetes OpenAPI definitions (no cluster can run here).
+    expect(() => new Deployment(dep).validate()).not.toThrow();
+    expect(() => new Service(svc).validate()).not.toThrow();
+    expect(() => new HorizontalPodAutoscaler(hpa).validate()).not.toThrow();
     for (const d of docs) expect(d.metadata).toMatchObject({name, namespace: 'ml'});
     // The selector must pick the pod template's labels, and the Service the same pods.
     for (const [k, v] of Object.entries(dep.spec.selector.matchLabels)) expect(dep.spec.template.metadata.labels[k]).toBe(v);

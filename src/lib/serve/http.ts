@@ -245,6 +245,7 @@ async function generate(
       sampling: {temperature: p.temperature, topP: p.topP, topK: p.topK},
       ...(p.seed === undefined ? {} : {seed: p.seed}),
       stop: p.stop,
+      ignoreEos: p.ignoreEos,
       signal: abort.signal,
       ...(p.stream ? {onDelta: (text: string) => sse(chunk(text, null))} : {}),
     });

@@ -14,6 +14,8 @@ export interface GenerationRequest {
   seed?: number;
   /** Stop strings from the request (the model's own stop tokens always apply). */
   stop: string[];
+  /** vLLM's extension: keep generating past end-of-sequence tokens (benchmarks need fixed lengths). */
+  ignoreEos?: boolean;
   /** Aborting cancels the generation (client gone, deadline). */
   signal?: AbortSignal;
   /** Streaming: called with each new piece of text that can no longer be part of a stop string. */
@@ -71,7 +73,7 @@ export class Sequence {
     this.firstTokenAt ??= now;
     this.lastTokenAt = now;
     this.completion++;
-    if (this.stopIds.has(id)) {
+    if (this.stopIds.has(id) && !this.req.ignoreEos) {
       this.finish('stop');
       return -1;
     }

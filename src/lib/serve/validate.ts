@@ -26,6 +26,7 @@ const common = {
   n: z.literal(1, 'only n = 1 is supported').nullish(),
   stream: z.boolean().nullish(),
   stream_options: z.object({include_usage: z.boolean().nullish()}).nullish(),
+  ignore_eos: z.boolean().nullish(),
 };
 
 const chatSchema = z.object({
@@ -55,6 +56,7 @@ export interface ParsedRequest {
   stop: string[];
   stream: boolean;
   includeUsage: boolean;
+  ignoreEos: boolean;
 }
 
 const UNION_EXPECTED: Record<string, string> = {
@@ -93,6 +95,7 @@ export function parseRequest(endpoint: Endpoint, body: unknown): ParsedRequest {
     stop,
     stream: d.stream ?? false,
     includeUsage: Boolean(d.stream_options?.include_usage),
+    ignoreEos: Boolean(d.ignore_eos),
   };
   if (endpoint === 'chat') {
     out.messages = d.messages.map((m) => ({
