@@ -145,7 +145,7 @@ function project(name, near) {
 }
 
 async function nearDupQuality() {
-  // Labelled set: originals, near-duplicates (1-5% of words replaced: the same document, lightly
+  // Labelled set: originals, near-duplicates (0.2-1.2% of words replaced: the same document, lightly
   // edited) and hard negatives (half of an original's sentences kept, half new: related, not dups).
   const r = rng(99);
   const lines = [];
@@ -155,7 +155,7 @@ async function nearDupQuality() {
     lines.push(JSON.stringify({id: `o${i}`, text: t}));
     label.set(`o${i}`, 'orig');
     if (i % 3 === 0) {
-      lines.push(JSON.stringify({id: `d${i}`, text: edit(t, 0.01 + r() * 0.02, r)}));
+      lines.push(JSON.stringify({id: `d${i}`, text: edit(t, 0.002 + r() * 0.01, r)}));
       label.set(`d${i}`, 'dup');
     }
     if (i % 3 === 1) {
