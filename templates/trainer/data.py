@@ -53,12 +53,14 @@ def render(rec, tok, assistant_only):
     for m in rec["messages"]:
         tmpl = CHAT_FORMAT[m["role"]]
         head, tail = tmpl.split("{content}")
-        h = tok.encode(head)
-        body = tok.encode(m["content"] + tail)
+        end, after = tail[: len("<|end|>")], tail[len("<|end|>"):]
+        h, body, rest = tok.encode(head), tok.encode(m["content"] + end), tok.encode(after)
         learn = 1 if (not assistant_only or m["role"] == "assistant") else 0
-        ids += h + body
-        # The role header is prompt, never target; in a plain train run everything counts.
-        mask += [0 if assistant_only else 1] * len(h) + [learn] * len(body)
+        ids += h + body + rest
+        # In a finetune only the reply and its closing <|end|> are targets (the role header and the
+        # newline after <|end|> are template); in a plain train run everything counts.
+        ctx = 0 if assistant_only else 1
+        mask += [ctx] * len(h) + [learn] * len(body) + [ctx] * len(rest)
     return ids, mask
 
 
