@@ -118,8 +118,11 @@ export async function supervise(ledger: Ledger, loaded: LoadedConfig, runId: str
   let killed = false;
   if (state.stopSent) stopCause = readStopRequest(spec.runDir);
 
-  const drainEvents = async (): Promise<void> => {
+  const drainEvents = async (opts: {all?: boolean} = {}): Promise<void> => {
     if (!state.handle) return;
+    // A remote read takes a round trip, during which a busy run writes more: within the loop, read
+    // again only while there is a backlog, or the loop never reaches stop requests and budgets.
+    const started = Date.now();
     for (;;) {
       const {lines, offset} = await backend.readEvents(state.handle, state.eventsOffset);
       if (offset === state.eventsOffset) return;
@@ -127,6 +130,7 @@ export async function supervise(ledger: Ledger, loaded: LoadedConfig, runId: str
         state.eventsOffset = offset;
         saveState();
       });
+      if (!opts.all && Date.now() - started > 1000) return;
     }
   };
   const mirrorLog = async (): Promise<void> => {
@@ -260,7 +264,7 @@ export async function supervise(ledger: Ledger, loaded: LoadedConfig, runId: str
     // ---- the run's process is gone: bring everything home and decide --------------------
     const local = backend as Backend & {waitExit?: (h: BackendHandle) => Promise<void>};
     await local.waitExit?.(handle);
-    await drainEvents();
+    await drainEvents({all: true});
     await mirrorLog();
     meter.flush();
     let fetchError: string | undefined;
