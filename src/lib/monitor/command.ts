@@ -82,19 +82,22 @@ export async function runMonitorCommand(o: Common & {runId: string}): Promise<Ru
   };
   if (o.watch) {
     let last: RunMonitorResult | undefined;
+    let stalledFrame: RunMonitorResult | undefined;
     const view = await liveView({
       intervalMs: intervalMs(o.loaded, o.interval),
       maxFrames: o.frames,
       done: () => Boolean(last?.finished),
       frame: () => {
         last = monitorRun(o.ledger, cfg, run.id);
+        // The warning is printed after the view closes (stderr is hidden behind the alternate screen).
+        if (last.stall.changed === 'stalled') stalledFrame = last;
         return renderRun(last, sparkWidth());
       },
     });
     // Leave the final state on the normal screen, where it stays after the view is gone.
     if (view.end !== 'interrupted') o.io.log(view.lastFrame);
     if (o.html) last = {...last!, report: monitorRun(o.ledger, cfg, run.id, {html: o.html, detectStall: false}).report};
-    if (last) warnStall(last);
+    if (stalledFrame) warnStall(stalledFrame);
     return last!;
   }
   const m = monitorRun(o.ledger, cfg, run.id, {html: o.html});
