@@ -128,6 +128,15 @@ class ChatRecords:
     def __init__(self, items, context, seed, pad_id):
         if not items:
             raise DataError("the split has no chat records with an assistant reply")
+        # A reply that starts past the context window would give a batch row with nothing to learn.
+        kept = [it for it in items if sum(it[1][1: context + 1]) > 0]
+        if not kept:
+            raise DataError(f"no conversation has an assistant reply within the first {context} tokens. "
+                            "Try this: fine-tune a base with a longer context, or shorten system/user turns")
+        if len(kept) < len(items):
+            print(f"warning: {len(items) - len(kept)} of {len(items)} conversations have no assistant "
+                  f"tokens within the context ({context}); skipped", flush=True)
+        items = kept
         self.items = items
         self.context = context
         self.pad_id = pad_id
