@@ -12,6 +12,7 @@ import {runPaths} from './paths.js';
 import type {PreparedRun} from './spec.js';
 
 export const CLI_BIN = fileURLToPath(new URL('../../../bin/run.js', import.meta.url));
+const SUPERVISOR_MAIN = fileURLToPath(new URL('supervisor-main.js', import.meta.url));
 
 function writeJsonAtomic(file: string, value: unknown): void {
   const tmp = `${file}.tmp`;
@@ -43,11 +44,14 @@ export function launchRun(ledger: Ledger, loaded: LoadedConfig, run: PreparedRun
   return ledger.getRun(run.id);
 }
 
-/** Starts `llmops runs supervise RUN_ID` detached from this process and its terminal. */
+/**
+ * Starts the run's supervisor detached from this process and its terminal (its own session and
+ * process group). Same as `llmops runs supervise RUN_ID`, without loading oclif.
+ */
 export function startSupervisor(loaded: LoadedConfig, runId: string, logFile: string): number {
   const fd = openSync(logFile, 'a');
   try {
-    const child = spawn(process.execPath, [CLI_BIN, 'runs', 'supervise', runId, ...(loaded.file ? ['--config', loaded.file] : [])], {
+    const child = spawn(process.execPath, [SUPERVISOR_MAIN, runId, ...(loaded.file ? [loaded.file] : [])], {
       cwd: loaded.root,
       detached: true,
       stdio: ['ignore', fd, fd],
