@@ -122,3 +122,66 @@ export async function downloadRepo(repo: string, opts: HubOptions): Promise<stri
     throw hubError(err, repo, token);
   }
 }
+
+export interface UploadResult {
+  repo: string;
+  url: string;
+  files: number;
+  bytes: number;
+  commit: string | null;
+}
+
+/**
+ * Uploads every file under `dir` to a model repository (created if missing) in one commit. Files are
+ * read lazily (fs.openAsBlob), so a large ONNX file is streamed, not loaded whole.
+ */
+export async function uploadFolder(dir: string, repo: string, opts: Omit<HubOptions, 'cacheDir'> & {private?: boolean; message?: string}): Promise<UploadResult> {
+  const token = tokenOf({...opts, cacheDir: ''});
+  if (!token) {
+    throw new LlmopsError('ENVIRONMENT', 'Uploading to the Hugging Face Hub needs a token with write access, and HF_TOKEN is not set.', {
+      fix: 'Try this: export HF_TOKEN=hf_... (a token with write access, from https://huggingface.co/settings/tokens).',
+    });
+  }
+  const {readdirSync, statSync, openAsBlob} = await import('node:fs');
+  const pathMod = await import('node:path');
+  const files: Array<{path: string; content: Blob}> = [];
+  let bytes = 0;
+  const walk = async (rel: string) => {
+    for (const name of readdirSync(pathMod.join(dir, rel)).sort()) {
+      const r = rel ? `${rel}/${name}` : name;
+      const abs = pathMod.join(dir, r);
+      if (statSync(abs).isDirectory()) await walk(r);
+      else {
+        files.push({path: r, content: await openAsBlob(abs)});
+        bytes += statSync(abs).size;
+      }
+    }
+  };
+  await walk('');
+  const hubUrl = hubUrlOf({...opts, cacheDir: ''});
+  const {createRepo, uploadFiles} = await import('@huggingface/hub');
+  try {
+    try {
+      await createRepo({repo: {type: 'model', name: repo}, accessToken: token, hubUrl, ...(opts.private === undefined ? {} : {private: opts.private})});
+    } catch (err) {
+      // An existing repository is fine: we add a commit to it.
+      if ((err as {statusCode?: number}).statusCode !== 409) throw err;
+    }
+    const r = await quietly(() =>
+      uploadFiles({repo: {type: 'model', name: repo}, accessToken: token, hubUrl, files, commitTitle: opts.message ?? `Upload ${files.length} files with llmops`}),
+    );
+    return {repo, url: `${hubUrl}/${repo}`, files: files.length, bytes, commit: r?.commit?.oid ?? null};
+  } catch (err) {
+    const status = (err as {statusCode?: number}).statusCode;
+    if (status === 401 || status === 403) {
+      throw inputError(`Upload to ${repo}: the Hub refused the token (HTTP ${status}).`, {
+        fix: 'Try this: use a token with write access to that owner (HF_TOKEN).',
+        details: {status},
+      });
+    }
+    const msg = String((err as Error).message ?? err).split(token).join('***');
+    throw new LlmopsError('ENVIRONMENT', `Upload to ${repo} failed${status ? ` (HTTP ${status})` : ''}: ${msg}`, {
+      fix: 'Try this: check the network (or HF_ENDPOINT for a mirror) and rerun; the upload is one commit, so nothing half-done was published.',
+    });
+  }
+}

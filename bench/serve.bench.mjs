@@ -1,0 +1,286 @@
+#!/usr/bin/env node
+// Serve figures (docs/benchmarks.md "## Serve"), all in one run on one model and one prompt:
+//  1. the bare engine: an in-process onnxruntime-node greedy loop with a KV cache (no server code);
+//  2. one stream through HTTP (`llmops deploy` as its own process, SSE): tokens/s and TTFT;
+//  3. 8 concurrent streams: aggregate tokens/s, with batched decoding and with interleaving;
+//  4. @huggingface/transformers generate() on the same ONNX graph, as a reference point;
+//  5. Node's http vs fastify on a small JSON endpoint (the framework choice).
+// The model is the trainer's `tiny` preset (a few steps: speed does not depend on training).
+// Usage: npm run build && node bench/serve.bench.mjs   (writes bench/.out/serve.json)
+import {spawn, execFileSync} from 'node:child_process';
+import {createHash} from 'node:crypto';
+import {cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync} from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import {fileURLToPath} from 'node:url';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const OUT = path.join(ROOT, 'bench', '.out');
+const PYTHON = process.env.LLMOPS_TEST_PYTHON ?? '/usr/bin/python3';
+const N_TOKENS = 200;
+const PROMPT = 'the cat sat on the mat and the dog ran to the park';
+const REPS = 5;
+mkdirSync(OUT, {recursive: true});
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+function trainModel() {
+  const trainer = path.join(ROOT, 'templates', 'trainer');
+  const h = createHash('sha256');
+  for (const f of readdirSync(trainer).filter((f) => f.endsWith('.py')).sort()) h.update(readFileSync(path.join(trainer, f)));
+  const base = path.join(OUT, `serve-model-${h.digest('hex').slice(0, 12)}`);
+  const modelDir = path.join(base, 'run', 'model');
+  if (existsSync(path.join(modelDir, 'onnx', 'model.onnx'))) return modelDir;
+  rmSync(base, {recursive: true, force: true});
+  mkdirSync(path.join(base, 'data'), {recursive: true});
+  mkdirSync(path.join(base, 'run'), {recursive: true});
+  const words = PROMPT.split(' ');
+  const lines = Array.from({length: 300}, (_, i) => JSON.stringify({id: String(i), text: Array.from({length: 16}, (_, k) => words[(i * 5 + k * 3) % words.length]).join(' ')}));
+  writeFileSync(path.join(base, 'data', 'train.jsonl'), lines.join('\n') + '\n');
+  writeFileSync(path.join(base, 'data', 'val.jsonl'), lines.slice(0, 20).join('\n') + '\n');
+  const spec = {
+    version: 1, run_id: 'r-bench', kind: 'train', run_dir: path.join(base, 'run'), dataset: {id: 'ds-bench', dir: path.join(base, 'data')},
+    preset: 'tiny', max_steps: 10, seed: 1, overrides: {context: 256}, eval_every: null, checkpoint_every: null, resume_from: null,
+    finetune: null, tokenizer: 'byte', export: true, threads: null,
+  };
+  writeFileSync(path.join(base, 'run', 'spec.json'), JSON.stringify(spec));
+  process.stderr.write('training the tiny model for the benchmark...\n');
+  execFileSync(PYTHON, [path.join(trainer, 'train.py'), '--spec', path.join(base, 'run', 'spec.json')], {stdio: ['ignore', 'ignore', 'inherit']});
+  return modelDir;
+}
+
+// ---- 1. bare loop ------------------------------------------------------------------------------
+async function bareLoop(modelDir, promptIds) {
+  const ort = await import('onnxruntime-node');
+  const cfg = JSON.parse(readFileSync(path.join(modelDir, 'config.json'), 'utf8'));
+  const session = await ort.InferenceSession.create(path.join(modelDir, 'onnx', 'model.onnx'), {intraOpNumThreads: 1, interOpNumThreads: 1, graphOptimizationLevel: 'all'});
+  const {n_layer: L, n_head: H, head_dim: D, vocab_size: V} = cfg;
+  const i64 = (xs) => BigInt64Array.from(xs, (x) => BigInt(x));
+  const generate = async () => {
+    let past = Array.from({length: 2 * L}, () => new Float32Array(0));
+    let pastLen = 0;
+    let ids = promptIds;
+    const out = [];
+    let ttft = 0;
+    const t0 = performance.now();
+    while (out.length < N_TOKENS) {
+      const s = ids.length;
+      const feeds = {
+        input_ids: new ort.Tensor('int64', i64(ids), [1, s]),
+        attention_mask: new ort.Tensor('int64', new BigInt64Array(pastLen + s).fill(1n), [1, pastLen + s]),
+        position_ids: new ort.Tensor('int64', i64(ids.map((_, i) => pastLen + i)), [1, s]),
+      };
+      for (let i = 0; i < L; i++) {
+        feeds[`past_key_values.${i}.key`] = new ort.Tensor('float32', past[2 * i], [1, H, pastLen, D]);
+        feeds[`past_key_values.${i}.value`] = new ort.Tensor('float32', past[2 * i + 1], [1, H, pastLen, D]);
+      }
+      const r = await session.run(feeds);
+      const logits = r.logits.data;
+      const off = (s - 1) * V;
+      let best = 0;
+      for (let v = 1; v < V; v++) if (logits[off + v] > logits[off + best]) best = v;
+      if (out.length === 0) ttft = performance.now() - t0;
+      out.push(best);
+      past = [];
+      for (let i = 0; i < L; i++) past.push(r[`present.${i}.key`].data, r[`present.${i}.value`].data);
+      pastLen += s;
+      ids = [best];
+    }
+    return {seconds: (performance.now() - t0) / 1000, ttftMs: ttft};
+  };
+  await generate();
+  const runs = [];
+  for (let i = 0; i < REPS; i++) runs.push(await generate());
+  await session.release();
+  return {tokensPerS: N_TOKENS / median(runs.map((r) => r.seconds)), ttftMs: median(runs.map((r) => r.ttftMs))};
+}
+
+// ---- 2/3. the server ---------------------------------------------------------------------------
+async function startServer(modelDir, mode) {
+  const dir = path.join(os.tmpdir(), `llmops-bench-serve-${process.pid}-${mode}`);
+  mkdirSync(dir, {recursive: true});
+  writeFileSync(path.join(dir, 'llmops.yaml'), 'deploy:\n  max_concurrent: 8\n');
+  const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'run.js'), 'deploy', '--model', modelDir, '--name', 'bench', '--port', '0', '--mode', mode], {
+    cwd: dir,
+    env: {...process.env, LLMOPS_DB: path.join(dir, 'l.db'), NO_COLOR: '1'},
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let err = '';
+  const url = await new Promise((resolve, reject) => {
+    child.stderr.on('data', (d) => {
+      err += d;
+      const m = /serving bench at (http:\/\/[\d.:]+)/.exec(err);
+      if (m) resolve(m[1]);
+    });
+    child.on('exit', () => reject(new Error(err)));
+  });
+  return {url, stop: () => new Promise((r) => (child.on('exit', r), child.kill('SIGINT')))};
+}
+
+const agent = new http.Agent({keepAlive: true, maxSockets: 16});
+
+/** One streamed completion: seconds to the last token, ms to the first, tokens received. */
+function stream(url) {
+  const body = JSON.stringify({model: 'bench', prompt: PROMPT, max_tokens: N_TOKENS, temperature: 0, ignore_eos: true, stream: true, stream_options: {include_usage: true}});
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    let ttft = null;
+    let buf = '';
+    const req = http.request(url + '/v1/completions', {method: 'POST', agent, headers: {'content-type': 'application/json'}}, (res) => {
+      res.setEncoding('utf8');
+      res.on('data', (d) => {
+        if (ttft === null && d.includes('"text":"') && !d.includes('"text":""')) ttft = performance.now() - t0;
+        buf += d;
+      });
+      res.on('end', () => {
+        const usage = buf.split('\n\n').filter((l) => l.startsWith('data: {')).map((l) => JSON.parse(l.slice(6))).find((e) => e.usage)?.usage;
+        resolve({seconds: (performance.now() - t0) / 1000, ttftMs: ttft ?? performance.now() - t0, tokens: usage?.completion_tokens ?? 0});
+      });
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+async function serverFigures(modelDir, mode) {
+  const s = await startServer(modelDir, mode);
+  try {
+    await stream(s.url);
+    const single = [];
+    for (let i = 0; i < REPS; i++) single.push(await stream(s.url));
+    const conc = [];
+    for (let i = 0; i < 3; i++) {
+      const t0 = performance.now();
+      const rs = await Promise.all(Array.from({length: 8}, () => stream(s.url)));
+      conc.push({tokens: rs.reduce((a, r) => a + r.tokens, 0), seconds: (performance.now() - t0) / 1000, ttftMs: median(rs.map((r) => r.ttftMs))});
+    }
+    const c = conc.sort((a, b) => a.tokens / a.seconds - b.tokens / b.seconds)[1];
+    return {
+      singleTokensPerS: N_TOKENS / median(single.map((r) => r.seconds)),
+      singleTtftMs: median(single.map((r) => r.ttftMs)),
+      tokensChecked: single.every((r) => r.tokens === N_TOKENS),
+      concurrent8TokensPerS: c.tokens / c.seconds,
+      concurrent8TtftMs: c.ttftMs,
+    };
+  } finally {
+    await s.stop();
+  }
+}
+
+// ---- 4. transformers.js ------------------------------------------------------------------------
+async function transformersJs(modelDir, promptIds) {
+  let tf;
+  try {
+    tf = await import('@huggingface/transformers');
+  } catch {
+    return {skipped: '@huggingface/transformers is not installed (npm i -D @huggingface/transformers)'};
+  }
+  // transformers.js knows the GPT-2 family; our graph has the same inputs and outputs.
+  const dir = path.join(OUT, 'serve-model-hf');
+  rmSync(dir, {recursive: true, force: true});
+  cpSync(modelDir, dir, {recursive: true});
+  const cfg = JSON.parse(readFileSync(path.join(modelDir, 'config.json'), 'utf8'));
+  writeFileSync(path.join(dir, 'config.json'), JSON.stringify({...cfg, model_type: 'gpt2', architectures: ['GPT2LMHeadModel'], n_ctx: cfg.n_positions}));
+  writeFileSync(path.join(dir, 'generation_config.json'), JSON.stringify({bos_token_id: cfg.bos_token_id}));
+  tf.env.allowRemoteModels = false;
+  tf.env.localModelPath = OUT;
+  const model = await tf.AutoModelForCausalLM.from_pretrained('serve-model-hf', {local_files_only: true, dtype: 'fp32', session_options: {intraOpNumThreads: 1, interOpNumThreads: 1}});
+  const input_ids = new tf.Tensor('int64', BigInt64Array.from(promptIds, (x) => BigInt(x)), [1, promptIds.length]);
+  const gen = async () => {
+    const t0 = performance.now();
+    const out = await model.generate({input_ids, max_new_tokens: N_TOKENS, min_new_tokens: N_TOKENS, do_sample: false});
+    return {seconds: (performance.now() - t0) / 1000, tokens: out.dims[1] - promptIds.length};
+  };
+  await gen();
+  const runs = [];
+  for (let i = 0; i < REPS; i++) runs.push(await gen());
+  return {tokensPerS: N_TOKENS / median(runs.map((r) => r.seconds)), tokens: runs[0].tokens};
+}
+
+// ---- 5. node:http vs fastify -------------------------------------------------------------------
+async function frameworks() {
+  const payload = {object: 'list', data: [{id: 'bench', object: 'model'}]};
+  const hammer = async (port) => {
+    const ag = new http.Agent({keepAlive: true, maxSockets: 8});
+    const get = () =>
+      new Promise((resolve, reject) => {
+        http.get({port, host: '127.0.0.1', path: '/v1/models', agent: ag}, (res) => (res.resume(), res.on('end', resolve))).on('error', reject);
+      });
+    for (let i = 0; i < 500; i++) await get();
+    const n = 8000;
+    let next = 0;
+    const t0 = performance.now();
+    await Promise.all(Array.from({length: 8}, async () => {
+      while (next++ < n) await get();
+    }));
+    ag.destroy();
+    return n / ((performance.now() - t0) / 1000);
+  };
+  const node = http.createServer((req, res) => {
+    const t = JSON.stringify(payload);
+    res.writeHead(200, {'content-type': 'application/json', 'content-length': Buffer.byteLength(t)});
+    res.end(t);
+  });
+  await new Promise((r) => node.listen(0, '127.0.0.1', r));
+  let app;
+  try {
+    const {default: Fastify} = await import('fastify');
+    app = Fastify();
+    app.get('/v1/models', async () => payload);
+    await app.listen({port: 0, host: '127.0.0.1'});
+  } catch (error) {
+    process.stderr.write(`fastify skipped: ${error.message}\n`);
+  }
+  // Alternating rounds, so that warm-up and the machine's other load fall on both alike.
+  const nodeRounds = [];
+  const fastifyRounds = [];
+  for (let i = 0; i < 3; i++) {
+    nodeRounds.push(await hammer(node.address().port));
+    if (app) fastifyRounds.push(await hammer(app.server.address().port));
+  }
+  node.close();
+  await app?.close();
+  const nodeRps = median(nodeRounds);
+  const fastifyRps = app ? median(fastifyRounds) : 'skipped';
+  return {nodeHttpRps: nodeRps, fastifyRps};
+}
+
+const modelDir = process.argv[2] ?? trainModel();
+const {ModelTokenizer} = await import(path.join(ROOT, 'dist/lib/serve/tokenizer.js'));
+const {loadModelSpec} = await import(path.join(ROOT, 'dist/lib/serve/model-dir.js'));
+const spec = loadModelSpec(modelDir);
+const promptIds = [spec.bosId, ...new ModelTokenizer(spec).encode(PROMPT)];
+const cfg = JSON.parse(readFileSync(path.join(modelDir, 'config.json'), 'utf8'));
+
+const bare = await bareLoop(modelDir, promptIds);
+const batch = await serverFigures(modelDir, 'batch');
+const interleave = await serverFigures(modelDir, 'interleave');
+const hf = await transformersJs(modelDir, promptIds);
+const fw = await frameworks();
+const result = {
+  machine: `${os.cpus()[0]?.model} x${os.cpus().length}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`,
+  model: {layers: cfg.n_layer, embd: cfg.n_embd, heads: cfg.n_head, vocab: cfg.vocab_size, context: cfg.n_positions, promptTokens: promptIds.length, newTokens: N_TOKENS},
+  bare,
+  batch,
+  interleave,
+  ratios: {
+    httpSingleVsBare: batch.singleTokensPerS / bare.tokensPerS,
+    batch8VsSingle: batch.concurrent8TokensPerS / batch.singleTokensPerS,
+    interleave8VsSingle: interleave.concurrent8TokensPerS / interleave.singleTokensPerS,
+  },
+  transformersJs: hf,
+  frameworks: fw,
+};
+writeFileSync(path.join(OUT, 'serve.json'), JSON.stringify(result, null, 2));
+const f = (x, d = 0) => (typeof x === 'number' ? x.toFixed(d) : String(x));
+console.log(`machine: ${result.machine}`);
+console.log(`model: ${JSON.stringify(result.model)}`);
+console.log(`| measure | tokens/s | TTFT ms |`);
+console.log(`|---|---:|---:|`);
+console.log(`| bare onnxruntime-node loop (in-process) | ${f(bare.tokensPerS)} | ${f(bare.ttftMs, 1)} |`);
+console.log(`| HTTP streaming, 1 stream | ${f(batch.singleTokensPerS)} (${f(result.ratios.httpSingleVsBare, 2)}x bare) | ${f(batch.singleTtftMs, 1)} |`);
+console.log(`| HTTP, 8 streams, batched decoding (aggregate) | ${f(batch.concurrent8TokensPerS)} (${f(result.ratios.batch8VsSingle, 2)}x single) | ${f(batch.concurrent8TtftMs, 1)} |`);
+console.log(`| HTTP, 8 streams, interleaved (aggregate) | ${f(interleave.concurrent8TokensPerS)} (${f(result.ratios.interleave8VsSingle, 2)}x single) | ${f(interleave.concurrent8TtftMs, 1)} |`);
+console.log(`| @huggingface/transformers generate (in-process) | ${hf.skipped ?? f(hf.tokensPerS)} | - |`);
+console.log(`| node:http vs fastify, GET /v1/models req/s | ${f(fw.nodeHttpRps)} vs ${f(fw.fastifyRps)} | - |`);
