@@ -97,7 +97,7 @@ const model = models.data[0].id;
 const prompts = ['What is 3 plus 4?', 'Give the opposite of the word.\n\nhot', 'Where is the animal?\n\nThe red fox sleeps in the garden.', 'Write the number 7 as a word.'];
 for (const [i, p] of prompts.entries()) {
   const stream = i % 2 === 1;
-  const req = {model, messages: [{role: 'user', content: p}], max_tokens: 24, temperature: 0, seed: 1};
+  const req = {model, messages: [{role: 'user', content: p}], max_tokens: 48, temperature: 0, seed: 1};
   let text = '';
   if (stream) {
     const s = await client.chat.completions.create({...req, stream: true});
@@ -108,7 +108,7 @@ for (const [i, p] of prompts.entries()) {
   }
   process.stdout.write(`  ${JSON.stringify(p)}\n    -> ${JSON.stringify(text.trim())}${stream ? ' (streamed)' : ''}\n`);
 }
-const completion = await client.completions.create({model, prompt: 'The brown owl', max_tokens: 24, temperature: 0.8, seed: 7});
+const completion = await client.completions.create({model, prompt: 'The brown owl', max_tokens: 48, temperature: 0.8, seed: 7});
 process.stdout.write(`  "The brown owl" -> ${JSON.stringify(completion.choices[0].text)} (completion)\n`);
 timings.push({title: 'Send real requests', command: 'openai client', seconds: (Date.now() - started) / 1000, code: 0});
 
@@ -134,7 +134,7 @@ Model:    ${modelDir}
 Report:   ${report}
 Ledger:   ${path.join(dir, '.llmops', 'llmops.db')}
 
-Try next (in ${path.relative(process.cwd(), dir) || '.'}; \`npm link\` in the repo puts \`llmops\` on your PATH):
+Try next (in ${dir}; \`npm link\` in the repo puts \`llmops\` on your PATH):
   llmops runs list
   llmops runs show ${ft.id}
   llmops deploy --model ${ft.id}          # serve it again, attached (Ctrl-C stops it)

@@ -79,7 +79,7 @@ function datasetNode(d: DatasetRow): DatasetNode {
   const manifest = parseJson(d.manifest_json);
   const inputs = Array.isArray(manifest.inputs)
     ? (manifest.inputs as Array<Record<string, unknown>>).map((i) => ({
-        path: String(i.path ?? i.file ?? ''),
+        path: String(i.path ?? i.name ?? i.file ?? ''),
         sha256: typeof i.sha256 === 'string' ? i.sha256 : undefined,
         records: typeof i.records === 'number' ? i.records : undefined,
       }))
