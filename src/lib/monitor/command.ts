@@ -58,6 +58,11 @@ export async function runDeploymentCommand(
       },
     });
     if (view.end !== 'interrupted') o.io.log(view.lastFrame);
+    if (o.html) {
+      // The report reflects the moment the view was closed.
+      last = await monitorDeployment(o.ledger, cfg, {...opts, deployment: dep.id, check: false});
+      o.io.warn(`Report written to ${last.report}`);
+    }
     return last!;
   }
   const result = await monitorDeployment(o.ledger, cfg, opts);
