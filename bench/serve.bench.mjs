@@ -90,10 +90,7 @@ async function bareLoop(modelDir, promptIds) {
     return {seconds: (performance.now() - t0) / 1000, ttftMs: ttft};
   };
   await generate();
-  const runs = [];
-  for (let i = 0; i < REPS; i++) runs.push(await generate());
-  await session.release();
-  return {tokensPerS: N_TOKENS / median(runs.map((r) => r.seconds)), ttftMs: median(runs.map((r) => r.ttftMs))};
+  return {generate, release: () => session.release()};
 }
 
 // ---- 2/3. the server ---------------------------------------------------------------------------
@@ -115,7 +112,7 @@ async function startServer(modelDir, mode) {
     });
     child.on('exit', () => reject(new Error(err)));
   });
-  return {url, stop: () => new Promise((r) => (child.on('exit', r), child.kill('SIGINT')))};
+  return {url, db: path.join(dir, 'l.db'), stop: () => new Promise((r) => (child.on('exit', r), child.kill('SIGINT')))};
 }
 
 const agent = new http.Agent({keepAlive: true, maxSockets: 16});
@@ -143,25 +140,34 @@ function stream(url) {
   });
 }
 
-async function serverFigures(modelDir, mode) {
+// The machine is shared, so its load changes from minute to minute: bare-loop and HTTP runs
+// alternate, and each ratio compares runs made under the same conditions.
+async function serverFigures(modelDir, mode, bare, bareRuns) {
   const s = await startServer(modelDir, mode);
   try {
     await stream(s.url);
     const single = [];
-    for (let i = 0; i < REPS; i++) single.push(await stream(s.url));
-    const conc = [];
+    for (let i = 0; i < REPS; i++) {
+      bareRuns.push(await bare.generate());
+      single.push(await stream(s.url));
+    }
+    // 8 concurrent streams, each round paired with a single stream run just before it.
+    const rounds = [];
     for (let i = 0; i < 3; i++) {
+      const one = await stream(s.url);
       const t0 = performance.now();
       const rs = await Promise.all(Array.from({length: 8}, () => stream(s.url)));
-      conc.push({tokens: rs.reduce((a, r) => a + r.tokens, 0), seconds: (performance.now() - t0) / 1000, ttftMs: median(rs.map((r) => r.ttftMs))});
+      const agg = rs.reduce((a, r) => a + r.tokens, 0) / ((performance.now() - t0) / 1000);
+      rounds.push({agg, ratio: agg / (one.tokens / one.seconds), ttftMs: median(rs.map((r) => r.ttftMs))});
     }
-    const c = conc.sort((a, b) => a.tokens / a.seconds - b.tokens / b.seconds)[1];
     return {
       singleTokensPerS: N_TOKENS / median(single.map((r) => r.seconds)),
       singleTtftMs: median(single.map((r) => r.ttftMs)),
       tokensChecked: single.every((r) => r.tokens === N_TOKENS),
-      concurrent8TokensPerS: c.tokens / c.seconds,
-      concurrent8TtftMs: c.ttftMs,
+      concurrent8TokensPerS: median(rounds.map((r) => r.agg)),
+      concurrent8VsSingle: median(rounds.map((r) => r.ratio)),
+      concurrent8TtftMs: median(rounds.map((r) => r.ttftMs)),
+      dbFile: s.db,
     };
   } finally {
     await s.stop();
@@ -253,21 +259,33 @@ const spec = loadModelSpec(modelDir);
 const promptIds = [spec.bosId, ...new ModelTokenizer(spec).encode(PROMPT)];
 const cfg = JSON.parse(readFileSync(path.join(modelDir, 'config.json'), 'utf8'));
 
-const bare = await bareLoop(modelDir, promptIds);
-const batch = await serverFigures(modelDir, 'batch');
-const interleave = await serverFigures(modelDir, 'interleave');
+const bareEngine = await bareLoop(modelDir, promptIds);
+const bareRuns = [];
+const batch = await serverFigures(modelDir, 'batch', bareEngine, bareRuns);
+const interleave = await serverFigures(modelDir, 'interleave', bareEngine, bareRuns);
+await bareEngine.release();
+const bare = {tokensPerS: N_TOKENS / median(bareRuns.map((r) => r.seconds)), ttftMs: median(bareRuns.map((r) => r.ttftMs))};
+// Server-side TTFT (arrival to first token, as the ledger and /metrics see it) of the single streams.
+const {default: Database} = await import('better-sqlite3');
+for (const r of [batch, interleave]) {
+  const db = new Database(r.dbFile, {readonly: true});
+  const rows = db.prepare("SELECT ttft_ms FROM requests WHERE status = 'ok' ORDER BY id").all().map((x) => x.ttft_ms);
+  db.close();
+  r.serverTtftMs = median(rows.slice(1, 1 + REPS));
+  delete r.dbFile;
+}
 const hf = await transformersJs(modelDir, promptIds);
 const fw = await frameworks();
 const result = {
-  machine: `${os.cpus()[0]?.model} x${os.cpus().length}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`,
+  machine: `${os.cpus()[0]?.model} x${os.cpus().length}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, load average ${os.loadavg()[0].toFixed(1)}`,
   model: {layers: cfg.n_layer, embd: cfg.n_embd, heads: cfg.n_head, vocab: cfg.vocab_size, context: cfg.n_positions, promptTokens: promptIds.length, newTokens: N_TOKENS},
   bare,
   batch,
   interleave,
   ratios: {
     httpSingleVsBare: batch.singleTokensPerS / bare.tokensPerS,
-    batch8VsSingle: batch.concurrent8TokensPerS / batch.singleTokensPerS,
-    interleave8VsSingle: interleave.concurrent8TokensPerS / interleave.singleTokensPerS,
+    batch8VsSingle: batch.concurrent8VsSingle,
+    interleave8VsSingle: interleave.concurrent8VsSingle,
   },
   transformersJs: hf,
   frameworks: fw,
@@ -279,7 +297,7 @@ console.log(`model: ${JSON.stringify(result.model)}`);
 console.log(`| measure | tokens/s | TTFT ms |`);
 console.log(`|---|---:|---:|`);
 console.log(`| bare onnxruntime-node loop (in-process) | ${f(bare.tokensPerS)} | ${f(bare.ttftMs, 1)} |`);
-console.log(`| HTTP streaming, 1 stream | ${f(batch.singleTokensPerS)} (${f(result.ratios.httpSingleVsBare, 2)}x bare) | ${f(batch.singleTtftMs, 1)} |`);
+console.log(`| HTTP streaming, 1 stream | ${f(batch.singleTokensPerS)} (${f(result.ratios.httpSingleVsBare, 2)}x bare) | ${f(batch.singleTtftMs, 1)} client, ${f(batch.serverTtftMs, 1)} server |`);
 console.log(`| HTTP, 8 streams, batched decoding (aggregate) | ${f(batch.concurrent8TokensPerS)} (${f(result.ratios.batch8VsSingle, 2)}x single) | ${f(batch.concurrent8TtftMs, 1)} |`);
 console.log(`| HTTP, 8 streams, interleaved (aggregate) | ${f(interleave.concurrent8TokensPerS)} (${f(result.ratios.interleave8VsSingle, 2)}x single) | ${f(interleave.concurrent8TtftMs, 1)} |`);
 console.log(`| @huggingface/transformers generate (in-process) | ${hf.skipped ?? f(hf.tokensPerS)} | - |`);
