@@ -175,6 +175,8 @@ describe('llmops monitor --run / runs watch', () => {
     expect(a.code, a.stderr).toBe(0);
     expect(a.stdout).toMatch(/loss\s+1\.\d{4}\s+[▁▂▃▄▅▆▇█]{10,}/);
     expect(a.stdout).toMatch(/cost\s+\$1\.50\s+of \$5\.00 budget \(30\.00%\)/);
+    expect(a.stdout).toMatch(/tokens\/s\s+41\d{3}/);
+    expect(a.stdout).toMatch(/GPU\s+util \d+%/);
     const j1 = await runCli(['monitor', '--run', 'train-1', '--json'], {cwd: project.dir});
     const j2 = await runCli(['runs', 'watch', 'train-1', '--json'], {cwd: project.dir});
     expect(j1.json.curves.loss).toHaveLength(21);

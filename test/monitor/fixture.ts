@@ -146,6 +146,8 @@ export function makeProject(opts: {monitor?: Record<string, unknown>; referenceI
   const pts = [];
   for (let s = 0; s <= 200; s += 10) {
     pts.push({runId: 'train-1', step: s, key: 'loss', value: 5 * Math.exp(-s / 60) + 1, ts: now - 10 * HOUR + s * 1000});
+    pts.push({runId: 'train-1', step: s, key: 'tokens_per_s', value: 41_000 + ((s * 37) % 900), ts: now - 10 * HOUR + s * 1000});
+    pts.push({runId: 'train-1', step: s, key: 'gpu_util', value: 88 + ((s * 13) % 10), ts: now - 10 * HOUR + s * 1000});
     if (s % 50 === 0) pts.push({runId: 'train-1', step: s, key: 'val_loss', value: 5 * Math.exp(-s / 70) + 1.2, ts: now - 10 * HOUR + s * 1000});
   }
   for (let s = 0; s <= 100; s += 10) {

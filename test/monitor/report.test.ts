@@ -105,6 +105,8 @@ describe.skipIf(!HAVE_CHROMIUM)(HAVE_CHROMIUM ? 'monitor --html in headless Chro
       const points = await page.$$eval('svg.chart', (els) => Object.fromEntries(els.map((e) => [e.getAttribute('data-chart'), Number(e.getAttribute('data-points'))])));
       expect(points.loss).toBe(21 + 5);
       expect(points.cost).toBe(2); // spent and budget
+      expect(points['tokens-per-s']).toBe(21);
+      expect(points.gpu).toBe(21);
       expect(errors).toEqual([]);
       mkdirSync(ARTIFACTS, {recursive: true});
       await page.screenshot({path: path.join(ARTIFACTS, 'monitor-run-report.png'), fullPage: true});
