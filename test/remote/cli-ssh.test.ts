@@ -14,9 +14,9 @@ import {services, sshBackendConfig, sshMasterPid, sshUnavailable} from './helper
 const skip = sshUnavailable();
 const d = skip ? describe.skip : describe;
 
-function project() {
+function project(pricePerHour = 1.79) {
   const workdir = tempDir('llmops-cli-ssh-wd-');
-  const box = sshBackendConfig(workdir, {price_per_hour: 1.79});
+  const box = sshBackendConfig(workdir, {price_per_hour: pricePerHour});
   const p = makeProject({yaml: `backends:\n  box: ${JSON.stringify(box)}\n`});
   return {...p, workdir};
 }
@@ -82,6 +82,17 @@ d(`llmops train --backend ssh (real CLI, real sshd${skip ? `; skipped: ${skip}` 
     expect(run.status).toBe('stopped');
     const remoteRun = path.join(p.workdir, id);
     expect(readFileSync(path.join(remoteRun, 'events.jsonl'), 'utf8')).toContain('"status":"stopped"');
+  });
+
+  it('a budget stops the remote run the same way as a local one (exit 6, budget_exceeded)', async () => {
+    const p = project(3600); // $1 per second of run time
+    const r = await runCli(['train', '--backend', 'box', '--max-steps', '100000', '--budget', '15', '--json'], {cwd: p.dir});
+    expect(r.code, r.stderr).toBe(6);
+    expect(r.json.status).toBe('budget_exceeded');
+    // The remote trainer got the graceful stop: it checkpointed and said so.
+    const events = readFileSync(path.join(p.workdir, r.json.id, 'events.jsonl'), 'utf8');
+    expect(events).toContain('"status":"stopped"');
+    expect(withLedger(p.dbFile, (l) => l.runCost(r.json.id)).usd).toBeGreaterThanOrEqual(15);
   });
 
   it('--dry-run prints the launcher and the spec with remote paths, and starts nothing', async () => {
