@@ -99,6 +99,14 @@ def resolve(path):
                      "Try this: pass RUN_DIR/checkpoints/step-NNNNNN or a run directory that has checkpoints")
 
 
+def tload(path, map_location="cpu"):
+    """torch.load of our own files; torch >= 2.6 defaults to weights_only, which rejects RNG states."""
+    try:
+        return torch.load(path, map_location=map_location, weights_only=False)
+    except TypeError:  # torch without the weights_only argument
+        return torch.load(path, map_location=map_location)
+
+
 def load_state(ckpt_dir):
     with open(os.path.join(ckpt_dir, STATE_FILE), encoding="utf-8") as f:
         return json.load(f)

@@ -4,6 +4,7 @@ tokenizer files, our metadata, a merged torch state dict, and parity inputs for 
 Standalone: python3 trainer/export.py --checkpoint DIR --out DIR
 """
 import argparse
+import inspect
 import json
 import os
 import shutil
@@ -14,7 +15,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import torch  # noqa: E402
 import torch.nn as nn  # noqa: E402
 
-from checkpoint import STATE_FILE, publish_dir, resolve  # noqa: E402
+from checkpoint import STATE_FILE, publish_dir, resolve, tload  # noqa: E402
 from lora import apply_lora, merge_lora  # noqa: E402
 from model import GPT, GPTConfig  # noqa: E402
 from tokenizer import CHAT_FORMAT, ByteTokenizer  # noqa: E402
@@ -31,7 +32,7 @@ def model_payload(model, lora=None):
 
 def load_model_file(path, merge=True):
     """model.pt -> (GPT in fp32 on CPU, lora info or None). LoRA weights are merged when merge=True."""
-    payload = torch.load(path, map_location="cpu")
+    payload = tload(path)
     if not isinstance(payload, dict) or payload.get("format") != "llmops-gpt":
         raise ValueError(f"{path}: not an llmops model file (expected format \"llmops-gpt\")")
     model = GPT(GPTConfig.from_dict(payload["config"]))
@@ -75,9 +76,15 @@ def export_onnx(model, path):
             axes[f"past_key_values.{i}.{kind}"] = {0: "batch", 2: "past_sequence"}
             axes[f"present.{i}.{kind}"] = {0: "batch", 2: "total_sequence"}
     os.makedirs(os.path.dirname(path), exist_ok=True)
+    extra = {}
+    if "dynamo" in inspect.signature(torch.onnx.export).parameters:
+        # torch >= 2.9 defaults to the dynamo exporter; the TorchScript one honours dynamic_axes and
+        # gives the graph onnxruntime-node was checked against.
+        extra["dynamo"] = False
     with torch.no_grad():
         torch.onnx.export(OnnxWrapper(model), (ids, mask, pos, *kv), path, input_names=inputs,
-                          output_names=outputs, dynamic_axes=axes, opset_version=OPSET, do_constant_folding=True)
+                          output_names=outputs, dynamic_axes=axes, opset_version=OPSET, do_constant_folding=True,
+                          **extra)
 
 
 def parity_inputs(model, tok):

@@ -79,7 +79,7 @@ class OurModel:
         return {"model.pt": model_payload(self.module, self.lora)}
 
     def load_checkpoint(self, cdir):
-        payload = torch.load(os.path.join(cdir, "model.pt"), map_location="cpu")
+        payload = ckpt.tload(os.path.join(cdir, "model.pt"))
         self.module.load_state_dict(payload["state_dict"])
 
     def export(self, out_dir, meta):

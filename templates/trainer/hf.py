@@ -45,7 +45,10 @@ class HFTokenizer:
             text_of = lambda ms: "".join(CHAT_FORMAT[m["role"]].replace("{content}", m["content"]) for m in ms)  # noqa: E731
             enc = lambda ms: self.hf.encode(text_of(ms), add_special_tokens=False)  # noqa: E731
         else:
-            enc = lambda ms: list(self.hf.apply_chat_template(ms, tokenize=True))  # noqa: E731
+            def enc(ms):
+                out = self.hf.apply_chat_template(ms, tokenize=True)
+                # transformers 5 returns a BatchEncoding (dict) where 4.x returned the id list
+                return list(out["input_ids"] if hasattr(out, "keys") else out)
         # Turn boundaries from growing prefixes: the tokens a message adds are its tokens.
         ids, mask = [], []
         for i, m in enumerate(msgs):
@@ -94,7 +97,9 @@ class HFModel:
         base = ft["base"]
         tok = AutoTokenizer.from_pretrained(base, local_files_only=True)
         dtype = torch.bfloat16 if device.type == "cuda" and torch.cuda.is_bf16_supported() else torch.float32
-        model = AutoModelForCausalLM.from_pretrained(base, local_files_only=True, torch_dtype=dtype)
+        import transformers
+        key = "dtype" if int(transformers.__version__.split(".")[0]) >= 5 else "torch_dtype"
+        model = AutoModelForCausalLM.from_pretrained(base, local_files_only=True, **{key: dtype})
         if ft["method"] == "lora":
             try:
                 from peft import LoraConfig, get_peft_model
@@ -140,7 +145,8 @@ class HFModel:
                              "method": self.ft["method"], "state_dict": self._trainable_state()}}
 
     def load_checkpoint(self, cdir):
-        payload = torch.load(os.path.join(cdir, "model.pt"), map_location="cpu")
+        from checkpoint import tload
+        payload = tload(os.path.join(cdir, "model.pt"))
         self.hf_model.load_state_dict(payload["state_dict"], strict=False)
 
     def export(self, out_dir, meta):

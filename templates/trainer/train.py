@@ -142,7 +142,9 @@ def run(spec, events, stop):
         # CPU autocast in torch 1.13 rejects fp32; on the CPU we simply do not autocast.
         return torch.autocast("cuda", dtype=amp_dtype) if use_amp else contextlib.nullcontext()
 
-    scaler = torch.cuda.amp.GradScaler(enabled=use_amp and amp_dtype == torch.float16)
+    want_scaler = use_amp and amp_dtype == torch.float16
+    scaler = (torch.amp.GradScaler("cuda", enabled=want_scaler) if hasattr(torch.amp, "GradScaler")
+              else torch.cuda.amp.GradScaler(enabled=want_scaler))
     handle.set_sdpa(device.type == "cuda" and hp["sdpa"])
 
     params = [p for p in model.parameters() if p.requires_grad]
@@ -159,8 +161,8 @@ def run(spec, events, stop):
         cdir = ckpt.resolve(spec["resume_from"])
         state = ckpt.load_state(cdir)
         handle.load_checkpoint(cdir)
-        opt.load_state_dict(torch.load(os.path.join(cdir, "optimizer.pt"), map_location=device))
-        rng = torch.load(os.path.join(cdir, "rng.pt"))
+        opt.load_state_dict(ckpt.tload(os.path.join(cdir, "optimizer.pt"), device))
+        rng = ckpt.tload(os.path.join(cdir, "rng.pt"))
         set_rng_state(rng, device)
         train_src.load_state(rng["data"])
         if "scaler" in rng and scaler.is_enabled():
