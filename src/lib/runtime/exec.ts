@@ -1,6 +1,6 @@
 /**
- * The project's one execa wrapper for processes that run for a while (training runs, ssh, sbatch,
- * rsync). Short probes use util/exec.ts `probe`. execa is imported lazily: it costs ~100 ms of
+ * The project's one execa wrapper: short probes (`probe`: python, nvidia-smi, git) and processes
+ * that run for a while (training runs, ssh, sbatch, rsync). execa is imported lazily: it costs ~100 ms of
  * start-up (FACTS.md) and most commands never start a process.
  */
 import type {ResultPromise, Options} from 'execa';
@@ -41,6 +41,13 @@ export async function capture(
     timedOut: Boolean(r.timedOut),
   };
 }
+
+/** A short probe of a program (version checks, nvidia-smi, git): `capture` with a 20 s default timeout. */
+export const probe = (
+  file: string,
+  args: readonly string[],
+  opts: {cwd?: string; env?: Record<string, string>; timeoutMs?: number} = {},
+): Promise<CaptureResult> => capture(file, args, {...opts, timeoutMs: opts.timeoutMs ?? 20_000});
 
 export interface SpawnedProcess {
   pid: number;

@@ -1,6 +1,6 @@
 /** Where a run came from: code version, config hash, dataset and parent, for `runs show` and compare. */
 import {createHash} from 'node:crypto';
-import {probe} from '../util/exec.js';
+import {probe} from './exec.js';
 
 export interface GitInfo {
   commit: string | null;
