@@ -48,7 +48,20 @@ Binds 127.0.0.1 unless --host says otherwise; any other address needs --api-key-
   async run(): Promise<DeployResult | DeployRenderResult> {
     const loaded = await this.projectConfig();
     const f = this.flags;
-    if (f.target !== 'local') {
+    const {targetType} = await import('../../lib/serve/targets.js');
+    const type = targetType(loaded, f.target);
+    if (type === 'ssh') {
+      const ledger = await this.ledger();
+      const {deploySshFromFlags} = await import('../../lib/serve/deploy.js');
+      const r = await deploySshFromFlags(
+        {target: f.target, name: f.name, ...(f.model ? {model: f.model} : {}), ...(f.port === undefined ? {} : {port: f.port}), ...(f['api-key-env'] ? {apiKeyEnv: f['api-key-env']} : {}), progress: (m) => process.stderr.write(m + '\n')},
+        loaded,
+        ledger,
+      );
+      if (!this.jsonEnabled()) this.log(`${r.name} is running on ${r.target} (${r.host}, remote port ${r.port}, pid ${r.pid}; id ${r.id}).`);
+      return r;
+    }
+    if (type !== 'local') {
       const {deployToBackend} = await import('../../lib/serve/targets.js');
       const r = await deployToBackend(loaded, {
         target: f.target,

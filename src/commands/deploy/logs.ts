@@ -16,9 +16,16 @@ export default class DeployLogs extends BaseCommand<typeof DeployLogs> {
   static flags = {tail: Flags.integer({summary: 'Only the last N lines (0: all).', default: 0, min: 0})};
 
   async run(): Promise<DeployLogsResult> {
-    const ledger = await this.ledger({readonly: true});
-    const {getDeploymentLog} = await import('../../lib/serve/deployments.js');
-    const r = getDeploymentLog(ledger, this.args.name, this.flags.tail);
+    const ledger = await this.ledger();
+    const {getDeployment, getDeploymentLog} = await import('../../lib/serve/deployments.js');
+    const row = getDeployment(ledger, this.args.name);
+    let r: DeployLogsResult;
+    if (row.target !== 'local') {
+      const {sshLogs} = await import('../../lib/serve/ssh-target.js');
+      const cfg = JSON.parse(row.config_json) as {logPath?: string; ssh_host?: string};
+      const text = await sshLogs(await this.projectConfig(), row, this.flags.tail);
+      r = {id: row.id, name: row.name, logPath: `${cfg.ssh_host}:${cfg.logPath}`, text};
+    } else r = getDeploymentLog(ledger, this.args.name, this.flags.tail);
     if (!this.jsonEnabled()) process.stdout.write(r.text.endsWith('\n') || r.text === '' ? r.text : r.text + '\n');
     return r;
   }

@@ -34,6 +34,32 @@ export interface DeployResult extends DeploymentInfo {
   uptimeS: number | null;
 }
 
+export interface SshFlags {
+  target: string;
+  name: string;
+  model?: string;
+  port?: number;
+  apiKeyEnv?: string;
+  progress: (m: string) => void;
+}
+
+export async function deploySshFromFlags(f: SshFlags, loaded: LoadedConfig, ledger: Ledger): Promise<DeployResult> {
+  const backend = loaded.config.backends[f.target];
+  if (!backend || backend.type !== 'ssh') throw usageError(`--target ${f.target} is not an ssh backend.`);
+  const model = f.model ? resolveModel(f.model, ledger, process.cwd()) : latestModel(ledger);
+  const {loadModelSpec} = await import('./model-dir.js');
+  loadModelSpec(model.dir, model.runId);
+  const apiKeyEnv = f.apiKeyEnv ?? loaded.config.deploy.api_key_env;
+  const apiKey = readApiKey(apiKeyEnv);
+  const {deploySsh} = await import('./ssh-target.js');
+  const info = await deploySsh(
+    {backendName: f.target, backend, name: f.name, modelDir: model.dir, modelRunId: model.runId, ...(f.port === undefined ? {} : {port: f.port}), ...(apiKey ? {apiKey} : {}), ...(apiKeyEnv ? {apiKeyEnv} : {}), progress: f.progress},
+    loaded,
+    ledger,
+  );
+  return {...info, uptimeS: null};
+}
+
 /** The newest successful run that has an exported model. */
 function latestModel(ledger: Ledger): {dir: string; runId: string} {
   for (const r of ledger.listRuns({status: 'succeeded', limit: 200})) {

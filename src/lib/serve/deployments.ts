@@ -72,6 +72,7 @@ export function toInfo(row: DeploymentRow, requests = 0): DeploymentInfo {
 
 /** A local server that is recorded as up but whose process is gone is marked failed. */
 export function reconcile(ledger: Ledger, row: DeploymentRow): DeploymentRow {
+  // Only local servers can be checked from here; a remote one stays as recorded.
   if (row.target === 'local' && (row.status === 'running' || row.status === 'starting') && !pidAlive(row.pid)) {
     ledger.updateDeployment(row.id, {status: 'failed', stopped_at: nowIso()});
     return ledger.findDeployment(row.id)!;

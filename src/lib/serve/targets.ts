@@ -36,7 +36,7 @@ export async function deployToBackend(loaded: LoadedConfig, p: BackendDeployPara
   }
   if (backend.type !== 'kubernetes') {
     throw new LlmopsError('USAGE', `--target ${p.target}: deploying to a ${backend.type} backend is not supported by this version of llmops.`, {
-      fix: 'Try this: --target local on that machine, or a kubernetes backend.',
+      fix: 'Try this: --target local on that machine, an ssh backend, or a kubernetes backend.',
     });
   }
   if (!isK8sName(p.name)) {
@@ -74,8 +74,26 @@ export async function deployToBackend(loaded: LoadedConfig, p: BackendDeployPara
   return {target: p.target, engine: p.engine, dryRun: true, manifests, yaml};
 }
 
-export async function stopOnBackend(_loaded: LoadedConfig, _ledger: Ledger, row: DeploymentRow): Promise<StopResult> {
+/** The type of the backend a --target names, with a clear error for an unknown name. */
+export function targetType(loaded: LoadedConfig, target: string): 'local' | 'ssh' | 'slurm' | 'kubernetes' {
+  if (target === 'local' && !loaded.config.backends.local) return 'local';
+  const backend = loaded.config.backends[target];
+  if (!backend) {
+    const names = ['local', ...Object.keys(loaded.config.backends)];
+    throw usageError(`--target ${target}: no backend with that name in ${loaded.file ?? 'llmops.yaml'} (known: ${[...new Set(names)].join(', ')}).`, {
+      fix: 'Try this: add it under `backends:` in llmops.yaml, or --target local.',
+    });
+  }
+  return backend.type;
+}
+
+export async function stopOnBackend(loaded: LoadedConfig, ledger: Ledger, row: DeploymentRow): Promise<StopResult> {
   if (row.target === 'local') throw notFoundError('not a backend deployment');
+  const backend = loaded.config.backends[row.target];
+  if (backend?.type === 'ssh') {
+    const {stopSsh} = await import('./ssh-target.js');
+    return stopSsh(loaded, ledger, row);
+  }
   throw backendError(`Deployment ${row.name} runs on ${row.target}; stopping it there is not supported by this version of llmops.`, {
     fix: `Try this: stop it on ${row.target} directly.`,
   });
