@@ -144,6 +144,32 @@ describe('SLO checks', () => {
     }
   });
 
+  it('reads the webhook URL from the variable named by monitor.alert_webhook_env, and says when it is unset', async () => {
+    project = makeProject();
+    traffic(project, 100);
+    let hits = 0;
+    const server = http.createServer((req, res) => {
+      hits++;
+      req.resume();
+      req.on('end', () => res.end());
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const cfg = monitorConfig({slo: {error_rate: 0.001}, alert_webhook_env: 'LLMOPS_TEST_MONITOR_HOOK'});
+      process.env.LLMOPS_TEST_MONITOR_HOOK = `http://127.0.0.1:${(server.address() as {port: number}).port}/h`;
+      const a = await monitorDeployment(project.ledger, cfg, {deployment: 'dep-1', now: project.now, check: true});
+      expect(a.slo!.alert!.delivered).toBe(true);
+      expect(hits).toBe(1);
+      delete process.env.LLMOPS_TEST_MONITOR_HOOK;
+      const b = await monitorDeployment(project.ledger, cfg, {deployment: 'dep-1', now: project.now, check: true});
+      expect(b.slo!.alert).toMatchObject({delivered: false, error: 'environment variable LLMOPS_TEST_MONITOR_HOOK is not set'});
+      expect(hits).toBe(1);
+    } finally {
+      delete process.env.LLMOPS_TEST_MONITOR_HOOK;
+      server.close();
+    }
+  });
+
   it('reports an unreachable webhook without failing differently', async () => {
     project = makeProject();
     traffic(project, 100);

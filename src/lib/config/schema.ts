@@ -302,6 +302,10 @@ export const monitorSchema = z
     stall_after_s: z.number().positive().default(300).describe('A running run with no new step for this long is marked stalled.'),
     refresh_s: z.number().positive().default(2).describe('Refresh interval of --watch views.'),
     alert_webhook: z.string().url().optional().describe('URL that `monitor --check` POSTs a breach to as JSON.'),
+    alert_webhook_env: z
+      .string()
+      .optional()
+      .describe('Name of an environment variable holding the webhook URL (keeps a secret URL out of llmops.yaml).'),
   })
   .prefault({});
 

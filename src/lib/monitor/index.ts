@@ -43,8 +43,12 @@ export async function monitorDeployment(ledger: Ledger, cfg: MonitorConfig, opts
   const result: DeploymentMonitorResult = {...summary};
   if (opts.check) {
     const slo = evaluateSlos(summary, cfg.slo);
-    const webhook = opts.alertWebhook ?? cfg.alert_webhook;
+    const fromEnv = cfg.alert_webhook_env ? process.env[cfg.alert_webhook_env] : undefined;
+    const webhook = opts.alertWebhook ?? cfg.alert_webhook ?? fromEnv;
     if (!slo.passed && webhook) slo.alert = await postAlert(webhook, breachPayload(summary, slo));
+    else if (!slo.passed && cfg.alert_webhook_env && !fromEnv) {
+      slo.alert = {url_origin: `$${cfg.alert_webhook_env}`, delivered: false, error: `environment variable ${cfg.alert_webhook_env} is not set`};
+    }
     result.slo = slo;
   }
   if (opts.html) {
