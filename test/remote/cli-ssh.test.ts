@@ -70,12 +70,17 @@ d(`llmops train --backend ssh (real CLI, real sshd${skip ? `; skipped: ${skip}` 
     expect(existsSync(path.join(run.run_dir, 'model', 'config.json'))).toBe(true);
   });
 
-  it('`runs stop` stops the remote process group: the trainer checkpoints and the run is recorded stopped', async () => {
+  it('`runs fetch` brings checkpoints home mid-run; `runs stop` stops the remote process group and the run is recorded stopped', async () => {
     const p = project();
     const start = await runCli(['train', '--backend', 'box', '--max-steps', '100000', '--detach', '--json'], {cwd: p.dir});
     expect(start.code, start.stderr).toBe(0);
     const id = start.json.id as string;
-    await waitFor('the first metrics', () => metricCount(p.dbFile, id) > 0, 90_000);
+    await waitFor('a checkpoint', () => withLedger(p.dbFile, (l) => l.events(id).some((e) => e.type === 'checkpoint')), 90_000);
+    // On demand, mid-run: the checkpoints written so far come home.
+    const fetched = await runCli(['runs', 'fetch', id, '--json'], {cwd: p.dir});
+    expect(fetched.code, fetched.stderr).toBe(0);
+    expect(fetched.json.checkpoints.length).toBeGreaterThan(0);
+    expect(existsSync(path.join(fetched.json.runDir, 'checkpoints', fetched.json.checkpoints[0]))).toBe(true);
     const stop = await runCli(['runs', 'stop', id], {cwd: p.dir});
     expect(stop.code, stop.stderr).toBe(0);
     const run = await waitFinal(p.dbFile, id, 90_000);
