@@ -6,7 +6,7 @@ import path from 'node:path';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {Ledger} from '../../src/lib/ledger/ledger.js';
 import {runCli, tempDir} from '../helpers/cli.js';
-import {HOUR, insertRequests, makeProject, promptRequest, rng, TRAIN_PROMPTS, type Project} from './fixture.js';
+import {cleanupProjects, HOUR, insertRequests, makeProject, promptRequest, rng, TRAIN_PROMPTS, type Project} from './fixture.js';
 
 let project: Project;
 const noStack = (s: string) => expect(s).not.toMatch(/\n\s+at .+:\d+:\d+/);
@@ -27,7 +27,10 @@ beforeAll(() => {
   );
   project.ledger.close();
 });
-afterAll(() => project.ledger.close());
+afterAll(() => {
+  project.ledger.close();
+  cleanupProjects();
+});
 
 describe('llmops monitor DEPLOYMENT', () => {
   it('--json returns the documented result object', async () => {

@@ -3,7 +3,7 @@
  * and its finetune, metrics, costs, a deployment and requests written directly (the server and
  * trainer that fill these tables in production are separate engineers' work).
  */
-import {mkdirSync, writeFileSync} from 'node:fs';
+import {mkdirSync, rmSync, writeFileSync} from 'node:fs';
 import path from 'node:path';
 import {stringify} from 'yaml';
 import {Ledger} from '../../src/lib/ledger/ledger.js';
@@ -107,6 +107,13 @@ export function promptRequest(depId: string, ts: number, prompt: string, over: P
   };
 }
 
+const created: string[] = [];
+
+/** Removes every project made by makeProject() in this test file (call from afterAll). */
+export function cleanupProjects(): void {
+  for (const dir of created.splice(0)) rmSync(dir, {recursive: true, force: true});
+}
+
 export interface Project {
   dir: string;
   dbFile: string;
@@ -124,6 +131,7 @@ export const HOUR = 3_600_000;
  */
 export function makeProject(opts: {monitor?: Record<string, unknown>; referenceInModel?: boolean; now?: number} = {}): Project {
   const dir = tempDir('llmops-monitor-');
+  created.push(dir);
   const now = opts.now ?? Date.now();
   writeFileSync(path.join(dir, 'llmops.yaml'), stringify({name: 'monitor-test', ...(opts.monitor ? {monitor: opts.monitor} : {})}));
   const dbFile = path.join(dir, '.llmops', 'llmops.db');

@@ -7,7 +7,7 @@ import {existsSync, mkdirSync, readFileSync} from 'node:fs';
 import path from 'node:path';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {REPO_ROOT, runCli} from '../helpers/cli.js';
-import {DRIFTED_PROMPTS, HOUR, insertRequests, makeProject, promptRequest, rng, TRAIN_PROMPTS, type Project} from './fixture.js';
+import {cleanupProjects, DRIFTED_PROMPTS, HOUR, insertRequests, makeProject, promptRequest, rng, TRAIN_PROMPTS, type Project} from './fixture.js';
 
 const CHROMIUM = process.env.LLMOPS_TEST_CHROMIUM ?? '/usr/bin/chromium';
 const ARTIFACTS = path.join(REPO_ROOT, 'test-artifacts');
@@ -33,7 +33,10 @@ beforeAll(() => {
   insertRequests(project.ledger, rows);
   project.ledger.close();
 });
-afterAll(() => project.ledger.close());
+afterAll(() => {
+  project.ledger.close();
+  cleanupProjects();
+});
 
 const HAVE_CHROMIUM = existsSync(CHROMIUM);
 describe.skipIf(!HAVE_CHROMIUM)(HAVE_CHROMIUM ? 'monitor --html in headless Chromium' : `monitor --html (skipped: no Chromium at ${CHROMIUM})`, () => {

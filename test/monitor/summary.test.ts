@@ -1,13 +1,14 @@
 import http from 'node:http';
-import {afterEach, describe, expect, it} from 'vitest';
+import {afterAll, afterEach, describe, expect, it} from 'vitest';
 import {configSchema} from '../../src/lib/config/schema.js';
 import {monitorDeployment, monitorRun} from '../../src/lib/monitor/index.js';
-import {DRIFTED_PROMPTS, HOUR, insertRequests, makeProject, promptRequest, rng, TRAIN_PROMPTS, type Project, type RequestRow} from './fixture.js';
+import {cleanupProjects, DRIFTED_PROMPTS, HOUR, insertRequests, makeProject, promptRequest, rng, TRAIN_PROMPTS, type Project, type RequestRow} from './fixture.js';
 
 const monitorConfig = (m: Record<string, unknown> = {}) => configSchema.parse({monitor: m}).monitor;
 
 let project: Project | undefined;
 afterEach(() => project?.ledger.close());
+afterAll(() => cleanupProjects());
 
 function sortedQuantile(values: number[], q: number): number {
   const s = [...values].sort((a, b) => a - b);
