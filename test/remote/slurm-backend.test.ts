@@ -166,6 +166,29 @@ d(`Slurm backend via src/lib (real one-node cluster${skip ? `; skipped: ${skip}`
     expect(events.some((e) => e.type === 'checkpoint')).toBe(true);
   });
 
+  it('a requeued job (as after preemption) resumes from its last checkpoint and completes', async () => {
+    const b = backendFor(project.root);
+    const spec = trainerRunSpec(project, 'r-slurm-requeue', {maxSteps: 400, checkpointEvery: 20});
+    const h = await b.submit(spec);
+    await until(async () => (await b.readEvents(h, 0)).lines.some((l) => l.includes('"checkpoint"')), 90_000, 'a checkpoint');
+    const jobId = String(h.state.jobId);
+    execFileSync('scontrol', ['requeue', jobId]);
+    // Slurm holds a requeued job for a while (BeginTime); release it at once for the test.
+    await until(async () => {
+      const st = await b.status(h);
+      return st.state === 'queued' ? st : undefined;
+    }, 30_000, 'the job to be pending again');
+    execFileSync('scontrol', ['update', `JobId=${jobId}`, 'StartTime=now']);
+    const st = await waitExit(b, h, 180_000);
+    expect(st.detail).toBe('Slurm COMPLETED');
+    const events = (await b.readEvents(h, 0)).lines.map((l) => JSON.parse(l));
+    const starts = events.filter((e) => e.type === 'status' && e.status === 'running');
+    expect(starts).toHaveLength(2);
+    expect(starts[1].start_step).toBeGreaterThan(0);
+    expect(events.at(-1)).toMatchObject({type: 'status', status: 'succeeded'});
+    expect(readFileSync(path.join(spec.runDir, 'logs', 'job.log'), 'utf8')).toContain('restart 1: resuming from step-');
+  });
+
   it.skipIf(Boolean(sshUnavailable()))('submits through a login node over ssh, syncing inputs there and fetching the model back', async () => {
     const s = services().ssh;
     const workdir = tempDir('llmops-slurm-login-');
