@@ -59,8 +59,8 @@ describe('llmops.yaml', () => {
   });
 
   it('masks secrets pasted into the config but not the names of variables', () => {
-    const masked = maskSecrets({deploy: {api_key_env: 'MY_KEY'}, hf_token: 'hf_abcdefghijklmnopqrstuvwxyz', note: 'sk-abcdefghijklmnopqrstuvwxyz123'});
-    expect(masked).toEqual({deploy: {api_key_env: 'MY_KEY'}, hf_token: '********', note: '********'});
+    const masked = maskSecrets({deploy: {api_key_env: 'MY_KEY'}, hf_token: 'hf_abcdefghijklmnopqrstuvwxyz', note: 'sk-abcdefghijklmnopqrstuvwxyz123', monitor: {alert_webhook: 'https://hooks.slack.com/services/T0/B0/xyz', alert_webhook_env: 'HOOK'}});
+    expect(masked).toEqual({deploy: {api_key_env: 'MY_KEY'}, hf_token: '********', note: '********', monitor: {alert_webhook: '********', alert_webhook_env: 'HOOK'}});
   });
 
   it('has a JSON Schema with every section, for editors', () => {

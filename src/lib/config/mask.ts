@@ -2,7 +2,7 @@
  * Masks values that look like secrets before a config is shown or stored. The config itself should
  * hold only the *names* of environment variables (api_key_env), but users paste tokens anyway.
  */
-const SECRET_KEY = /(token|secret|password|passwd|api[_-]?key|private[_-]?key|credential)/i;
+const SECRET_KEY = /(token|secret|password|passwd|api[_-]?key|private[_-]?key|credential|webhook)/i;
 const SECRET_VALUE = /^(hf_[A-Za-z0-9]{20,}|sk-[A-Za-z0-9_-]{20,}|gh[pousr]_[A-Za-z0-9]{20,}|xox[abpr]-[A-Za-z0-9-]{10,}|AKIA[0-9A-Z]{16})$/;
 
 export function maskSecrets<T>(value: T, key = ''): T {
