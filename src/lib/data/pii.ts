@@ -21,8 +21,17 @@ export const PLACEHOLDER: Record<PiiType, string> = {
 
 export type PiiCounts = Partial<Record<PiiType, number>>;
 
+// Characters a detector's match cannot do without (one pass over the text sets these bits).
+const DIGIT = 1;
+const AT = 2;
+const DOT = 4;
+const COLON = 8;
+const SECRET_HINT = 16;
+
 interface Detector {
   type: PiiType;
+  /** Bits of the characters every match contains: the regex is skipped when one is missing. */
+  need: number;
   re: RegExp;
   /** Cheap precondition on the whole text, to skip the regex on most documents. */
   pre?: (s: string) => boolean;
@@ -88,17 +97,17 @@ function validPhone(m: string): boolean {
 const hasDigit = (s: string) => /\d/.test(s);
 
 const DETECTORS: Detector[] = [
-  {type: 'secret', re: new RegExp(SECRET_PATTERNS.map((r) => r.source).join('|'), 'g'),
+  {type: 'secret', need: SECRET_HINT, re: new RegExp(SECRET_PATTERNS.map((r) => r.source).join('|'), 'g'),
     pre: (s) => /KEY-----|AKIA|ASIA|gh[pousr]_|github_pat_|sk-|hf_|xox|eyJ/.test(s)},
-  {type: 'email', re: /\b[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,24}\b/g, pre: (s) => s.includes('@')},
-  {type: 'iban', re: /\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b/g, valid: validIban, pre: (s) => /[A-Z]{2}\d\d/.test(s)},
-  {type: 'credit_card', re: /\b\d(?:[ -]?\d){12,18}\b/g, valid: validCard, pre: hasDigit},
-  {type: 'ssn', re: /\b(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}\b/g, pre: hasDigit},
-  {type: 'phone',
+  {type: 'email', need: AT, re: /\b[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,24}\b/g, pre: (s) => s.includes('@')},
+  {type: 'iban', need: DIGIT, re: /\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b/g, valid: validIban, pre: (s) => /[A-Z]{2}\d\d/.test(s)},
+  {type: 'credit_card', need: DIGIT, re: /\b\d(?:[ -]?\d){12,18}\b/g, valid: validCard, pre: hasDigit},
+  {type: 'ssn', need: DIGIT, re: /\b(?!000|666|9\d\d)\d{3}-(?!00)\d{2}-(?!0000)\d{4}\b/g, pre: hasDigit},
+  {type: 'phone', need: DIGIT,
     re: /(?:\+\d{1,3}[ .-]?(?:\(\d{1,4}\)[ .-]?)?\d{1,4}(?:[ .-]?\d{2,4}){1,4}|(?<!\d)(?:\(\d{3}\) ?|\d{3}[-. ])\d{3}[-. ]\d{4})(?!\d)/g,
     valid: validPhone, pre: hasDigit},
-  {type: 'ip', re: /\b(?:\d{1,3}\.){3}\d{1,3}\b/g, valid: validIpv4, pre: (s) => s.includes('.')},
-  {type: 'ip', re: /(?<![\w:])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{1,4}|(?:\d{1,3}\.){3}\d{1,3})?(?![\w:])/g,
+  {type: 'ip', need: DIGIT | DOT, re: /\b(?:\d{1,3}\.){3}\d{1,3}\b/g, valid: validIpv4, pre: (s) => s.includes('.')},
+  {type: 'ip', need: COLON, re: /(?<![\w:])(?:[0-9A-Fa-f]{0,4}:){2,7}(?:[0-9A-Fa-f]{1,4}|(?:\d{1,3}\.){3}\d{1,3})?(?![\w:])/g,
     valid: (m) => m.length > 2 && /[0-9A-Fa-f]/.test(m) && isIPv6(m), pre: (s) => /[0-9A-Fa-f]:[0-9A-Fa-f]|::/.test(s)},
 ];
 
@@ -108,12 +117,47 @@ export interface PiiResult {
   found: number;
 }
 
+/**
+ * Whether the text has a marker every secret pattern starts from: "AKIA"/"ASIA"/"eyJ", or a "-"
+ * after "sk", "KEY" or "xox?", or a "_" after "gh?", "github" or "hf". Cheaper than the
+ * alternation regex because it only looks around the (few) dashes and underscores.
+ */
+function secretHint(s: string): boolean {
+  if (s.includes('AKIA') || s.includes('ASIA') || s.includes('eyJ')) return true;
+  for (let i = s.indexOf('-'); i !== -1; i = s.indexOf('-', i + 1)) {
+    if ((i >= 2 && s.startsWith('sk', i - 2)) || (i >= 3 && s.startsWith('KEY', i - 3)) || (i >= 4 && s.startsWith('xox', i - 4))) return true;
+  }
+  for (let i = s.indexOf('_'); i !== -1; i = s.indexOf('_', i + 1)) {
+    if ((i >= 3 && s.startsWith('gh', i - 3)) || (i >= 6 && s.startsWith('github', i - 6)) || (i >= 2 && s.startsWith('hf', i - 2))) return true;
+  }
+  return false;
+}
+
+/**
+ * One pass for the characters detectors need. Redaction only inserts placeholders made of
+ * "<", ">", capitals and "_", inserted after the secret detector has run, so bits computed on the
+ * original text stay valid while earlier detectors rewrite it.
+ */
+function charBits(s: string, secrets: boolean): number {
+  let bits = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 48 && c <= 58) bits |= c === 58 ? COLON : DIGIT;
+    else if (c === 64) bits |= AT;
+    else if (c === 46) bits |= DOT;
+  }
+  if (secrets && secretHint(s)) bits |= SECRET_HINT;
+  return bits;
+}
+
 /** Finds (and, when `redact`, replaces) every enabled type. Counts are per occurrence. */
 export function scanPii(text: string, types: ReadonlySet<PiiType>, redact: boolean): PiiResult {
   const counts: PiiCounts = {};
   let found = 0;
+  const bits = charBits(text, types.has('secret'));
   for (const d of DETECTORS) {
     if (!types.has(d.type)) continue;
+    if ((bits & d.need) !== d.need) continue;
     if (d.pre && !d.pre(text)) continue;
     d.re.lastIndex = 0;
     const replaced = text.replace(d.re, (m: string) => {

@@ -10,7 +10,7 @@ import {createHash, randomBytes} from 'node:crypto';
 import {closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import {ReferenceProfileBuilder} from '../monitor/profile.js';
+import {promptOf} from '../monitor/profile.js';
 import type {DataConfig} from '../config/schema.js';
 import {inputError, usageError} from '../errors.js';
 import type {Ledger} from '../ledger/ledger.js';
@@ -19,7 +19,9 @@ import {MANIFEST_VERSION, type Manifest, type PrepParams} from './manifest.js';
 import {effectiveThreshold, jaccard, optimalLsh} from './minhash.js';
 import type {PiiCounts, PiiType} from './pii.js';
 import {OrderedPool} from './pool.js';
-import type {KeptItem, ProcessedItem, ProcessOptions} from './process.js';
+import {FORMATS, type PackedBatch, type ProcessOptions} from './process.js';
+import {ProfileTotals} from './profile-terms.js';
+import type {Message} from './records.js';
 import {readFile, resolveInputs, type FileStats, type InputFile} from './sources.js';
 import {ShingleSpill} from './spill.js';
 import {TokenCounter, type TokenStats} from './tokens.js';
@@ -258,49 +260,64 @@ export async function prepareData(o: PrepOptions): Promise<PrepResult> {
   let nearDups = 0;
   let kinds = 0; // bit 1: text, bit 2: chat
   const tokens = new TokenCounter(cfg.tokenizer, cfg.context_length);
-  const profile = new ReferenceProfileBuilder();
+  const profile = new ProfileTotals();
   const names = inputs.map((i) => i.name);
+  const recordsBySrc = new Array<number>(inputs.length).fill(0);
   const threshold = params.dedup.threshold;
+  const nBands = params.dedup.bands;
 
-  const dupLine = (it: KeptItem, keptIdx: number, kind: 'exact' | 'near', sim: number) =>
-    w.duplicates.line(JSON.stringify({id: it.id, source: names[it.src], line: it.line, duplicate_of: keptIds[keptIdx], kind, similarity: round4(sim)}));
+  const addPii = (counts: PiiCounts) => {
+    piiRecords++;
+    for (const [k, v] of Object.entries(counts)) piiCounts[k as PiiType] = (piiCounts[k as PiiType] ?? 0) + v;
+  };
 
-  const consume = (results: ProcessedItem[]) => {
-    for (const it of results) {
+  const consume = (b: PackedBatch) => {
+    if (b.profile) profile.merge(b.profile);
+    recordsBySrc[b.src]! += b.n;
+    const out = Buffer.from(b.out.buffer, b.out.byteOffset, b.out.byteLength);
+    const piiAt = new Map(b.pii);
+    const dupLine = (i: number, keptIdx: number, kind: 'exact' | 'near', sim: number) => {
+      w.duplicates.line(JSON.stringify({id: b.tags[i], source: names[b.src], line: b.line[i], duplicate_of: keptIds[keptIdx], kind, similarity: round4(sim)}));
+      // The worker counted this training record's prompt in the drift profile: take it back.
+      if (((b.flags[i]! >> 1) & 3) === 0) {
+        const rec = JSON.parse(out.toString('utf8', i === 0 ? 0 : b.end[i - 1]!, b.end[i]! - 1)) as {text?: string; messages?: Message[]};
+        profile.subtract(promptOf(rec));
+      }
+    };
+    for (let i = 0; i < b.n; i++) {
       read++;
-      if (it.t === 0) {
+      const start = i === 0 ? 0 : b.end[i - 1]!;
+      const flags = b.flags[i]!;
+      if ((flags & 1) === 0) {
         rejected++;
-        const reason = `${it.stage}:${it.rule}`;
+        const reason = b.tags[i]!;
         byReason[reason] = (byReason[reason] ?? 0) + 1;
-        if (it.pii) {
-          piiRecords++;
-          for (const [k, v] of Object.entries(it.pii)) piiCounts[k as PiiType] = (piiCounts[k as PiiType] ?? 0) + v;
-        }
-        w.rejected.line(
-          JSON.stringify({source: names[it.src], line: it.line, stage: it.stage, rule: it.rule, reason: it.reason,
-            ...(it.score !== undefined ? {score: it.score} : {}), ...(it.limit !== undefined ? {limit: it.limit} : {}), raw: it.raw}),
-        );
+        const p = piiAt.get(i);
+        if (p) addPii(p);
+        w.rejected.encoded(out, start, b.end[i]!);
         continue;
       }
-      const hi = parseInt(it.key.slice(0, 8), 16);
-      const lo = parseInt(it.key.slice(8, 16), 16);
+      const hi = b.keyHi[i]!;
+      const lo = b.keyLo[i]!;
       if (params.dedup.exact) {
         const prev = exact.get(hi, lo);
         if (prev !== undefined) {
           exactDups++;
-          dupLine(it, prev, 'exact', 1);
+          dupLine(i, prev, 'exact', 1);
           continue;
         }
       }
-      if (spill && it.sh && it.bands) {
+      let sh: Uint32Array | undefined;
+      if (spill && b.sh) {
+        sh = b.sh.subarray(i === 0 ? 0 : b.shEnd![i - 1]!, b.shEnd![i]!);
         let best = -1;
         let bestSim = 0;
         const tried = new Set<number>();
-        for (let b = 0; b < it.bands.length; b++) {
-          const cand = lsh.get(b, it.bands[b]!);
+        for (let k = 0; k < nBands; k++) {
+          const cand = lsh.get(k, b.bands![i * nBands + k]!);
           if (cand === undefined || tried.has(cand)) continue;
           tried.add(cand);
-          const sim = jaccard(it.sh, spill.get(cand));
+          const sim = jaccard(sh, spill.get(cand));
           if (sim >= threshold && (sim > bestSim || (sim === bestSim && cand < best))) {
             best = cand;
             bestSim = sim;
@@ -309,26 +326,25 @@ export async function prepareData(o: PrepOptions): Promise<PrepResult> {
         if (best >= 0) {
           nearDups++;
           if (params.dedup.exact) exact.setIfAbsent(hi, lo, best);
-          dupLine(it, best, 'near', bestSim);
+          dupLine(i, best, 'near', bestSim);
           continue;
         }
       }
       const idx = keptIds.length;
-      keptIds.push(it.id);
+      keptIds.push(b.tags[i]!);
       if (params.dedup.exact) exact.setIfAbsent(hi, lo, idx);
-      if (spill && it.sh && it.bands) {
-        spill.add(it.sh);
-        for (let b = 0; b < it.bands.length; b++) lsh.setIfAbsent(b, it.bands[b]!, idx);
+      if (spill && sh) {
+        spill.add(sh);
+        for (let k = 0; k < nBands; k++) lsh.setIfAbsent(k, b.bands![i * nBands + k]!, idx);
       }
-      splitWriters[it.split]!.line(it.json);
-      tokens.add(it.tokens, it.split);
-      formats[it.format] = (formats[it.format] ?? 0) + 1;
-      kinds |= it.kind === 'text' ? 1 : 2;
-      if (it.pii) {
-        piiRecords++;
-        for (const [k, v] of Object.entries(it.pii)) piiCounts[k as PiiType] = (piiCounts[k as PiiType] ?? 0) + v;
-      }
-      if (it.prompt !== undefined) profile.add(it.prompt);
+      const split = ((flags >> 1) & 3) as 0 | 1 | 2;
+      splitWriters[split]!.encoded(out, start, b.end[i]!);
+      tokens.add(b.tokens[i]!, split);
+      const format = FORMATS[flags >> 3]!;
+      formats[format] = (formats[format] ?? 0) + 1;
+      kinds |= format === 'text' ? 1 : 2;
+      const p = piiAt.get(i);
+      if (p) addPii(p);
     }
   };
 
@@ -356,8 +372,9 @@ export async function prepareData(o: PrepOptions): Promise<PrepResult> {
     for (let i = 0; i < inputs.length; i++) {
       const stats: FileStats = {sha256: '', bytes: 0, records: 0, format: 'jsonl'};
       for await (const batch of readFile(inputs[i]!, i, {format: cfg.format, textUnit: cfg.text_unit, fieldMap: params.field_map, batchItems: 2000, batchChars: 1 << 20}, stats)) {
+        if (Array.isArray(batch)) for (const it of batch) bytesRead += it.raw.length;
+        else bytesRead += batch.bytes.byteLength;
         await pool.submit(batch);
-        for (const it of batch) bytesRead += it.raw.length;
         const now = performance.now();
         if (o.onProgress && now - lastProgress > 250) {
           lastProgress = now;
@@ -377,6 +394,7 @@ export async function prepareData(o: PrepOptions): Promise<PrepResult> {
   await pool.close();
   spill?.close();
   rmSync(path.join(tmp, '.shingles.bin'), {force: true});
+  for (let i = 0; i < inputStats.length; i++) inputStats[i]!.records = recordsBySrc[i]!;
 
   const outputs: Manifest['outputs'] = {};
   for (const [name, x] of Object.entries(w)) {

@@ -7,9 +7,10 @@ import {existsSync} from 'node:fs';
 import {fileURLToPath} from 'node:url';
 import {Worker} from 'node:worker_threads';
 import {LlmopsError, type ExitCodeName} from '../errors.js';
-import {BatchProcessor, type ProcessedItem, type ProcessOptions, type RawItem} from './process.js';
+import {BatchProcessor, type Block, type PackedBatch, type ProcessOptions, type RawItem} from './process.js';
 
-type Consumer = (results: ProcessedItem[]) => void;
+type Consumer = (batch: PackedBatch) => void;
+type Batch = RawItem[] | Block;
 
 interface WorkerError {
   llmops: boolean;
@@ -30,9 +31,9 @@ export class OrderedPool {
   private idle: Worker[] = [];
   private seq = 0;
   private nextOut = 0;
-  private readonly done = new Map<number, ProcessedItem[]>();
+  private readonly done = new Map<number, PackedBatch>();
   private readonly waiting: Array<() => void> = [];
-  private readonly queue: Array<{seq: number; items: RawItem[]}> = [];
+  private readonly queue: Array<{seq: number; batch: Batch}> = [];
   private failure?: Error;
   private drainWaiters: Array<() => void> = [];
   private inProc?: BatchProcessor;
@@ -55,7 +56,7 @@ export class OrderedPool {
     }
     for (let i = 0; i < workers; i++) {
       const w = new Worker(script, {workerData: opts});
-      w.on('message', (m: {seq: number; results?: ProcessedItem[]; error?: WorkerError}) => pool.onMessage(w, m));
+      w.on('message', (m: {seq: number; batch?: PackedBatch; error?: WorkerError}) => pool.onMessage(w, m));
       w.on('error', (err) => pool.fail(err));
       pool.workers.push(w);
       pool.idle.push(w);
@@ -64,13 +65,13 @@ export class OrderedPool {
   }
 
   /** Queues a batch; resolves when there is room for another (bounded memory). */
-  async submit(items: RawItem[]): Promise<void> {
+  async submit(batch: Batch): Promise<void> {
     if (this.failure) throw this.failure;
     const seq = this.seq++;
     if (this.inProc) {
-      let results: ProcessedItem[];
+      let results: PackedBatch;
       try {
-        results = this.inProc.process(items);
+        results = this.inProc.process(batch);
       } catch (err) {
         this.failure = err as Error;
         throw err;
@@ -78,7 +79,7 @@ export class OrderedPool {
       this.deliver(seq, results);
       return;
     }
-    this.queue.push({seq, items});
+    this.queue.push({seq, batch});
     this.dispatch();
     while (!this.failure && this.seq - this.nextOut > this.size * 3) {
       await new Promise<void>((r) => this.waiting.push(r));
@@ -99,11 +100,13 @@ export class OrderedPool {
   private dispatch(): void {
     while (this.idle.length > 0 && this.queue.length > 0) {
       const w = this.idle.pop()!;
-      w.postMessage(this.queue.shift()!);
+      const job = this.queue.shift()!;
+      // A block's bytes are a private copy (sources.ts): hand them over instead of cloning.
+      w.postMessage(job, Array.isArray(job.batch) ? [] : [job.batch.bytes.buffer as ArrayBuffer]);
     }
   }
 
-  private onMessage(w: Worker, m: {seq: number; results?: ProcessedItem[]; error?: WorkerError}): void {
+  private onMessage(w: Worker, m: {seq: number; batch?: PackedBatch; error?: WorkerError}): void {
     this.idle.push(w);
     if (m.error) {
       const e = m.error;
@@ -111,11 +114,11 @@ export class OrderedPool {
       this.fail(err);
       return;
     }
-    this.deliver(m.seq, m.results!);
+    this.deliver(m.seq, m.batch!);
     this.dispatch();
   }
 
-  private deliver(seq: number, results: ProcessedItem[]): void {
+  private deliver(seq: number, results: PackedBatch): void {
     this.done.set(seq, results);
     while (this.done.has(this.nextOut)) {
       const r = this.done.get(this.nextOut)!;

@@ -16,6 +16,7 @@ import {textStats} from './textstats.js';
 import {normalizeText, type NormalizeOptions} from './normalize.js';
 import {scanPii, type PiiCounts, type PiiType} from './pii.js';
 import {checkQuality, type QualityOptions} from './quality.js';
+import {type ProfilePart, TermBatch} from './profile-terms.js';
 import {hasMappedField, mappedFields, ShapeError, toCanonical, type Canonical, type FieldMap, type Message} from './records.js';
 
 export interface RawItem {
@@ -29,38 +30,180 @@ export interface RawItem {
   first?: boolean;
 }
 
-export interface KeptItem {
-  t: 1;
+/**
+ * A block of whole lines of a JSON-lines or line-per-document text file, as read (UTF-8 checked,
+ * BOM removed). The worker splits, numbers and parses it: sending one byte block instead of a
+ * message object per record halved the cost of the worker hand-over (structured clone).
+ */
+export interface Block {
   src: number;
+  /** Line number of the block's first line. */
   line: number;
-  key: string;
-  id: string;
-  json: string;
-  kind: 'text' | 'chat';
-  format: string;
-  split: 0 | 1 | 2;
-  tokens: number;
-  /** Prompt text for the drift profile (train split only). */
-  prompt?: string;
+  bytes: Uint8Array;
+  /** Plain text, one document per line (else JSON lines). */
+  text: boolean;
+  /** Line number of the file's first record when it is in this block, else 0. */
+  firstLine: number;
+}
+
+type Stage = 'parse' | 'normalize' | 'quality' | 'pii';
+
+export const FORMATS = ['text', 'alpaca', 'sharegpt', 'openai'] as const;
+
+/**
+ * The results of one batch, packed into a few typed arrays and one byte buffer so the hand-over
+ * back to the main thread is a transfer, not a clone of one object per record. Per record i:
+ * flags bit 0 kept (else rejected), bits 1-2 split, bits 3-4 format index (FORMATS); its output
+ * line (kept: the canonical JSON; rejected: the rejected.jsonl line) is out[end[i-1]..end[i]),
+ * newline included; tags[i] is the id (kept) or "stage:rule" (rejected).
+ */
+export interface PackedBatch {
+  n: number;
+  src: number;
+  flags: Uint8Array;
+  line: Uint32Array;
+  keyHi: Uint32Array;
+  keyLo: Uint32Array;
+  tokens: Uint32Array;
+  end: Uint32Array;
+  out: Uint8Array;
+  tags: string[];
+  pii: Array<[number, PiiCounts]>;
+  /** Near-dup only: shingles of record i are sh[shEnd[i-1]..shEnd[i]), its band hashes bands[i*B..]. */
   sh?: Uint32Array;
+  shEnd?: Uint32Array;
   bands?: Uint32Array;
-  pii?: PiiCounts;
+  /** Training-split prompts of the kept records (drift profile terms). */
+  profile?: ProfilePart;
 }
 
-export interface RejectedItem {
-  t: 0;
-  src: number;
-  line: number;
-  stage: 'parse' | 'normalize' | 'quality' | 'pii';
-  rule: string;
-  reason: string;
-  score?: number;
-  limit?: number;
-  raw: string;
-  pii?: PiiCounts;
+/** The buffers of a batch to transfer rather than copy. */
+export function transferList(b: PackedBatch): ArrayBuffer[] {
+  const list = [b.flags, b.line, b.keyHi, b.keyLo, b.tokens, b.end, b.out, b.sh, b.shEnd, b.bands, b.profile?.counts]
+    .filter((x): x is NonNullable<typeof x> => x !== undefined)
+    .map((x) => x.buffer as ArrayBuffer);
+  return [...new Set(list)];
 }
 
-export type ProcessedItem = KeptItem | RejectedItem;
+/** Splits a block into records: blank lines skipped, "\r\n" accepted, lines numbered. */
+export function blockItems(b: Block): RawItem[] {
+  const s = Buffer.from(b.bytes.buffer, b.bytes.byteOffset, b.bytes.byteLength).toString('utf8');
+  const items: RawItem[] = [];
+  let n = b.line;
+  for (let start = 0; start < s.length; n++) {
+    const i = s.indexOf('\n', start);
+    const stop = i === -1 ? s.length : i;
+    const e = stop > start && s.charCodeAt(stop - 1) === 13 ? stop - 1 : stop;
+    const l = s.slice(start, e);
+    if (l.trim() !== '') {
+      const it: RawItem = b.text ? {src: b.src, line: n, raw: l, value: {text: l}} : {src: b.src, line: n, raw: l};
+      if (n === b.firstLine) it.first = true;
+      items.push(it);
+    }
+    if (i === -1) break;
+    start = i + 1;
+  }
+  return items;
+}
+
+class Packer {
+  private n = 0;
+  private readonly flags: Uint8Array;
+  private readonly line: Uint32Array;
+  private readonly keyHi: Uint32Array;
+  private readonly keyLo: Uint32Array;
+  private readonly tokens: Uint32Array;
+  private readonly end: Uint32Array;
+  private out: Buffer;
+  private pos = 0;
+  private readonly tags: string[] = [];
+  private readonly pii: Array<[number, PiiCounts]> = [];
+  private sh?: Uint32Array;
+  private shPos = 0;
+  private readonly shEnd?: Uint32Array;
+  private readonly bands?: Uint32Array;
+  readonly terms = new TermBatch();
+
+  constructor(
+    private readonly cap: number,
+    bytes: number,
+    private readonly nBands: number,
+  ) {
+    this.flags = new Uint8Array(cap);
+    this.line = new Uint32Array(cap);
+    this.keyHi = new Uint32Array(cap);
+    this.keyLo = new Uint32Array(cap);
+    this.tokens = new Uint32Array(cap);
+    this.end = new Uint32Array(cap);
+    this.out = Buffer.allocUnsafeSlow(Math.max(4096, Math.ceil(bytes * 1.1) + cap));
+    if (nBands > 0) {
+      this.sh = new Uint32Array(Math.max(1024, bytes >> 2));
+      this.shEnd = new Uint32Array(cap);
+      this.bands = new Uint32Array(cap * nBands);
+    }
+  }
+
+  private text(s: string): void {
+    if (this.pos + s.length * 3 + 1 > this.out.length) {
+      const b = Buffer.allocUnsafeSlow(Math.max(this.out.length * 2, this.pos + s.length * 3 + 1));
+      this.out.copy(b, 0, 0, this.pos);
+      this.out = b;
+    }
+    this.pos += this.out.write(s, this.pos);
+    this.out[this.pos++] = 10;
+  }
+
+  rejected(line: number, tag: string, json: string, pii?: PiiCounts): void {
+    const i = this.n++;
+    this.line[i] = line;
+    this.tags.push(tag);
+    if (pii) this.pii.push([i, pii]);
+    this.text(json);
+    this.end[i] = this.pos;
+    if (this.shEnd) this.shEnd[i] = this.shPos;
+  }
+
+  kept(line: number, split: number, format: number, key: Buffer, tokens: number, id: string, json: string, pii?: PiiCounts): number {
+    const i = this.n++;
+    this.flags[i] = 1 | (split << 1) | (format << 3);
+    this.line[i] = line;
+    this.keyHi[i] = key.readUInt32BE(0);
+    this.keyLo[i] = key.readUInt32BE(4);
+    this.tokens[i] = tokens;
+    this.tags.push(id);
+    if (pii) this.pii.push([i, pii]);
+    this.text(json);
+    this.end[i] = this.pos;
+    if (this.shEnd) this.shEnd[i] = this.shPos;
+    return i;
+  }
+
+  near(i: number, sh: Uint32Array, bands: Uint32Array): void {
+    if (this.shPos + sh.length > this.sh!.length) {
+      const b = new Uint32Array(Math.max(this.sh!.length * 2, this.shPos + sh.length));
+      b.set(this.sh!.subarray(0, this.shPos));
+      this.sh = b;
+    }
+    this.sh!.set(sh, this.shPos);
+    this.shPos += sh.length;
+    this.shEnd![i] = this.shPos;
+    this.bands!.set(bands, i * this.nBands);
+  }
+
+  finish(src: number): PackedBatch {
+    const b: PackedBatch = {
+      n: this.n, src, flags: this.flags, line: this.line, keyHi: this.keyHi, keyLo: this.keyLo, tokens: this.tokens, end: this.end,
+      out: new Uint8Array(this.out.buffer, this.out.byteOffset, this.pos), tags: this.tags, pii: this.pii,
+    };
+    if (this.sh) {
+      b.sh = this.sh.subarray(0, this.shPos);
+      b.shEnd = this.shEnd;
+      b.bands = this.bands;
+    }
+    if (!this.terms.empty) b.profile = this.terms.part();
+    return b;
+  }
+}
 
 export interface ProcessOptions {
   files: string[];
@@ -112,8 +255,14 @@ export class BatchProcessor {
     if (this.o.tokenizer !== 'byte') this.encoder = await loadTokenizer(this.o.tokenizer);
   }
 
-  process(items: RawItem[]): ProcessedItem[] {
-    return items.map((it) => this.one(it));
+  /** Processes a batch of raw items, or a block of lines, into packed results (input order kept). */
+  process(batch: RawItem[] | Block): PackedBatch {
+    const items = Array.isArray(batch) ? batch : blockItems(batch);
+    let bytes = 0;
+    for (const it of items) bytes += it.raw.length;
+    const p = new Packer(items.length, bytes, this.o.near ? this.o.bands : 0);
+    for (const it of items) this.one(it, p);
+    return p.finish(Array.isArray(batch) ? (items[0]?.src ?? 0) : batch.src);
   }
 
   /** Raw text as it may appear in rejected.jsonl: redacted unless PII mode is keep. */
@@ -122,18 +271,21 @@ export class BatchProcessor {
     return scanPii(raw, this.piiTypes, true).text;
   }
 
-  private reject(it: RawItem, stage: RejectedItem['stage'], rule: string, reason: string, extra: Partial<RejectedItem> = {}): RejectedItem {
-    return {t: 0, src: it.src, line: it.line, stage, rule, reason, raw: this.safeRaw(it.raw), ...extra};
+  private reject(p: Packer, it: RawItem, stage: Stage, rule: string, reason: string, extra: {score?: number; limit?: number} = {}, raw?: string, pii?: PiiCounts): void {
+    // Key order as before the packing: source, line, stage, rule, reason, score?, limit?, raw.
+    const json = JSON.stringify({source: this.o.files[it.src], line: it.line, stage, rule, reason,
+      ...(extra.score !== undefined ? {score: extra.score} : {}), ...(extra.limit !== undefined ? {limit: extra.limit} : {}), raw: raw ?? this.safeRaw(it.raw)});
+    p.rejected(it.line, `${stage}:${rule}`, json, pii);
   }
 
-  private one(it: RawItem): ProcessedItem {
+  private one(it: RawItem, p: Packer): void {
     const o = this.o;
     let value = it.value;
     if (value === undefined) {
       try {
         value = JSON.parse(it.raw);
       } catch (err) {
-        return this.reject(it, 'parse', 'invalid_json', `malformed JSON: ${(err as Error).message}`);
+        return this.reject(p, it, 'parse', 'invalid_json', `malformed JSON: ${(err as Error).message}`);
       }
     }
     if (it.first && value && typeof value === 'object' && !Array.isArray(value)) this.checkMapping(it, value as Record<string, unknown>);
@@ -141,7 +293,7 @@ export class BatchProcessor {
     try {
       c = toCanonical(value, o.field_map);
     } catch (err) {
-      if (err instanceof ShapeError) return this.reject(it, 'parse', err.rule, err.message);
+      if (err instanceof ShapeError) return this.reject(p, it, 'parse', err.rule, err.message);
       throw err;
     }
 
@@ -150,20 +302,18 @@ export class BatchProcessor {
     else {
       for (const m of c.messages) m.content = normalizeText(m.content, o.normalize);
       const empty = c.messages.findIndex((m) => m.content === '');
-      if (empty >= 0) return this.reject(it, 'normalize', 'empty_turn', `turn ${empty + 1} (${c.messages[empty]!.role}) is empty after normalisation`);
+      if (empty >= 0) return this.reject(p, it, 'normalize', 'empty_turn', `turn ${empty + 1} (${c.messages[empty]!.role}) is empty after normalisation`);
     }
     const body = c.kind === 'text' ? c.text : c.messages.map((m) => m.content).join('\n');
 
     // Stage 3: quality.
     let stats = textStats(body);
     const q = checkQuality(body, o.quality, stats);
-    if (q) return this.reject(it, 'quality', q.rule, `${q.rule}: ${q.score} (limit ${q.limit})`, {score: q.score, limit: q.limit});
+    if (q) return this.reject(p, it, 'quality', q.rule, `${q.rule}: ${q.score} (limit ${q.limit})`, {score: q.score, limit: q.limit});
     if (o.quality.enabled && o.quality.language) {
       const lang = detectLanguage(body);
       if (lang.lang !== o.quality.language) {
-        return this.reject(it, 'quality', 'language', `language ${lang.lang} (confidence ${lang.score}), expected ${o.quality.language}`, {
-          score: lang.score,
-        });
+        return this.reject(p, it, 'quality', 'language', `language ${lang.lang} (confidence ${lang.score}), expected ${o.quality.language}`, {score: lang.score});
       }
     }
 
@@ -198,26 +348,24 @@ export class BatchProcessor {
         if (redact) stats = textStats(redactedBody);
         if (o.pii.mode === 'drop') {
           const types = Object.keys(counts).sort().join(', ');
-          return {t: 0, src: it.src, line: it.line, stage: 'pii', rule: 'pii', reason: `contains ${types}`, raw: redactedBody, pii: counts};
+          return this.reject(p, it, 'pii', 'pii', `contains ${types}`, {}, redactedBody, counts);
         }
       }
     }
 
     const content = c.kind === 'text' ? c.text : c.messages.map((m) => `${m.role}\u0000${m.content}`).join('\u0001');
-    const key = createHash('sha256').update(c.kind === 'text' ? 't\u0000' : 'c\u0000').update(content).digest('hex').slice(0, 32);
+    const digest = createHash('sha256').update(c.kind === 'text' ? 't\u0000' : 'c\u0000').update(content).digest();
+    const key = digest.toString('hex', 0, 16);
     const id = c.id ?? key.slice(0, 16);
     const u = unitFromHex(key, o.split.seed);
-    const split: 0 | 1 | 2 = u < o.split.train ? 0 : u < o.split.train + o.split.val ? 1 : 2;
+    const split = u < o.split.train ? 0 : u < o.split.train + o.split.val ? 1 : 2;
     const json = c.kind === 'text' ? JSON.stringify({id, text: c.text}) : JSON.stringify({id, messages: c.messages satisfies Message[]});
-    const out: KeptItem = {t: 1, src: it.src, line: it.line, key, id, json, kind: c.kind, format: c.format, split, tokens: this.encoder(c)};
-    if (pii) out.pii = pii;
-    if (split === 0) out.prompt = promptOf(c.kind === 'text' ? {text: c.text} : {messages: c.messages});
+    const i = p.kept(it.line, split, FORMATS.indexOf(c.format), digest, this.encoder(c), id, json, pii);
+    if (split === 0) p.terms.add(promptOf(c.kind === 'text' ? {text: c.text} : {messages: c.messages}));
     if (o.near) {
       const sh = shinglesOf(stats.hashes, o.ngram);
-      out.sh = sh;
-      out.bands = bandHashes(signature(sh, o.num_perm, o.dedup_seed), o.bands, o.rows);
+      p.near(i, sh, bandHashes(signature(sh, o.num_perm, o.dedup_seed), o.bands, o.rows));
     }
-    return out;
   }
 
   private checkMapping(it: RawItem, obj: Record<string, unknown>): void {

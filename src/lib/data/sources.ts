@@ -5,13 +5,14 @@
  * mis-encoded file stops the run with its name and position instead of becoming U+FFFD noise.
  */
 import {createHash} from 'node:crypto';
+import {isUtf8} from 'node:buffer';
 import {createReadStream, statSync, existsSync} from 'node:fs';
 import path from 'node:path';
 import {PassThrough, Readable, Transform, pipeline} from 'node:stream';
 import {createGunzip} from 'node:zlib';
 import {inputError} from '../errors.js';
 import {isHfUrl} from '../hub/index.js';
-import type {RawItem} from './process.js';
+import type {Block, RawItem} from './process.js';
 import {toCanonical, ShapeError, type FieldMap} from './records.js';
 
 export type InputFormat = 'auto' | 'jsonl' | 'json' | 'csv' | 'text';
@@ -154,11 +155,109 @@ async function* textChunks(file: InputFile, stats: {hash: ReturnType<typeof crea
   }
 }
 
-function notUtf8(file: InputFile, offset: number, line: number) {
-  return inputError(`${file.name}: not valid UTF-8 (in the block from byte ${offset}, near line ${line}); expected UTF-8 text.`, {
+function notUtf8(file: InputFile, offset: number, line: number, what = 'block') {
+  return inputError(`${file.name}: not valid UTF-8 (in the ${what} from byte ${offset}, near line ${line}); expected UTF-8 text.`, {
     fix: 'Try this: convert the file, e.g. `iconv -f latin1 -t utf-8 IN > OUT`, and use the converted file.',
     details: {file: file.name, byte: offset, line},
   });
+}
+
+const BLOCK_BYTES = 1 << 20;
+
+/**
+ * A file as blocks of whole lines (about 1 MiB each), for JSON lines and line-per-document text.
+ * Bytes are hashed as read and checked as UTF-8 here (isUtf8, no decoding: the worker decodes);
+ * a block ends at a newline byte, which never falls inside a multi-byte character. Each block's
+ * bytes are a private copy, so the pool can transfer them to a worker.
+ */
+async function* lineBlocks(
+  file: InputFile,
+  src: number,
+  text: boolean,
+  stats: {hash: ReturnType<typeof createHash>; bytes: number},
+  seen: {first: number},
+): AsyncGenerator<Block> {
+  const gz = /\.gz$/i.test(file.path);
+  const rs = createReadStream(file.path, {highWaterMark: BLOCK_BYTES});
+  const tap = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      stats.hash.update(chunk);
+      stats.bytes += chunk.length;
+      cb(null, chunk);
+    },
+  });
+  const input: AsyncIterable<Buffer> = gz ? pipeline(rs, tap, createGunzip(), () => {}) : rs;
+  let carry: Buffer | undefined;
+  let line = 1;
+  let offset = 0;
+  let firstChunk = true;
+  const make = (bytes: Buffer): Block => {
+    if (!isUtf8(bytes)) throw notUtf8At(file, bytes, offset, line);
+    let firstLine = 0;
+    let lines = 0;
+    for (let a = 0; a < bytes.length; lines++) {
+      const nl = bytes.indexOf(10, a);
+      const b = nl === -1 ? bytes.length : nl;
+      if (seen.first === 0 && bytes.toString('utf8', a, b).trim() !== '') seen.first = firstLine = line + lines;
+      if (nl === -1) break;
+      a = nl + 1;
+    }
+    const copy = new Uint8Array(bytes.length);
+    copy.set(bytes);
+    const block: Block = {src, line, bytes: copy, text, firstLine};
+    line += lines;
+    offset += bytes.length;
+    return block;
+  };
+  try {
+    for await (let buf of input) {
+      if (!gz) {
+        stats.hash.update(buf);
+        stats.bytes += buf.length;
+      }
+      if (firstChunk) {
+        firstChunk = false;
+        if (buf.subarray(0, 8192).includes(0)) {
+          throw inputError(`${file.name}: looks like a binary file (NUL bytes near the start); expected UTF-8 text (JSON lines, a JSON array, CSV or plain text).`, {
+            fix: 'Try this: point --input at the text data, or decompress it first (only .gz is read directly).',
+            details: {file: file.name},
+          });
+        }
+        // The byte order mark is not part of the first record (TextDecoder drops it too).
+        if (buf.length >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) {
+          buf = buf.subarray(3);
+          offset = 3;
+        }
+      }
+      const data: Buffer = carry && carry.length > 0 ? Buffer.concat([carry, buf]) : buf;
+      const cut = data.lastIndexOf(10);
+      if (cut === -1) {
+        carry = data;
+        continue;
+      }
+      yield make(data.subarray(0, cut + 1));
+      carry = data.subarray(cut + 1);
+    }
+    if (carry && carry.length > 0) yield make(carry);
+  } catch (err) {
+    if ((err as {code?: string}).code === 'Z_DATA_ERROR' || (err as {code?: string}).code === 'Z_BUF_ERROR') {
+      throw inputError(`${file.name}: not a valid gzip file (${(err as Error).message}).`, {fix: 'Try this: check the file with `gzip -t`, or drop the .gz extension if it is not compressed.', details: {file: file.name}});
+    }
+    throw err;
+  } finally {
+    rs.destroy();
+  }
+}
+
+/** The exact line of the first invalid UTF-8 in a block that failed isUtf8. */
+function notUtf8At(file: InputFile, bytes: Buffer, offset: number, line: number) {
+  for (let a = 0; a < bytes.length; line++) {
+    const nl = bytes.indexOf(10, a);
+    const b = nl === -1 ? bytes.length : nl;
+    if (!isUtf8(bytes.subarray(a, b))) return notUtf8(file, offset + a, line, 'line');
+    a = b + 1;
+  }
+  return notUtf8(file, offset, line);
 }
 
 /** Lines with their 1-based numbers (a final line without newline included; \r\n accepted). */
@@ -275,7 +374,7 @@ export interface ReadOptions {
  * Streams one file as batches of RawItems. `stats` is complete once the generator returns.
  * An empty file, a CSV without a usable column and undecodable bytes are input errors.
  */
-export async function* readFile(file: InputFile, src: number, o: ReadOptions, stats: FileStats): AsyncGenerator<RawItem[]> {
+export async function* readFile(file: InputFile, src: number, o: ReadOptions, stats: FileStats): AsyncGenerator<RawItem[] | Block> {
   let format = o.format === 'auto' ? formatFromName(file.path) : o.format;
   if (format === undefined) format = await sniff(file);
   if (format === 'json' && o.format === 'auto') {
@@ -303,12 +402,10 @@ export async function* readFile(file: InputFile, src: number, o: ReadOptions, st
   };
 
   if (format === 'jsonl' || (format === 'text' && o.textUnit === 'line')) {
-    const text = format === 'text';
-    for await (const [l, n] of linesOf(textChunks(file, h))) {
-      if (l.trim() === '') continue;
-      push(text ? {src, line: n, raw: l, value: {text: l}} : {src, line: n, raw: l});
-      if (full()) yield take();
-    }
+    // Blocks of whole lines, split into records by the worker; `count` only tells empty from not.
+    const seen = {first: 0};
+    yield* lineBlocks(file, src, format === 'text', h, seen);
+    count = seen.first > 0 ? 1 : 0;
   } else if (format === 'text') {
     let all = '';
     for await (const s of textChunks(file, h)) all += s;

@@ -86,8 +86,26 @@ export function textStats(text: string): TextStats {
  * n-gram (including the spaces inside it) times its count, over the document length.
  */
 export function topNgramFraction(s: TextStats, n: number, totalChars: number): number {
+  return topNgram(s, n, totalChars).frac;
+}
+
+/** Characters of the longest run of n consecutive words, spaces inside included. */
+export function maxWindowChars(s: TextStats, n: number): number {
+  if (s.words < n) return 0;
+  let sum = 0;
+  for (let i = 0; i < n; i++) sum += s.lens[i]!;
+  let best = sum;
+  for (let i = n; i < s.words; i++) {
+    sum += s.lens[i]! - s.lens[i - n]!;
+    if (sum > best) best = sum;
+  }
+  return best + n - 1;
+}
+
+/** The fraction and the count of the most frequent n-gram (count 0 when none repeats). */
+export function topNgram(s: TextStats, n: number, totalChars: number): {frac: number; best: number} {
   const m = s.words - n + 1;
-  if (m < 2) return 0;
+  if (m < 2) return {frac: 0, best: 0};
   const grams = new Uint32Array(m);
   for (let i = 0; i < m; i++) {
     let h = 0x9747b28c;
@@ -118,9 +136,9 @@ export function topNgramFraction(s: TextStats, n: number, totalChars: number): n
     }
   }
   for (let i = 0; i < m; i++) if (grams[i] === 0) grams[i] = 1;
-  if (best < 2) return 0;
+  if (best < 2) return {frac: 0, best};
   const at = grams.indexOf(bestHash);
   let chars = n - 1;
   for (let j = 0; j < n; j++) chars += s.lens[at + j]!;
-  return (best * chars) / totalChars;
+  return {frac: (best * chars) / totalChars, best};
 }
