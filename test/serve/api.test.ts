@@ -153,6 +153,17 @@ describe('models, health, metrics, ledger', () => {
     expect(rows.some((r) => r.stream === 1 && r.itl_ms !== null)).toBe(true);
   });
 
+  it('stores prompt and completion text only with deploy.log_text', async () => {
+    const s2 = await startServer({modelDir, modelRunId: null, name: 'txt', host: '127.0.0.1', port: 0, deploy: deploySchema.parse({log_text: true}), ledger, deploymentId: 'd-text'});
+    await s2.ready;
+    const c = new OpenAI({baseURL: s2.url + '/v1', apiKey: 'unused', maxRetries: 0});
+    const r = await c.completions.create({model: 'txt', prompt: 'the park', max_tokens: 6, temperature: 0});
+    await s2.close();
+    const [row] = ledger.listRequests('d-text');
+    expect(row!.prompt_text).toBe('the park');
+    expect(row!.completion_text).toBe(r.choices[0]!.text);
+  });
+
   it('appends a serve cost entry at stop priced with deploy.price_per_hour', async () => {
     const s2 = await startServer({modelDir, modelRunId: null, name: 'cost', host: '127.0.0.1', port: 0, deploy: deploySchema.parse({price_per_hour: 3.6}), ledger, deploymentId: 'd-cost'});
     await s2.ready;

@@ -44,6 +44,10 @@ describe('deploy --detach, list, logs, stop', () => {
       const table = await runCli(['deploy', 'list'], {cwd: dir, env});
       expect(table.stdout).toMatch(/tiny\s+d-\S+\s+running\s+local\s+http:\/\/127\.0\.0\.1:\d+/);
 
+      const dup = await runCli(['deploy', '--model', model.modelDir, '--name', 'tiny', '--port', '0', '--detach'], {cwd: dir, env});
+      expect(dup.code).toBe(2);
+      expect(dup.stderr).toContain('already running');
+
       const logs = await runCli(['deploy', 'logs', 'tiny'], {cwd: dir, env});
       expect(logs.code).toBe(0);
       expect(logs.stdout).toContain(`serving tiny at ${up.json.url}`);

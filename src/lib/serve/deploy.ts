@@ -8,7 +8,7 @@ import type {LoadedConfig} from '../config/load.js';
 import {notFoundError, usageError} from '../errors.js';
 import type {Ledger} from '../ledger/ledger.js';
 import {nowIso} from '../util/time.js';
-import {newDeploymentId, spawnDetached, toInfo, type DeploymentInfo} from './deployments.js';
+import {newDeploymentId, reconcile, spawnDetached, toInfo, type DeploymentInfo} from './deployments.js';
 import {resolveModel} from './model-dir.js';
 import {checkBind, startServer} from './server.js';
 import type {ScheduleMode} from './scheduler.js';
@@ -97,6 +97,12 @@ export async function deployLocal(p: LocalDeployParams, loaded: LoadedConfig, le
     if (!row) throw notFoundError(`No deployment ${id} in the ledger.`);
     model = {dir: row.model_dir, runId: row.model_run_id};
   } else {
+    const same = ledger.findDeployment(p.name);
+    if (same && same.status === 'running' && reconcile(ledger, same).status === 'running') {
+      throw usageError(`A deployment named "${p.name}" is already running (${same.url}, id ${same.id}).`, {
+        fix: `Try this: llmops deploy stop ${p.name}, or another --name.`,
+      });
+    }
     model = p.model ? resolveModel(p.model, ledger, process.cwd()) : latestModel(ledger);
     // Fail before recording anything when the folder is not a servable model.
     const {loadModelSpec} = await import('./model-dir.js');
