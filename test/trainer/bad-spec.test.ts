@@ -1,4 +1,4 @@
-import {writeFileSync} from 'node:fs';
+import {mkdirSync, writeFileSync} from 'node:fs';
 import path from 'node:path';
 import {describe, expect, it} from 'vitest';
 import {makeSpec, makeTextDataset, runTrainer, tempDir} from './helpers.js';
@@ -29,5 +29,19 @@ describe('trainer: bad specs fail clearly', () => {
     const r2 = await runTrainer(makeSpec(root, 'r2', ds));
     expect(r2.code).toBe(2);
     expect(r2.stderr).toContain(`${path.join(ds, 'train.jsonl')}:2: expected a "text" string or a "messages" list`);
+  });
+
+  it('a Hugging Face base without transformers importable fails with what to install (transformers is absent here)', async () => {
+    const root = tempDir('llmops-trainer-bad-');
+    const base = path.join(root, 'hf-base');
+    mkdirSync(base);
+    writeFileSync(path.join(base, 'config.json'), JSON.stringify({model_type: 'llama'}));
+    const r = await runTrainer(makeSpec(root, 'r', makeTextDataset(root, 10), {
+      kind: 'finetune', finetune: {base, method: 'lora'},
+    }));
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('needs the Python packages transformers');
+    expect(r.stderr).toContain('Try this');
+    expect(r.events.at(-1)).toMatchObject({type: 'status', status: 'failed'});
   });
 });
