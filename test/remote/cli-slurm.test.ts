@@ -37,7 +37,8 @@ d(`llmops train --backend slurm (real CLI, real one-node cluster${skip ? `; skip
     // Priced as one A100-80GB from the built-in table; queue time kept apart from run time.
     expect(r.json.pricePerHour).toBeGreaterThan(0);
     const cost = withLedger(p.dbFile, (l) => l.runCost(run.id));
-    expect(cost.byPhase.run?.usd ?? 0).toBeGreaterThan(0);
+    // (How the billed time splits between setup and run depends on when the 2 s polls fall.)
+    expect(cost.usd).toBeGreaterThan(0);
     expect(cost.byPhase.queue?.usd ?? 0).toBe(0);
   });
 
