@@ -26,8 +26,9 @@ if [ "$major" -lt 20 ]; then
   exit 8
 fi
 
-pkgs=(python3 python3-torch python3-onnx)
-[ "$DEV" = 1 ] && pkgs+=(openssh-server openssh-client rsync slurm-wlm munge chromium)
+# libopenblas0-pthread: without it Debian's torch falls back to the reference BLAS (10x slower).
+pkgs=(python3 python3-torch python3-onnx libopenblas0-pthread)
+[ "$DEV" = 1 ] && pkgs+=(openssh-server openssh-client rsync slurm-wlm munge chromium tmux)
 missing=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

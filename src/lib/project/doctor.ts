@@ -47,7 +47,7 @@ export async function runDoctor(loaded: LoadedConfig, ledgerFile: string): Promi
 
   const py = await describePython(config.python);
   const pyFix = hasApt
-    ? 'apt-get install -y python3 python3-torch python3-onnx, then set `python: /usr/bin/python3` in llmops.yaml'
+    ? 'apt-get install -y python3 python3-torch python3-onnx libopenblas0-pthread, then set `python: /usr/bin/python3` in llmops.yaml'
     : 'python3 -m venv .venv && .venv/bin/pip install torch onnx, then set `python: .venv/bin/python` in llmops.yaml';
   checks.push({
     name: 'python',
@@ -67,6 +67,7 @@ export async function runDoctor(loaded: LoadedConfig, ledgerFile: string): Promi
   if (!py.torch && hasApt) {
     apt.add('python3-torch');
     apt.add('python3-onnx');
+    apt.add('libopenblas0-pthread');
   }
 
   const smi = await probe('nvidia-smi', ['--query-gpu=name,memory.total', '--format=csv,noheader'], {timeoutMs: 10_000});

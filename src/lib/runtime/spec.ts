@@ -204,7 +204,7 @@ export async function prepareRun(ledger: Ledger, loaded: LoadedConfig, req: Laun
         finetune,
         tokenizer,
         export: true,
-        threads: null,
+        threads: section.threads ?? (bcfg.type === 'local' && !bcfg.gpus ? 1 : null),
       };
   const python = (bcfg.type === 'local' ? bcfg.python : undefined) ?? (bcfg.type === 'local' ? cfg.python : (bcfg as {python?: string}).python ?? cfg.python);
   const settings = {
