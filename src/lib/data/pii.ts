@@ -122,7 +122,7 @@ export interface PiiResult {
  * after "sk", "KEY" or "xox?", or a "_" after "gh?", "github" or "hf". Cheaper than the
  * alternation regex because it only looks around the (few) dashes and underscores.
  */
-function secretHint(s: string): boolean {
+export function secretHint(s: string): boolean {
   if (s.includes('AKIA') || s.includes('ASIA') || s.includes('eyJ')) return true;
   for (let i = s.indexOf('-'); i !== -1; i = s.indexOf('-', i + 1)) {
     if ((i >= 2 && s.startsWith('sk', i - 2)) || (i >= 3 && s.startsWith('KEY', i - 3)) || (i >= 4 && s.startsWith('xox', i - 4))) return true;

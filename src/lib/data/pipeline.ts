@@ -16,7 +16,7 @@ import {inputError, usageError} from '../errors.js';
 import type {Ledger} from '../ledger/ledger.js';
 import {renderCard} from './card.js';
 import {MANIFEST_VERSION, type Manifest, type PrepParams} from './manifest.js';
-import {effectiveThreshold, jaccard, optimalLsh} from './minhash.js';
+import {effectiveThreshold, jaccard, optimalLsh, sortedSet} from './minhash.js';
 import type {PiiCounts, PiiType} from './pii.js';
 import {OrderedPool} from './pool.js';
 import {FORMATS, type PackedBatch, type ProcessOptions} from './process.js';
@@ -312,12 +312,14 @@ export async function prepareData(o: PrepOptions): Promise<PrepResult> {
         sh = b.sh.subarray(i === 0 ? 0 : b.shEnd![i - 1]!, b.shEnd![i]!);
         let best = -1;
         let bestSim = 0;
+        let set: Uint32Array | undefined;
         const tried = new Set<number>();
         for (let k = 0; k < nBands; k++) {
           const cand = lsh.get(k, b.bands![i * nBands + k]!);
           if (cand === undefined || tried.has(cand)) continue;
           tried.add(cand);
-          const sim = jaccard(sh, spill.get(cand));
+          set ??= sortedSet(sh);
+          const sim = jaccard(set, sortedSet(spill.get(cand)));
           if (sim >= threshold && (sim > bestSim || (sim === bestSim && cand < best))) {
             best = cand;
             bestSim = sim;

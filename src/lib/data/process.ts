@@ -14,7 +14,7 @@ import {detectLanguage} from './language.js';
 import {bandHashes, shinglesOf, signature} from './minhash.js';
 import {textStats} from './textstats.js';
 import {normalizeText, type NormalizeOptions} from './normalize.js';
-import {scanPii, type PiiCounts, type PiiType} from './pii.js';
+import {scanPii, secretHint, type PiiCounts, type PiiType} from './pii.js';
 import {checkQuality, type QualityOptions} from './quality.js';
 import {type ProfilePart, TermBatch} from './profile-terms.js';
 import {hasMappedField, mappedFields, ShapeError, toCanonical, type Canonical, type FieldMap, type Message} from './records.js';
@@ -319,7 +319,10 @@ export class BatchProcessor {
 
     // Stage 4: PII.
     let pii: PiiCounts | undefined;
-    if (this.piiTypes.size > 0) {
+    // Every detector needs a digit, "@", ":" or a secret's marker somewhere in the text (pii.ts):
+    // without any, the per-turn scans are skipped (most prose).
+    const maybePii = stats.digits > 0 || stats.atOrColon || (this.piiTypes.has('secret') && secretHint(body));
+    if (this.piiTypes.size > 0 && maybePii) {
       const redact = o.pii.mode === 'redact';
       let found = 0;
       const counts: PiiCounts = {};
@@ -363,7 +366,7 @@ export class BatchProcessor {
     const i = p.kept(it.line, split, FORMATS.indexOf(c.format), digest, this.encoder(c), id, json, pii);
     if (split === 0) p.terms.add(promptOf(c.kind === 'text' ? {text: c.text} : {messages: c.messages}));
     if (o.near) {
-      const sh = shinglesOf(stats.hashes, o.ngram);
+      const sh = shinglesOf(stats.hashes, o.ngram, false);
       p.near(i, sh, bandHashes(signature(sh, o.num_perm, o.dedup_seed), o.bands, o.rows));
     }
   }

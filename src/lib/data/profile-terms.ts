@@ -23,71 +23,111 @@ export interface ProfilePart {
   counts: Uint32Array;
 }
 
-let bounds = new Int32Array(1024);
+const lowerAscii = (c: number) => (c >= 65 && c <= 90 ? c + 32 : c);
 
-/** Calls `each` with every term of `text` as `terms(text)` would list them. */
-export function forEachTerm(text: string, each: (t: string) => void): void {
-  let k = 0;
-  let start = -1;
-  const n = text.length;
-  for (let i = 0; i <= n; i++) {
-    const c = i < n ? text.charCodeAt(i) : 32;
-    if (c >= 128) {
-      for (const t of terms(text)) each(t);
-      return;
-    }
-    const alnum = (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57);
-    if (alnum) {
-      if (start < 0) start = i;
-      continue;
-    }
-    if (start < 0) continue;
-    // The regex takes greedy pieces of at most 24; a last piece of one character does not match.
-    for (let a = start; i - a >= 2; a += 24) {
-      if (k + 2 > bounds.length) {
-        const b = new Int32Array(bounds.length * 2);
-        b.set(bounds);
-        bounds = b;
-      }
-      bounds[k++] = a;
-      bounds[k++] = Math.min(i, a + 24);
-    }
-    start = -1;
-  }
-  if (k === 0) return;
-  const lower = text.toLowerCase();
-  for (let j = 0; j < k; j += 2) each(lower.slice(bounds[j]!, bounds[j + 1]!));
-}
-
+/**
+ * Per-batch document frequencies of terms. Terms are found by one scan of the prompt and looked
+ * up in an open-addressing table by a hash of their lowercased characters, compared in place: a
+ * term's string is only made the first time the batch sees it. (Slicing and lowercasing every
+ * term into a Map measured ~3x slower.)
+ */
 export class TermBatch {
   private count = 0;
   private readonly lengths = new Array<number>(LENGTH_EDGES.length).fill(0);
   private total = 0;
-  private readonly index = new Map<string, number>();
   private readonly names: string[] = [];
-  private counts: number[] = [];
+  private counts = new Uint32Array(1024);
   /** Per term: the last document that counted it (document frequency, not occurrences). */
-  private last: number[] = [];
-  private readonly bump = (t: string) => {
-    let i = this.index.get(t);
-    if (i === undefined) {
-      i = this.names.length;
-      this.index.set(t, i);
-      this.names.push(t);
-      this.counts.push(0);
-      this.last.push(0);
-    }
-    if (this.last[i] !== this.count) {
-      this.last[i] = this.count;
-      this.counts[i]!++;
-      this.total++;
-    }
-  };
+  private last = new Uint32Array(1024);
+  private slotHash = new Int32Array(4096);
+  private slotIdx = new Int32Array(4096).fill(-1);
+  private mask = 4095;
 
   add(prompt: string): void {
     this.count++;
     this.lengths[lengthBin(prompt.length)]!++;
-    forEachTerm(prompt, this.bump);
+    const n = prompt.length;
+    for (let i = 0; i < n; i++) {
+      if (prompt.charCodeAt(i) >= 128) {
+        for (const t of terms(prompt)) this.bump(t, 0, t.length, false);
+        return;
+      }
+    }
+    let start = -1;
+    for (let i = 0; i <= n; i++) {
+      const c = i < n ? prompt.charCodeAt(i) : 32;
+      if ((c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57)) {
+        if (start < 0) start = i;
+        continue;
+      }
+      if (start < 0) continue;
+      // terms() takes greedy pieces of at most 24; a last piece of one character does not match.
+      for (let a = start; i - a >= 2; a += 24) this.bump(prompt, a, Math.min(i, a + 24), true);
+      start = -1;
+    }
+  }
+
+  /** Counts the term s[a..b) (ASCII letters compared lowercased) once for the current document; `lower`: s needs lowercasing. */
+  private bump(s: string, a: number, b: number, lower: boolean): void {
+    let h = 0x811c9dc5;
+    for (let i = a; i < b; i++) h = Math.imul(h ^ lowerAscii(s.charCodeAt(i)), 0x01000193);
+    h |= 0;
+    let slot = (h ^ (h >>> 15)) & this.mask;
+    let idx: number;
+    for (;;) {
+      idx = this.slotIdx[slot]!;
+      if (idx === -1) {
+        idx = this.insert(lower ? s.slice(a, b).toLowerCase() : s, h, slot);
+        break;
+      }
+      if (this.slotHash[slot] === h && this.same(this.names[idx]!, s, a, b)) break;
+      slot = (slot + 1) & this.mask;
+    }
+    if (this.last[idx] !== this.count) {
+      this.last[idx] = this.count;
+      this.counts[idx]!++;
+      this.total++;
+    }
+  }
+
+  private same(name: string, s: string, a: number, b: number): boolean {
+    if (name.length !== b - a) return false;
+    for (let i = a; i < b; i++) if (name.charCodeAt(i - a) !== lowerAscii(s.charCodeAt(i))) return false;
+    return true;
+  }
+
+  private insert(name: string, h: number, slot: number): number {
+    const idx = this.names.length;
+    this.names.push(name);
+    if (idx === this.counts.length) {
+      const c = new Uint32Array(idx * 2);
+      c.set(this.counts);
+      this.counts = c;
+      const l = new Uint32Array(idx * 2);
+      l.set(this.last);
+      this.last = l;
+    }
+    this.slotHash[slot] = h;
+    this.slotIdx[slot] = idx;
+    if (this.names.length * 2 > this.slotIdx.length) this.rehash();
+    return idx;
+  }
+
+  private rehash(): void {
+    const cap = this.slotIdx.length * 2;
+    const oldHash = this.slotHash;
+    const oldIdx = this.slotIdx;
+    this.slotHash = new Int32Array(cap);
+    this.slotIdx = new Int32Array(cap).fill(-1);
+    this.mask = cap - 1;
+    for (let j = 0; j < oldIdx.length; j++) {
+      if (oldIdx[j] === -1) continue;
+      const h = oldHash[j]!;
+      let slot = (h ^ (h >>> 15)) & this.mask;
+      while (this.slotIdx[slot] !== -1) slot = (slot + 1) & this.mask;
+      this.slotHash[slot] = h;
+      this.slotIdx[slot] = oldIdx[j]!;
+    }
   }
 
   get empty(): boolean {
@@ -95,7 +135,7 @@ export class TermBatch {
   }
 
   part(): ProfilePart {
-    return {count: this.count, lengths: this.lengths, total: this.total, terms: this.names.join('\n'), counts: Uint32Array.from(this.counts)};
+    return {count: this.count, lengths: this.lengths, total: this.total, terms: this.names.join('\n'), counts: this.counts.slice(0, this.names.length)};
   }
 }
 

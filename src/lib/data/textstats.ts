@@ -16,6 +16,8 @@ export interface TextStats {
   hashes: Uint32Array;
   /** Per word: length in UTF-16 units (for n-gram character fractions). */
   lens: Uint32Array;
+  /** Whether the text has "@" or ":" (with digits, what the PII detectors need: see pii.ts). */
+  atOrColon: boolean;
 }
 
 function isSymbol(c: number): boolean {
@@ -37,6 +39,7 @@ export function textStats(text: string): TextStats {
   let h = 0x2545f491;
   let alnum = 0;
   let len = 0;
+  let atOrColon = false;
   const n = text.length;
   for (let i = 0; i <= n; i++) {
     const c = i < n ? text.charCodeAt(i) : 32;
@@ -68,7 +71,10 @@ export function textStats(text: string): TextStats {
       k = c;
       digits++;
     } else if (c >= 128) k = c;
-    else if (isSymbol(c)) symbols++;
+    else if (isSymbol(c)) {
+      symbols++;
+      if (c === 64) atOrColon = true;
+    } else if (c === 58) atOrColon = true;
     if (k >= 0) {
       alnum++;
       k = Math.imul(k, 0xcc9e2d51);
@@ -78,7 +84,7 @@ export function textStats(text: string): TextStats {
       h = (Math.imul(h, 5) + 0xe6546b64) | 0;
     }
   }
-  return {words, wordChars, digits, symbols, hashes: hashBuf.slice(0, words), lens: lenBuf.slice(0, words)};
+  return {words, wordChars, digits, symbols, hashes: hashBuf.slice(0, words), lens: lenBuf.slice(0, words), atOrColon};
 }
 
 /**

@@ -1,0 +1,143 @@
+// The speed-ups in data prep (ASCII fast paths, pre-checks, bounds, worker-side profile counting)
+// must not change a single output: each is checked here against the straightforward version.
+import {mkdtempSync, readFileSync, writeFileSync} from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import {describe, expect, it} from 'vitest';
+import {configSchema} from '../../src/lib/config/schema.js';
+import {ReferenceProfileBuilder} from '../../src/lib/monitor/profile.js';
+import {normalizeText, type NormalizeOptions} from '../../src/lib/data/normalize.js';
+import {stripHtml} from '../../src/lib/data/html.js';
+import {ProfileTotals, TermBatch} from '../../src/lib/data/profile-terms.js';
+import {checkQuality} from '../../src/lib/data/quality.js';
+import {textStats, topNgramFraction} from '../../src/lib/data/textstats.js';
+import {prepareData} from '../../src/lib/data/pipeline.js';
+
+const dataConfig = (data: Record<string, unknown>) => configSchema.parse({data}).data;
+
+function rng(seed: number) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+// The regex pipeline normalizeText had before its fast paths (the reference).
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u200b-\u200d\u2060\ufeff]/g;
+const HSPACE = /[ \t\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]+/g;
+function referenceNormalize(s: string, o: NormalizeOptions): string {
+  if (o.strip_html) s = stripHtml(s);
+  if (o.nfc) s = s.normalize('NFC');
+  if (s.includes('\r')) s = s.replace(/\r\n?/g, '\n');
+  if (o.strip_control) s = s.replace(CONTROL, '');
+  if (o.collapse_whitespace) {
+    s = s.replace(HSPACE, ' ');
+    if (s.includes('\n')) s = s.replace(/ ?\n ?/g, '\n').replace(/\n{3,}/g, '\n\n');
+    s = s.trim();
+  }
+  return s;
+}
+
+describe('data prep fast paths give the same results as the plain versions', () => {
+  it('normalisation: ASCII fast paths equal the regex pipeline on random spacing, markup and non-ASCII', () => {
+    const r = rng(1);
+    const pieces = ['word', 'Ab', ' ', ' ', ' ', '\n', '\n', '\t', '\r\n', '<b>', '&amp;', 'é', 'e\u0301', '\u200b', '\u00a0', '.', '\u0007'];
+    const options: NormalizeOptions[] = [
+      {nfc: true, strip_control: true, collapse_whitespace: true, strip_html: false},
+      {nfc: true, strip_control: true, collapse_whitespace: true, strip_html: true},
+      {nfc: false, strip_control: false, collapse_whitespace: false, strip_html: false},
+      {nfc: true, strip_control: true, collapse_whitespace: false, strip_html: true},
+    ];
+    let changed = 0;
+    for (let k = 0; k < 4000; k++) {
+      let s = '';
+      const n = Math.floor(r() * 30);
+      // Half the strings are ASCII only (the fast paths), half draw from everything.
+      const max = k % 2 ? pieces.length : 8;
+      for (let i = 0; i < n; i++) s += pieces[Math.floor(r() * max)]!;
+      for (const o of options) {
+        const got = normalizeText(s, o);
+        expect(got, JSON.stringify({s, o})).toBe(referenceNormalize(s, o));
+        if (got !== s) changed++;
+      }
+    }
+    expect(changed).toBeGreaterThan(1000);
+  });
+
+  it('drift profile: terms counted per batch in workers, minus removed duplicates, equal ReferenceProfileBuilder', () => {
+    const r = rng(2);
+    const words = ['alpha', 'Beta', 'GAMMA', 'x', 'y2k', '2024', 'a'.repeat(23), 'b'.repeat(24), 'C'.repeat(25), 'd'.repeat(49), 'café', 'İstanbul', '日本語', 'naïve', 'ok'];
+    const prompts = Array.from({length: 600}, () => {
+      const n = Math.floor(r() * 40);
+      const ws: string[] = [];
+      for (let i = 0; i < n; i++) ws.push(words[Math.floor(r() * (r() < 0.9 ? 8 : words.length))]! + (r() < 0.2 ? ',' : ''));
+      return ws.join(r() < 0.1 ? '\n' : ' ');
+    });
+    const dropped = new Set(prompts.map((_, i) => i).filter(() => r() < 0.1));
+    const builder = new ReferenceProfileBuilder();
+    prompts.forEach((p, i) => !dropped.has(i) && builder.add(p));
+    const totals = new ProfileTotals();
+    for (let b = 0; b < prompts.length; b += 97) {
+      const batch = new TermBatch();
+      for (const p of prompts.slice(b, b + 97)) batch.add(p);
+      totals.merge(batch.part());
+    }
+    for (const i of dropped) totals.subtract(prompts[i]!);
+    expect(JSON.stringify(totals.build())).toBe(JSON.stringify(builder.build()));
+    expect(JSON.stringify(totals.build(5))).toBe(JSON.stringify(builder.build(5)));
+  });
+
+  it('quality: skipping 3-/4-gram counts under the (n-1)-gram bound gives the same verdicts as computing all', () => {
+    const r = rng(3);
+    const o = dataConfig({}).quality;
+    const vocab = ['the', 'cat', 'sat', 'on', 'a', 'mat', 'and', 'looked', 'around', 'quietly', 'extraordinarily'];
+    let rejectedByNgram = 0;
+    for (let k = 0; k < 1500; k++) {
+      const n = 50 + Math.floor(r() * 200);
+      const size = 2 + Math.floor(r() * vocab.length);
+      const ws: string[] = [];
+      for (let i = 0; i < n; i++) ws.push(vocab[Math.floor(r() * size)]!);
+      const text = ws.join(' ');
+      const got = checkQuality(text, o);
+      // Reference: the original loop, every n computed.
+      const st = textStats(text);
+      let want: {rule: string; score: number; limit: number} | undefined = checkQuality(text, {...o, max_top_ngram_fraction: 1e9});
+      if (!want) {
+        for (const g of [2, 3, 4]) {
+          const limit = Math.round((o.max_top_ngram_fraction - (g - 2) * 0.02) * 10_000) / 10_000;
+          const frac = topNgramFraction(st, g, text.length);
+          if (frac > limit) {
+            want = {rule: `max_top_${g}gram_fraction`, score: Math.round(frac * 10_000) / 10_000, limit};
+            break;
+          }
+        }
+      }
+      expect(got, text).toEqual(want);
+      if (got?.rule.startsWith('max_top_')) rejectedByNgram++;
+    }
+    expect(rejectedByNgram).toBeGreaterThan(100);
+  });
+
+  it('PII: records without digits still get IPv6 and secrets redacted (the pre-checks do not skip them)', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'llmops-fast-'));
+    const secret = 'sk-' + 'abcdefghijklmnopqrstuvwxyzABCD';
+    const lines = [
+      {text: `the server listens on fe::ab for everyone who asks politely and the key ${secret} stays here`},
+      {text: 'plain prose without any digits at all, nothing to find in it whatsoever'},
+      {instruction: 'where do I write?', output: 'write to someone@example.org today'},
+    ];
+    writeFileSync(path.join(dir, 'a.jsonl'), lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
+    const config = dataConfig({inputs: ['a.jsonl'], out: 'out', split: {train: 1, val: 0, test: 0}, quality: {enabled: false}});
+    const res = await prepareData({root: dir, config, cacheDir: '.c', workers: 0});
+    const train = readFileSync(path.join(dir, 'out', 'train.jsonl'), 'utf8');
+    expect(train).toContain('<IP_ADDRESS>');
+    expect(train).toContain('<SECRET>');
+    expect(train).toContain('<EMAIL>');
+    expect(train).not.toContain(secret);
+    expect(res.pii.counts).toEqual({email: 1, ip: 1, secret: 1});
+  });
+});
