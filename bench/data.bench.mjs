@@ -105,6 +105,7 @@ function generateCorpus() {
 
 async function ioFloor(files, out) {
   const t0 = performance.now();
+  const c0 = process.cpuUsage();
   const ws = createWriteStream(out);
   let n = 0;
   for (const f of files) {
@@ -122,16 +123,17 @@ async function ioFloor(files, out) {
     if (buf.length) ws.write(buf.join('\n') + '\n');
   }
   await new Promise((r) => ws.end(r));
-  return {seconds: (performance.now() - t0) / 1000, records: n};
+  const c = process.cpuUsage(c0);
+  return {seconds: (performance.now() - t0) / 1000, cpuSeconds: (c.user + c.system) / 1e6, records: n};
 }
 
 function runPrep(project, extra = []) {
-  const args = ['-f', '%e %M', process.execPath, bin, 'data', 'prep', '--json', '--force', ...extra];
+  const args = ['-f', '%e %M %U %S', process.execPath, bin, 'data', 'prep', '--json', '--force', ...extra];
   const r = spawnSync('/usr/bin/time', args, {cwd: project, encoding: 'utf8', maxBuffer: 1 << 26, env: {...process.env, CI: '1'}});
   if (r.status !== 0) throw new Error(`data prep failed (${r.status}): ${r.stdout}\n${r.stderr}`);
   const last = r.stderr.trim().split('\n').pop();
-  const [wall, kb] = last.split(' ').map(Number);
-  return {seconds: wall, peakMb: kb / 1024, result: JSON.parse(r.stdout)};
+  const [wall, kb, user, sys] = last.split(' ').map(Number);
+  return {seconds: wall, cpuSeconds: user + sys, peakMb: kb / 1024, result: JSON.parse(r.stdout)};
 }
 
 function project(name, near) {
@@ -210,20 +212,23 @@ const t0 = performance.now();
 const corpus = generateCorpus();
 console.log(`corpus: ${corpus.files.length} files, ${(corpus.bytes / 1e6).toFixed(1)} MB, ${corpus.docs} records (generated in ${((performance.now() - t0) / 1000).toFixed(1)}s) in ${dir}`);
 const floor = await ioFloor(corpus.files, path.join(dir, 'floor.jsonl'));
-console.log(`I/O floor: ${floor.seconds.toFixed(2)}s (${floor.records} records, ${(corpus.bytes / 1e6 / floor.seconds).toFixed(1)} MB/s)`);
+console.log(`I/O floor: ${floor.seconds.toFixed(2)}s wall, ${floor.cpuSeconds.toFixed(2)}s CPU (${floor.records} records, ${(corpus.bytes / 1e6 / floor.seconds).toFixed(1)} MB/s)`);
+// On a loaded machine wall times swing with other processes; CPU seconds (user+sys, all threads)
+// are steadier. With 2 workers an idle 2-core machine runs prep in about half its CPU time.
+const cpuNote = (r) => `CPU ${r.cpuSeconds.toFixed(2)}s = ${(r.cpuSeconds / floor.cpuSeconds).toFixed(2)}x floor CPU`;
 const noNear = runPrep(project('no-near', false));
-console.log(`prep without near-dup: ${noNear.seconds.toFixed(2)}s = ${(noNear.seconds / floor.seconds).toFixed(2)}x floor, peak RSS ${noNear.peakMb.toFixed(0)} MB (target <= 2.5x, < 300 MB)`);
+console.log(`prep without near-dup: ${noNear.seconds.toFixed(2)}s = ${(noNear.seconds / floor.seconds).toFixed(2)}x floor, ${cpuNote(noNear)}, peak RSS ${noNear.peakMb.toFixed(0)} MB (target <= 2.5x, < 300 MB)`);
 const withNear = runPrep(project('near', true));
 const w = withNear.result.records.written;
 const keptDocs = w.train + w.val + w.test;
-console.log(`prep with near-dup: ${withNear.seconds.toFixed(2)}s = ${(withNear.seconds / floor.seconds).toFixed(2)}x floor, peak RSS ${withNear.peakMb.toFixed(0)} MB (target <= 5x); ` +
+console.log(`prep with near-dup: ${withNear.seconds.toFixed(2)}s = ${(withNear.seconds / floor.seconds).toFixed(2)}x floor, ${cpuNote(withNear)}, peak RSS ${withNear.peakMb.toFixed(0)} MB (target <= 5x); ` +
   `near dups ${withNear.result.records.duplicates.near}, exact ${withNear.result.records.duplicates.exact}; ` +
   `RSS over the no-near run per million kept documents: ${(((withNear.peakMb - noNear.peakMb) / keptDocs) * 1e6).toFixed(0)} MB`);
 const q = await nearDupQuality();
 console.log(`near-dup quality: ${q.docs} docs, ${q.labelledDups} labelled near-dups, removed ${q.removed}, precision ${q.precision.toFixed(4)}, recall ${q.recall.toFixed(4)} (targets 0.97 / 0.95); LSH ${q.lsh.bands}x${q.lsh.rows}, effective threshold ${q.lsh.effective_threshold}`);
 const mh = await minhashMicro();
 console.log(`minhash per document (${mh.shinglesPerDoc} shingles, 128 perms): one-permutation ${mh.onePermUs.toFixed(1)} us, classic ${mh.classicUs.toFixed(1)} us`);
-console.log(JSON.stringify({machine: `${os.cpus().length} x ${os.cpus()[0]?.model}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`, corpus: {mb: corpus.bytes / 1e6, docs: corpus.docs}, floor, noNear: {seconds: noNear.seconds, peakMb: noNear.peakMb}, withNear: {seconds: withNear.seconds, peakMb: withNear.peakMb}, quality: q, minhash: mh}));
+console.log(JSON.stringify({machine: `${os.cpus().length} x ${os.cpus()[0]?.model}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`, corpus: {mb: corpus.bytes / 1e6, docs: corpus.docs}, floor, loadavg: os.loadavg(), noNear: {seconds: noNear.seconds, cpuSeconds: noNear.cpuSeconds, peakMb: noNear.peakMb}, withNear: {seconds: withNear.seconds, cpuSeconds: withNear.cpuSeconds, peakMb: withNear.peakMb}, quality: q, minhash: mh}));
 if (!process.env.BENCH_KEEP) rmSync(dir, {recursive: true, force: true});
 const ok = noNear.seconds / floor.seconds <= 2.5 && noNear.peakMb < 300 && withNear.seconds / floor.seconds <= 5 && q.precision >= 0.97 && q.recall >= 0.95;
 process.exit(ok ? 0 : 1);

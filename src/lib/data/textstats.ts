@@ -12,7 +12,8 @@ export interface TextStats {
   wordChars: number;
   digits: number;
   symbols: number;
-  /** Per word: hash of its lowercase letters/digits, 0 when it has none (pure punctuation). */
+  /** Per word: hash of its lowercase letters/digits, 0 when it has none (pure punctuation).
+   * This and `lens` are views of buffers the next textStats call reuses. */
   hashes: Uint32Array;
   /** Per word: length in UTF-16 units (for n-gram character fractions). */
   lens: Uint32Array;
@@ -30,6 +31,7 @@ let hashBuf = new Uint32Array(4096);
 let keys = new Uint32Array(1024);
 let counts = new Int32Array(1024);
 let lenBuf = new Uint32Array(4096);
+let gramBuf = new Uint32Array(4096);
 
 export function textStats(text: string): TextStats {
   let words = 0;
@@ -84,7 +86,9 @@ export function textStats(text: string): TextStats {
       h = (Math.imul(h, 5) + 0xe6546b64) | 0;
     }
   }
-  return {words, wordChars, digits, symbols, hashes: hashBuf.slice(0, words), lens: lenBuf.slice(0, words), atOrColon};
+    // Views, not copies: every caller is done with them before the next textStats call (one fewer
+  // pair of allocations per record).
+  return {words, wordChars, digits, symbols, hashes: hashBuf.subarray(0, words), lens: lenBuf.subarray(0, words), atOrColon};
 }
 
 /**
@@ -112,7 +116,8 @@ export function maxWindowChars(s: TextStats, n: number): number {
 export function topNgram(s: TextStats, n: number, totalChars: number): {frac: number; best: number} {
   const m = s.words - n + 1;
   if (m < 2) return {frac: 0, best: 0};
-  const grams = new Uint32Array(m);
+  if (gramBuf.length < m) gramBuf = new Uint32Array(m * 2);
+  const grams = gramBuf.subarray(0, m);
   for (let i = 0; i < m; i++) {
     let h = 0x9747b28c;
     for (let j = 0; j < n; j++) h = Math.imul(h ^ s.hashes[i + j]!, 0x01000193);
