@@ -4,7 +4,8 @@
  * node_modules is linked rather than reinstalled: setup.sh sees it matches package-lock.json.
  */
 import {execFileSync, spawnSync} from 'node:child_process';
-import {cpSync, existsSync, mkdirSync, readFileSync, symlinkSync} from 'node:fs';
+import {createHash} from 'node:crypto';
+import {cpSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync} from 'node:fs';
 import path from 'node:path';
 import {describe, expect, it} from 'vitest';
 import {Ledger} from '../../src/lib/ledger/ledger.js';
@@ -30,6 +31,10 @@ describe('the main job (slow)', () => {
       cpSync(path.join(REPO_ROOT, f), path.join(copy, f));
     }
     symlinkSync(path.join(REPO_ROOT, 'node_modules'), path.join(copy, 'node_modules'));
+    // The linked node_modules is the one this test runs from, installed from this package-lock:
+    // say so, so that setup.sh does not `npm ci` (which would empty it under the running suite).
+    const lockSha = createHash('sha256').update(readFileSync(path.join(REPO_ROOT, 'package-lock.json'))).digest('hex');
+    writeFileSync(path.join(REPO_ROOT, 'node_modules', '.llmops-lock-sha'), lockSha + '\n');
     const demo = path.join(copy, 'demo');
     const r = spawnSync('bash', ['-c', command], {
       cwd: copy,

@@ -1,4 +1,3 @@
-import {stringify} from 'yaml';
 import {BaseCommand} from '../../lib/ui/base-command.js';
 
 export interface ConfigShowResult {
@@ -19,6 +18,7 @@ export default class ConfigShow extends BaseCommand<typeof ConfigShow> {
     const config = maskSecrets(loaded.config) as Record<string, unknown>;
     const result: ConfigShowResult = {file: loaded.file ?? null, root: loaded.root, ledger: ledgerPath(loaded), config};
     if (!this.jsonEnabled()) {
+      const {stringify} = await import('yaml');
       this.log(`# ${loaded.file ?? '(no llmops.yaml found: defaults)'}`);
       this.log(stringify(config).trimEnd());
     }

@@ -6,6 +6,7 @@
  * expected and what was found, so a user fixes a file in one pass rather than one error per run.
  */
 import {existsSync, readFileSync} from 'node:fs';
+import {CONFIG_FILE, findConfigFile} from './find.js';
 import path from 'node:path';
 import {isMap, isScalar, LineCounter, parseDocument, type Document, type Node as YamlNode} from 'yaml';
 import type {z} from 'zod';
@@ -13,7 +14,7 @@ import {ConfigError, type ConfigProblem} from '../errors.js';
 import {closest} from '../util/did-you-mean.js';
 import {configSchema, type LlmopsConfig} from './schema.js';
 
-export const CONFIG_FILE = 'llmops.yaml';
+export {CONFIG_FILE, findConfigFile} from './find.js';
 
 export interface LoadedConfig {
   config: LlmopsConfig;
@@ -21,20 +22,6 @@ export interface LoadedConfig {
   file?: string;
   /** The project root: the directory of the file, or the working directory. */
   root: string;
-}
-
-/** Walks up from `start` to the first directory holding llmops.yaml (or .yml). */
-export function findConfigFile(start: string): string | undefined {
-  let dir = path.resolve(start);
-  for (;;) {
-    for (const name of [CONFIG_FILE, 'llmops.yml']) {
-      const candidate = path.join(dir, name);
-      if (existsSync(candidate)) return candidate;
-    }
-    const parent = path.dirname(dir);
-    if (parent === dir) return undefined;
-    dir = parent;
-  }
 }
 
 export interface LoadOptions {

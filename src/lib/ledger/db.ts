@@ -32,6 +32,21 @@ function sqlite(): typeof BetterSqlite3 {
   return DatabaseCtor;
 }
 
+// Naming the compiled addon directly skips the `bindings` package's search of a dozen candidate
+// paths on every start (measured 4-40 ms of `llmops runs list`; docs/benchmarks.md).
+let addonPath: string | null | undefined;
+function nativeBinding(): {nativeBinding?: string} {
+  if (addonPath === undefined) {
+    try {
+      const candidate = path.join(path.dirname(require.resolve('better-sqlite3/package.json')), 'build', 'Release', 'better_sqlite3.node');
+      addonPath = existsSync(candidate) ? candidate : null;
+    } catch {
+      addonPath = null;
+    }
+  }
+  return addonPath ? {nativeBinding: addonPath} : {};
+}
+
 function checkHeader(file: string): void {
   const size = statSync(file).size;
   if (size === 0) return; // an empty file is a new database
@@ -72,7 +87,7 @@ export function openLedgerDb(file: string, opts: OpenOptions = {}): Database {
   if (exists) checkHeader(file);
   if (opts.readonly && !exists) {
     // Nothing recorded yet: an in-memory database with the schema answers every query with nothing.
-    const mem = new Ctor(':memory:');
+    const mem = new Ctor(':memory:', nativeBinding());
     migrate(mem);
     return mem;
   }
@@ -80,7 +95,7 @@ export function openLedgerDb(file: string, opts: OpenOptions = {}): Database {
     // Check the version on a read-only handle first, so that a newer ledger is never touched.
     let probe: Database;
     try {
-      probe = new Ctor(file, {readonly: true, fileMustExist: true});
+      probe = new Ctor(file, {readonly: true, fileMustExist: true, ...nativeBinding()});
     } catch (error) {
       throw new LlmopsError('LEDGER', `${file} cannot be opened as an SQLite database: ${(error as Error).message}`, {
         fix: 'Try this: point LLMOPS_DB or ledger.path at another file; this one was not modified.',
@@ -103,7 +118,7 @@ export function openLedgerDb(file: string, opts: OpenOptions = {}): Database {
     mkdirSync(path.dirname(file), {recursive: true});
   }
   if (opts.readonly) {
-    const db = new Ctor(file, {readonly: true, fileMustExist: true});
+    const db = new Ctor(file, {readonly: true, fileMustExist: true, ...nativeBinding()});
     db.pragma('busy_timeout = ' + BUSY_TIMEOUT_MS);
     if ((db.pragma('user_version', {simple: true}) as number) < LATEST_SCHEMA_VERSION) {
       // An older ledger: migrate through a writable handle once, then read.
@@ -113,7 +128,7 @@ export function openLedgerDb(file: string, opts: OpenOptions = {}): Database {
     }
     return db;
   }
-  const db = new Ctor(file);
+  const db = new Ctor(file, nativeBinding());
   db.pragma('busy_timeout = ' + BUSY_TIMEOUT_MS);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');

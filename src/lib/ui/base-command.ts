@@ -15,6 +15,10 @@ import type {LoadedConfig} from '../config/load.js';
 import type {Ledger} from '../ledger/ledger.js';
 import {canPrompt, configureColour} from './output.js';
 
+// Set by scripts/bundle.mjs (a fingerprint of the sources); undefined in unbundled runs.
+declare const __LLMOPS_BUILD_ID__: string | undefined;
+const BUILD_ID = typeof __LLMOPS_BUILD_ID__ === 'string' ? __LLMOPS_BUILD_ID__ : undefined;
+
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>;
 export type BaseArgs<T extends typeof Command> = Interfaces.InferredArgs<T['args']>;
 
@@ -52,8 +56,8 @@ export abstract class BaseCommand<T extends typeof Command = typeof Command> ext
   /** The project config (llmops.yaml found by walking up, or --config), loaded once. */
   protected async projectConfig(opts: {required?: boolean} = {}): Promise<LoadedConfig> {
     if (!this.loadedConfig) {
-      const {loadConfig} = await import('../config/load.js');
-      this.loadedConfig = loadConfig({file: this.flags.config, required: opts.required});
+      const {loadConfigCached} = await import('../config/cache.js');
+      this.loadedConfig = await loadConfigCached({file: this.flags.config, required: opts.required, buildId: BUILD_ID});
     }
     return this.loadedConfig;
   }
