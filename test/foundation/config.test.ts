@@ -109,3 +109,34 @@ describe('docs/config-reference.md', () => {
     expect(committed).toBe(configReferenceMarkdown());
   });
 });
+
+describe('config cache', () => {
+  it('answers from the cache for the same build and bytes, and re-reads a changed or broken file', async () => {
+    const {loadConfigCached} = await import('../../src/lib/config/cache.js');
+    const {existsSync, readFileSync: read} = await import('node:fs');
+    const dir = tempDir();
+    const file = path.join(dir, 'llmops.yaml');
+    writeFileSync(file, 'name: first\n');
+    const a = await loadConfigCached({cwd: dir, buildId: 'b1'});
+    expect(a.config.name).toBe('first');
+    const cacheFile = path.join(dir, '.llmops', 'config-cache.json');
+    expect(existsSync(cacheFile)).toBe(true);
+    // Tamper with the cached value: a hit must come from the cache, not from parsing.
+    const cached = JSON.parse(read(cacheFile, 'utf8'));
+    cached.config.name = 'from-cache';
+    writeFileSync(cacheFile, JSON.stringify(cached));
+    expect((await loadConfigCached({cwd: dir, buildId: 'b1'})).config.name).toBe('from-cache');
+    // Another build, or other bytes: parsed again.
+    expect((await loadConfigCached({cwd: dir, buildId: 'b2'})).config.name).toBe('first');
+    writeFileSync(file, 'name: second\n');
+    expect((await loadConfigCached({cwd: dir, buildId: 'b2'})).config.name).toBe('second');
+    // A broken file is reported every time, never served from the cache.
+    writeFileSync(file, 'name: second\ntrain: {seed: "x"}\n');
+    await expect(loadConfigCached({cwd: dir, buildId: 'b2'})).rejects.toThrow(/train\.seed/);
+    // Without a build id (unbundled runs) nothing is cached.
+    const dir2 = tempDir();
+    writeFileSync(path.join(dir2, 'llmops.yaml'), 'name: x\n');
+    await loadConfigCached({cwd: dir2});
+    expect(existsSync(path.join(dir2, '.llmops', 'config-cache.json'))).toBe(false);
+  });
+});
