@@ -24,6 +24,17 @@ export interface ProfilePart {
 }
 
 /**
+ * Per UTF-16 code unit: the lowercase code of an ASCII letter or digit, 0 for other ASCII, NON_ASCII
+ * above 127 (such prompts take the regex path). One table load per character in the scan.
+ */
+const NON_ASCII = 0xffff;
+const CLASS = new Uint16Array(65536).fill(NON_ASCII);
+for (let c = 0; c < 128; c++) {
+  const lower = c >= 65 && c <= 90 ? c + 32 : c;
+  CLASS[c] = (lower >= 97 && lower <= 122) || (lower >= 48 && lower <= 57) ? lower : 0;
+}
+
+/**
  * Per-batch document frequencies of terms, in flat typed arrays: an open-addressing table of
  * (hash, term index) pairs, per term (offset, length, count, last document) and the lowercased
  * characters in one pool. A term is found by one scan of the prompt (hashing as it goes) and
@@ -50,36 +61,43 @@ export class TermBatch {
     let k = 0;
     let start = -1;
     let h = 0;
-    for (let i = 0; i <= n; i++) {
-      let c = i < n ? prompt.charCodeAt(i) : 32;
-      if (c >= 128) {
+    for (let i = 0; i < n; i++) {
+      const l = CLASS[prompt.charCodeAt(i)]!;
+      if (l === NON_ASCII) {
         for (const t of terms(prompt)) this.bump(t, 0, t.length, hashOf(t));
         return;
       }
-      if (c >= 65 && c <= 90) c += 32;
-      const alnum = (c >= 97 && c <= 122) || (c >= 48 && c <= 57);
-      if (alnum) {
+      if (l !== 0) {
         if (start < 0) {
           start = i;
           h = 0x811c9dc5;
         }
-        h = Math.imul(h ^ c, 0x01000193);
-      }
-      // terms() takes greedy pieces of at most 24; a last piece of one character does not match.
-      const cut = alnum ? (i + 1 - start === 24 ? i + 1 : -1) : start >= 0 && i - start >= 2 ? i : -1;
-      if (cut >= 0) {
-        if (k + 3 > this.scratch.length) {
-          const sc = new Int32Array(this.scratch.length * 2);
-          sc.set(this.scratch);
-          this.scratch = sc;
+        h = Math.imul(h ^ l, 0x01000193);
+        // terms() takes greedy pieces of at most 24.
+        if (i + 1 - start === 24) {
+          k = this.push(k, start, i + 1, h);
+          start = -1;
         }
-        this.scratch[k++] = start;
-        this.scratch[k++] = cut;
-        this.scratch[k++] = h;
+      } else if (start >= 0) {
+        // A last piece of one character does not match.
+        if (i - start >= 2) k = this.push(k, start, i, h);
+        start = -1;
       }
-      if (cut >= 0 || !alnum) start = -1;
     }
+    if (start >= 0 && n - start >= 2) k = this.push(k, start, n, h);
     for (let j = 0; j < k; j += 3) this.bump(prompt, this.scratch[j]!, this.scratch[j + 1]!, this.scratch[j + 2]!);
+  }
+
+  private push(k: number, a: number, b: number, h: number): number {
+    if (k + 3 > this.scratch.length) {
+      const sc = new Int32Array(this.scratch.length * 2);
+      sc.set(this.scratch);
+      this.scratch = sc;
+    }
+    this.scratch[k] = a;
+    this.scratch[k + 1] = b;
+    this.scratch[k + 2] = h;
+    return k + 3;
   }
 
   /** Counts the term s[a..b) (ASCII capitals compared lowercased) once for the current document. */
@@ -101,9 +119,8 @@ export class TermBatch {
         const o = meta[idx * 4]!;
         let j = 0;
         for (; j < len; j++) {
-          let c = s.charCodeAt(a + j);
-          if (c >= 65 && c <= 90) c += 32;
-          if (pool[o + j] !== c) break;
+          const c = s.charCodeAt(a + j);
+          if (pool[o + j] !== (c < 128 ? CLASS[c] : c)) break;
         }
         if (j === len) break;
       }
