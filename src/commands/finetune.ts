@@ -25,10 +25,13 @@ export default class Finetune extends BaseCommand<typeof Finetune> {
     const f = this.flags;
     const loaded = await this.projectConfig({required: true});
     let base = f.base ?? loaded.config.finetune.base;
+    let baseSource: {ref: string; revision: string | null} | undefined;
     if (base?.startsWith('hf:')) {
       const {fetchHubBase} = await import('../lib/runtime/hub-base.js');
       this.progress(`Downloading ${base} from the Hugging Face Hub...`);
-      base = await fetchHubBase(base, loaded);
+      const hub = await fetchHubBase(base, loaded);
+      baseSource = {ref: base, revision: hub.revision};
+      base = hub.dir;
     }
     return runCommand(
       {
@@ -44,6 +47,7 @@ export default class Finetune extends BaseCommand<typeof Finetune> {
       {
         kind: 'finetune',
         base,
+        baseSource,
         method: f.method as 'lora' | 'full' | undefined,
         dataset: f.dataset,
         preset: f.preset,

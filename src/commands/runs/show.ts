@@ -20,7 +20,7 @@ export default class RunsShow extends BaseCommand<typeof RunsShow> {
       this.log(`${d.id}  ${d.kind}  ${d.status}${d.reason ? `: ${d.reason.split('\n')[0]}` : ''}`);
       this.log(`backend ${d.backend}  preset ${d.preset ?? '-'}  duration ${d.durationS === null ? '-' : formatDuration(d.durationS * 1000)}  run dir ${d.runDir}`);
       this.log(
-        `lineage: dataset ${lin.dataset_id ?? lin.dataset_dir ?? '-'}, parent ${lin.parent_run_id ?? '-'}${lin.parent_relation ? ` (${lin.parent_relation})` : ''}, config ${lin.config_hash ?? '-'}, git ${lin.git?.commit ? String(lin.git.commit).slice(0, 10) + (lin.git.dirty ? ' (dirty)' : '') : '-'}, seed ${lin.seed ?? '-'}`,
+        `lineage: dataset ${lin.dataset_id ?? lin.dataset_dir ?? '-'}, parent ${lin.parent_run_id ?? '-'}${lin.parent_relation ? ` (${lin.parent_relation})` : ''}${!lin.parent_run_id && lin.base ? `, base ${lin.base}${lin.base_revision ? `@${String(lin.base_revision).slice(0, 10)}` : ''}` : ''}, config ${lin.config_hash ?? '-'}, git ${lin.git?.commit ? String(lin.git.commit).slice(0, 10) + (lin.git.dirty ? ' (dirty)' : '') : '-'}, seed ${lin.seed ?? '-'}`,
       );
       if (lin.env) this.log(`env: python ${lin.env.python ?? '-'}, torch ${lin.env.torch ?? '-'}, cuda ${lin.env.cuda ?? '-'}, gpu ${lin.env.gpu ?? '-'} x${lin.env.gpu_count ?? 0}`);
       const phases = Object.entries(d.cost.byPhase).map(([p, c]) => `${p} ${formatDuration(c.seconds * 1000)}${p === 'queue' ? '' : ` ${formatUsd(c.usd)}`}`);

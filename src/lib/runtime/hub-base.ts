@@ -4,27 +4,25 @@
  */
 import path from 'node:path';
 import type {LoadedConfig} from '../config/load.js';
-import {LlmopsError, usageError} from '../errors.js';
+import {usageError} from '../errors.js';
 
-export async function fetchHubBase(ref: string, loaded: LoadedConfig): Promise<string> {
+export interface HubBase {
+  /** The snapshot folder in the cache: what the trainer reads. */
+  dir: string;
+  /** The commit the snapshot is at (its folder name), for lineage: `main` moves, a commit does not. */
+  revision: string | null;
+}
+
+export async function fetchHubBase(ref: string, loaded: LoadedConfig): Promise<HubBase> {
   const repo = ref.slice('hf:'.length);
   if (!/^[\w.-]+\/[\w.-]+$/.test(repo)) {
     throw usageError(`--base ${ref}: expected hf:OWNER/NAME`, {fix: 'Try this: --base hf:OWNER/NAME'});
   }
-  const specifier: string = '../hub/index.js';
-  let hub: {downloadRepo?: (repo: string, opts: Record<string, unknown>) => Promise<string | {dir: string}>};
-  try {
-    hub = (await import(specifier)) as typeof hub;
-  } catch (error) {
-    throw new LlmopsError('ENVIRONMENT', `The Hugging Face download helper is not available: ${(error as Error).message}`, {
-      fix: 'Try this: download the model yourself and pass --base DIR.',
-    });
-  }
-  if (!hub.downloadRepo) throw new LlmopsError('BUG', 'src/lib/hub has no downloadRepo.');
-  const r = await hub.downloadRepo(repo, {
-    cacheDir: path.resolve(loaded.root, loaded.config.cache_dir),
-    hubUrl: process.env.HF_ENDPOINT,
-    token: process.env.HF_TOKEN,
-  });
-  return typeof r === 'string' ? r : r.dir;
+  // Lazy: @huggingface/hub is only loaded by the commands that download.
+  const {downloadRepo} = await import('../hub/index.js');
+  // Passing the ref (not the bare repo) makes errors name what the user typed.
+  // The endpoint (HF_ENDPOINT) and token (HF_TOKEN) come from the environment, read by src/lib/hub.
+  const dir = await downloadRepo(ref, {cacheDir: path.resolve(loaded.root, loaded.config.cache_dir)});
+  const commit = path.basename(dir);
+  return {dir, revision: /^[0-9a-f]{40}$/.test(commit) ? commit : null};
 }

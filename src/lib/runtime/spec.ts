@@ -26,6 +26,8 @@ export interface LaunchRequest {
   command?: string[];
   /** Finetune: RUN_ID, a directory, or hf:OWNER/NAME (already downloaded: pass the directory). */
   base?: string;
+  /** Where `base` came from when it was downloaded (hf:OWNER/NAME at a commit): lineage names that, not the cache path. */
+  baseSource?: {ref: string; revision: string | null};
   method?: 'lora' | 'full';
   /** Extra trainer hyper-parameters on top of the config's `overrides`. */
   overrides?: Record<string, string | number | boolean>;
@@ -253,7 +255,8 @@ export async function prepareRun(ledger: Ledger, loaded: LoadedConfig, req: Laun
       parent_run_id: parentRunId ?? null,
       parent_relation: parent ? 'resumed' : baseRunId ? 'finetune-base' : null,
       resume_from: resumeFrom ?? null,
-      base: finetune?.base ?? null,
+      base: req.baseSource && finetune ? req.baseSource.ref : (finetune?.base ?? null),
+      ...(req.baseSource && finetune ? {base_revision: req.baseSource.revision, base_dir: finetune.base} : {}),
       config_hash: configHash(settings),
       git,
       seed: trainerSpec.seed,

@@ -1,0 +1,193 @@
+/**
+ * `llmops finetune --base hf:OWNER/NAME`: the base is downloaded with @huggingface/hub's snapshotDownload
+ * into the project's cache and the real trainer fine-tunes from it. The Hub is the one part we cannot
+ * reach here, so a local HTTP server stands in for it, serving one of OUR exported model directories
+ * (trained in beforeAll with the real trainer) through the endpoints a snapshot download calls:
+ *   GET  /api/models/NAME/revision/REV   (model info: the commit sha)
+ *   GET  /api/models/NAME/tree/SHA       (the file list)
+ *   POST /api/models/NAME/paths-info/SHA (per file: oid / lfs oid, the cache's blob name)
+ *   GET  /NAME/resolve/SHA/PATH          (a bytes=0-0 probe, then the whole file)
+ */
+import {createHash} from 'node:crypto';
+import {existsSync, readdirSync, readFileSync, statSync} from 'node:fs';
+import http from 'node:http';
+import type {AddressInfo} from 'node:net';
+import path from 'node:path';
+import {afterAll, beforeAll, describe, expect, it} from 'vitest';
+import {runCli} from '../helpers/cli.js';
+import {makeProject, withLedger} from './helpers.js';
+
+const REPO = 'acme/tiny-llmops';
+const SHA = createHash('sha1').update('tiny-llmops@1').digest('hex');
+const TOKEN = 'hf_' + 'StandInRuntimeToken0123456789abcdef';
+
+/** Every file under dir, as repo paths ('onnx/model.onnx'), sorted. */
+function walk(dir: string, rel = ''): string[] {
+  return readdirSync(path.join(dir, rel))
+    .sort()
+    .flatMap((name) => {
+      const r = rel ? `${rel}/${name}` : name;
+      return statSync(path.join(dir, r)).isDirectory() ? walk(dir, r) : [r];
+    });
+}
+
+const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+describe('llmops finetune --base hf:OWNER/NAME (Hub mocked by a local stand-in server)', () => {
+  let project: ReturnType<typeof makeProject>;
+  let baseDir = '';
+  let files: string[] = [];
+  let server: http.Server;
+  let url = '';
+  const requests: Array<{method: string; path: string; auth: string; full: boolean}> = [];
+  const count = (what: (r: (typeof requests)[number]) => boolean) => requests.filter(what).length;
+  const env = () => ({HF_ENDPOINT: url, HF_TOKEN: TOKEN});
+  const snapshot = () => path.join(project.dir, '.llmops', 'cache', `models--${REPO.replace('/', '--')}`, 'snapshots', SHA);
+
+  beforeAll(async () => {
+    project = makeProject();
+    // The base: a micro model trained and exported by the real trainer, as `llmops train` leaves it.
+    const r = await runCli(['train', '--max-steps', '2', '--json'], {cwd: project.dir});
+    expect(r.code, r.stderr + r.stdout).toBe(0);
+    baseDir = r.json.modelDir;
+    files = walk(baseDir);
+    expect(files).toEqual(expect.arrayContaining(['model.pt', 'config.json', 'tokenizer.json', 'tokenizer_config.json', 'llmops_model.json', 'onnx/model.onnx']));
+    const body = (p: string) => readFileSync(path.join(baseDir, p));
+    // Binary weights live in LFS on the Hub (the cache names their blob by sha256), the rest by git blob sha1.
+    const entry = (p: string) => {
+      const b = body(p);
+      const lfs = /\.(pt|onnx|bin|safetensors)$/.test(p);
+      return {
+        type: 'file',
+        path: p,
+        size: b.length,
+        oid: createHash('sha1').update(`blob ${b.length}\0`).update(b).digest('hex'),
+        ...(lfs ? {lfs: {oid: sha256(b), size: b.length, pointerSize: 134}} : {}),
+      };
+    };
+    const dirs = [...new Set(files.filter((f) => f.includes('/')).map((f) => f.slice(0, f.lastIndexOf('/'))))];
+    const json = (res: http.ServerResponse, status: number, v: unknown, headers: Record<string, string> = {}) => {
+      res.writeHead(status, {'content-type': 'application/json', ...headers});
+      res.end(JSON.stringify(v));
+    };
+
+    server = http.createServer((req, res) => {
+      const u = new URL(req.url ?? '/', 'http://stand-in');
+      const auth = String(req.headers.authorization ?? '');
+      requests.push({method: req.method ?? '', path: u.pathname, auth, full: req.method === 'GET' && !req.headers.range});
+      // A private repo: like the Hub, a wrong token is a 401.
+      if (auth !== `Bearer ${TOKEN}`) return json(res, 401, {error: 'Invalid credentials in Authorization header'});
+      const m = /^\/(?:api\/models\/)?([^/]+\/[^/]+)\/(revision|tree|paths-info|resolve)\/([^/]+)\/?(.*)$/.exec(u.pathname);
+      if (!m || m[1] !== REPO) return json(res, 404, {error: 'Repository not found'}, {'x-error-code': 'RepositoryNotFound'});
+      const [, , op, rev, rest] = m;
+      if (op === 'revision' && req.method === 'GET' && (rev === 'main' || rev === SHA)) {
+        return json(res, 200, {_id: 'x'.repeat(24), id: REPO, sha: SHA, private: true, gated: false, downloads: 0, likes: 0, lastModified: '2026-11-01T00:00:00.000Z'});
+      }
+      if (rev !== SHA) return json(res, 404, {error: `Invalid rev id: ${rev}`}, {'x-error-code': 'RevisionNotFound'});
+      if (op === 'tree' && req.method === 'GET') {
+        return json(res, 200, [...dirs.map((d) => ({type: 'directory', path: d, oid: 'd'.repeat(40), size: 0})), ...files.map(entry)]);
+      }
+      if (op === 'paths-info' && req.method === 'POST') {
+        let raw = '';
+        req.on('data', (d) => (raw += d));
+        req.on('end', () => {
+          const asked = (JSON.parse(raw) as {paths: string[]}).paths.filter((p) => files.includes(p));
+          json(res, 200, asked.map((p) => ({...entry(p), lastCommit: {id: SHA, title: 'Upload', date: '2026-11-01T00:00:00.000Z'}})));
+        });
+        return;
+      }
+      if (op === 'resolve' && req.method === 'GET' && files.includes(rest)) {
+        const b = body(rest);
+        const e = entry(rest);
+        const headers = {etag: `"${e.lfs?.oid ?? e.oid}"`, 'content-type': 'application/octet-stream'};
+        if (req.headers.range === 'bytes=0-0') {
+          res.writeHead(206, {...headers, 'content-range': `bytes 0-0/${b.length}`});
+          return res.end(b.subarray(0, 1));
+        }
+        res.writeHead(200, {...headers, 'content-length': String(b.length)});
+        return res.end(b);
+      }
+      return json(res, 404, {error: 'Entry not found'}, {'x-error-code': 'EntryNotFound'});
+    });
+    await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  }, 120_000);
+
+  afterAll(() => new Promise<void>((ok) => (server ? server.close(() => ok()) : ok())));
+
+  it('fine-tunes from hf:acme/tiny-llmops downloaded into the cache, records the hf: base in lineage, and never writes the token (Hub mocked by a local stand-in server)', async () => {
+    const r = await runCli(['finetune', '--base', `hf:${REPO}`, '--method', 'lora', '--max-steps', '5', '--json'], {cwd: project.dir, env: env()});
+    expect(r.code, r.stderr + r.stdout).toBe(0);
+    expect(r.json.status).toBe('succeeded');
+    expect(r.json.kind).toBe('finetune');
+    expect(existsSync(path.join(r.json.modelDir, 'onnx', 'model.onnx'))).toBe(true);
+
+    // Every file of the repo landed in the project's cache, byte for byte, each fetched once, with the token.
+    for (const f of files) expect(sha256(readFileSync(path.join(snapshot(), f))), f).toBe(sha256(readFileSync(path.join(baseDir, f))));
+    expect(count((q) => q.path.includes('/resolve/') && q.full)).toBe(files.length);
+    expect(requests.every((q) => q.auth === `Bearer ${TOKEN}`)).toBe(true);
+
+    withLedger(project.dbFile, (l) => {
+      const run = l.getRun(r.json.id);
+      expect(run.parent_run_id).toBeNull();
+      expect(l.metricSeries(run.id, 'loss').at(-1)?.step).toBe(5);
+      const spec = JSON.parse(run.spec_json);
+      expect(spec.trainerSpec.finetune).toMatchObject({base: snapshot(), method: 'lora'});
+    });
+    const show = await runCli(['runs', 'show', r.json.id, '--json'], {cwd: project.dir});
+    expect(show.code, show.stderr).toBe(0);
+    expect(show.json.lineage).toMatchObject({base: `hf:${REPO}`, base_revision: SHA, base_dir: snapshot(), parent_run_id: null});
+    const showHuman = await runCli(['runs', 'show', r.json.id], {cwd: project.dir});
+    expect(showHuman.stdout).toContain(`base hf:${REPO}@${SHA.slice(0, 10)}`);
+    const lin = await runCli(['lineage', r.json.id, '--json'], {cwd: project.dir});
+    expect(lin.code, lin.stderr).toBe(0);
+    expect(lin.json.upstream).toMatchObject({type: 'run', id: r.json.id, method: 'lora', externalBase: `hf:${REPO}`});
+    const linHuman = await runCli(['lineage', r.json.id], {cwd: project.dir});
+    expect(linHuman.stdout).toContain(`from base: hf:${REPO}`);
+
+    // The token never reaches the ledger, the run dir, the cache or any output.
+    const everywhere = walk(project.dir).map((f) => readFileSync(path.join(project.dir, f)).toString('latin1'));
+    expect(everywhere.length).toBeGreaterThan(20);
+    for (const text of [r.stdout, r.stderr, show.stdout, showHuman.stdout, lin.stdout, linHuman.stdout, ...everywhere]) expect(text).not.toContain(TOKEN);
+  });
+
+  it('a second finetune from the same base reuses the cache: no file is downloaded again (Hub mocked by a local stand-in server)', async () => {
+    const before = {resolve: count((q) => q.path.includes('/resolve/')), pathsInfo: count((q) => q.path.includes('/paths-info/'))};
+    const r = await runCli(['finetune', '--base', `hf:${REPO}`, '--method', 'lora', '--max-steps', '5', '--json'], {cwd: project.dir, env: env()});
+    expect(r.code, r.stderr + r.stdout).toBe(0);
+    expect(r.json.status).toBe('succeeded');
+    // The client still asks which commit `main` is and lists the tree, but fetches no file.
+    expect(count((q) => q.path.includes('/resolve/'))).toBe(before.resolve);
+    expect(count((q) => q.path.includes('/paths-info/'))).toBe(before.pathsInfo);
+    withLedger(project.dbFile, (l) => {
+      const lineage = JSON.parse(l.getRun(r.json.id).lineage_json);
+      expect(lineage).toMatchObject({base: `hf:${REPO}`, base_revision: SHA, base_dir: snapshot()});
+    });
+  });
+
+  it('an unknown repo or a refused token is a clear INPUT error (exit 4) with no stack trace and no run (Hub mocked by a local stand-in server)', async () => {
+    const runsBefore = withLedger(project.dbFile, (l) => l.countRuns());
+    const missing = await runCli(['finetune', '--base', 'hf:acme/no-such-model', '--max-steps', '5'], {cwd: project.dir, env: env()});
+    expect(missing.code, missing.stderr).toBe(4);
+    expect(missing.stderr).toContain('hf:acme/no-such-model: not found on the Hub (HTTP 404)');
+    expect(missing.stderr).toContain('Try this:');
+    expect(missing.stderr).not.toMatch(/\n\s+at .+:\d+:\d+/);
+
+    const asJson = await runCli(['finetune', '--base', 'hf:acme/no-such-model', '--json'], {cwd: project.dir, env: env()});
+    expect(asJson.code).toBe(4);
+    expect(asJson.json.error).toMatchObject({code: 'INPUT'});
+
+    const wrong = 'hf_' + 'WrongTokenWrongToken0123456789ab';
+    const refused = await runCli(['finetune', '--base', `hf:${REPO}`, '--max-steps', '5'], {cwd: project.dir, env: {HF_ENDPOINT: url, HF_TOKEN: wrong}});
+    expect(refused.code, refused.stderr).toBe(4);
+    expect(refused.stderr).toContain('access denied by the Hub (HTTP 401)');
+    expect(refused.stderr).not.toMatch(/\n\s+at .+:\d+:\d+/);
+
+    for (const o of [missing, asJson, refused]) expect(o.stdout + o.stderr).not.toContain(TOKEN);
+    expect(refused.stdout + refused.stderr).not.toContain(wrong);
+    const malformed = await runCli(['finetune', '--base', 'hf:no-owner'], {cwd: project.dir, env: env()});
+    expect(malformed.code).toBe(2);
+    expect(malformed.stderr).toContain('expected hf:OWNER/NAME');
+    expect(withLedger(project.dbFile, (l) => l.countRuns())).toBe(runsBefore);
+  });
+});
