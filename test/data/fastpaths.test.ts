@@ -86,6 +86,13 @@ describe('data prep fast paths give the same results as the plain versions', () 
       for (const p of prompts.slice(b, b + 97)) batch.add(p);
       totals.merge(batch.part());
     }
+    // A batch whose prompts have no term at all (a one-letter word is not a term).
+    const termless = new TermBatch();
+    for (const p of ['', '!?', 'a b c']) {
+      termless.add(p);
+      builder.add(p);
+    }
+    totals.merge(termless.part());
     for (const i of dropped) totals.subtract(prompts[i]!);
     expect(JSON.stringify(totals.build())).toBe(JSON.stringify(builder.build()));
     expect(JSON.stringify(totals.build(5))).toBe(JSON.stringify(builder.build(5)));

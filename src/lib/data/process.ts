@@ -4,7 +4,7 @@
  * output line. Pure and synchronous, so the same code runs in a worker thread or in-process and
  * results do not depend on which (tests compare both).
  */
-import {createHash} from 'node:crypto';
+import {hash as cryptoHash} from 'node:crypto';
 import {readFileSync, existsSync} from 'node:fs';
 import path from 'node:path';
 import {inputError} from '../errors.js';
@@ -357,7 +357,8 @@ export class BatchProcessor {
     }
 
     const content = c.kind === 'text' ? c.text : c.messages.map((m) => `${m.role}\u0000${m.content}`).join('\u0001');
-    const digest = createHash('sha256').update(c.kind === 'text' ? 't\u0000' : 'c\u0000').update(content).digest();
+    // One-shot crypto.hash: a Hash object per record measured ~6 us of the per-record cost.
+    const digest = cryptoHash('sha256', (c.kind === 'text' ? 't\u0000' : 'c\u0000') + content, 'buffer') as unknown as Buffer;
     const key = digest.toString('hex', 0, 16);
     const id = c.id ?? key.slice(0, 16);
     const u = unitFromHex(key, o.split.seed);

@@ -179,15 +179,21 @@ export class TermBatch {
   }
 
   part(): ProfilePart {
-    const names: string[] = new Array(this.n);
+    // Terms lie in the pool in index order: add the separators and decode all of them at once.
+    const units = new Uint16Array(this.used + Math.max(0, this.n - 1));
     const counts = new Uint32Array(this.n);
+    let w = 0;
     for (let i = 0; i < this.n; i++) {
+      if (i > 0) units[w++] = 10;
       const o = this.meta[i * 4]!;
-      names[i] = String.fromCharCode(...this.pool.subarray(o, o + this.meta[i * 4 + 1]!));
+      units.set(this.pool.subarray(o, o + this.meta[i * 4 + 1]!), w);
+      w += this.meta[i * 4 + 1]!;
       counts[i] = this.meta[i * 4 + 2]!;
     }
-    return {count: this.count, lengths: this.lengths, total: this.total, terms: names.join('\n'), counts};
+    const joined = Buffer.from(units.buffer, units.byteOffset, units.byteLength).toString('utf16le');
+    return {count: this.count, lengths: this.lengths, total: this.total, terms: joined, counts};
   }
+
 }
 
 /** The scan's hash of an already lowercased term. */
@@ -212,8 +218,9 @@ export class ProfileTotals {
     this.count += p.count;
     for (let i = 0; i < this.lengths.length; i++) this.lengths[i]! += p.lengths[i]!;
     this.total += p.total;
+    if (p.counts.length === 0) return;
     const names = p.terms.split('\n');
-    for (let i = 0; i < names.length; i++) {
+    for (let i = 0; i < p.counts.length; i++) {
       const t = names[i]!;
       this.termCounts.set(t, (this.termCounts.get(t) ?? 0) + p.counts[i]!);
     }
