@@ -260,24 +260,6 @@ function notUtf8At(file: InputFile, bytes: Buffer, offset: number, line: number)
   return notUtf8(file, offset, line);
 }
 
-/** Lines with their 1-based numbers (a final line without newline included; \r\n accepted). */
-async function* linesOf(chunks: AsyncIterable<string>): AsyncGenerator<[string, number]> {
-  let carry = '';
-  let n = 0;
-  for await (const chunk of chunks) {
-    const s = carry + chunk;
-    let start = 0;
-    for (let i = s.indexOf('\n'); i !== -1; i = s.indexOf('\n', start)) {
-      n++;
-      const end = i > start && s.charCodeAt(i - 1) === 13 ? i - 1 : i;
-      yield [s.slice(start, end), n];
-      start = i + 1;
-    }
-    carry = s.slice(start);
-  }
-  if (carry !== '') yield [carry.endsWith('\r') ? carry.slice(0, -1) : carry, n + 1];
-}
-
 /** Elements of a top-level JSON array, as source text with their first line, without parsing. */
 async function* jsonArrayElements(file: InputFile, chunks: AsyncIterable<string>): AsyncGenerator<[string, number]> {
   let line = 1;
