@@ -79,7 +79,7 @@ describe('llmops finetune --base hf:OWNER/NAME (Hub mocked by a local stand-in s
       if (auth !== `Bearer ${TOKEN}`) return json(res, 401, {error: 'Invalid credentials in Authorization header'});
       const m = /^\/(?:api\/models\/)?([^/]+\/[^/]+)\/(revision|tree|paths-info|resolve)\/([^/]+)\/?(.*)$/.exec(u.pathname);
       if (!m || m[1] !== REPO) return json(res, 404, {error: 'Repository not found'}, {'x-error-code': 'RepositoryNotFound'});
-      const [, , op, rev, rest] = m;
+      const [, , op, rev, rest] = m as unknown as [string, string, string, string, string];
       if (op === 'revision' && req.method === 'GET' && (rev === 'main' || rev === SHA)) {
         return json(res, 200, {_id: 'x'.repeat(24), id: REPO, sha: SHA, private: true, gated: false, downloads: 0, likes: 0, lastModified: '2026-11-01T00:00:00.000Z'});
       }

@@ -162,7 +162,11 @@ export async function syncRun(t: SshTarget, plan: RemotePlan, staged: Record<str
     }
     progress?.(`syncing ${s.kind} ${s.id ?? path.basename(s.local)} -> ${t.host}:${s.remote}`);
     if (isDirectory(s.local)) {
-      await rsyncPush(t, [s.local.endsWith('/') ? s.local : s.local + '/'], s.remote, {delete: s.kind === 'trainer', exclude: [COMPLETE_MARKER]});
+      await rsyncPush(t, [s.local.endsWith('/') ? s.local : s.local + '/'], s.remote, {
+        delete: s.kind === 'trainer',
+        copyLinks: s.kind === 'base-model',
+        exclude: [COMPLETE_MARKER],
+      });
     } else {
       await rsyncPush(t, [s.local], path.posix.dirname(s.remote));
     }
@@ -201,30 +205,7 @@ export async function readRemoteBytes(t: SshTarget, file: string, offset: number
   return r.stdout;
 }
 
-/** Whole lines from a byte buffer read at `offset`: the partial last line waits for the next read. */
-export function wholeLines(buf: Buffer, offset: number, max: number): {lines: string[]; offset: number} {
-  if (buf.length === 0) return {lines: [], offset};
-  const nl = buf.lastIndexOf(0x0a);
-  if (nl < 0) {
-    if (buf.length >= max) return {lines: [buf.toString('utf8')], offset: offset + buf.length};
-    return {lines: [], offset};
-  }
-  const text = buf.subarray(0, nl).toString('utf8');
-  return {lines: text.split('\n'), offset: offset + nl + 1};
-}
-
-/** Text from a byte buffer, never splitting a UTF-8 character. */
-export function wholeText(buf: Buffer, offset: number): {text: string; offset: number} {
-  let end = buf.length;
-  let i = end - 1;
-  while (i >= 0 && i >= end - 4 && (buf[i]! & 0xc0) === 0x80) i--;
-  if (i >= 0) {
-    const lead = buf[i]!;
-    const need = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : lead >= 0xc0 ? 2 : 1;
-    if (end - i < need) end = i;
-  }
-  return {text: buf.subarray(0, end).toString('utf8'), offset: offset + end};
-}
+export {wholeLines, wholeText} from './tail.js';
 
 /** Rewrites remote run-dir paths in event lines to the local run dir (artifacts are fetched there). */
 export function localizeLine(line: string, remoteRunDir: string, localRunDir: string): string {

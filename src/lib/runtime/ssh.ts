@@ -198,6 +198,8 @@ export interface RsyncOptions {
   exclude?: string[];
   /** Mirror: delete files on the receiver that the sender does not have. */
   delete?: boolean;
+  /** Copy what symlinks point to (a Hugging Face cache snapshot is symlinks into blobs/). */
+  copyLinks?: boolean;
   timeoutMs?: number;
 }
 
@@ -209,7 +211,7 @@ function rsyncShell(t: SshTarget): string {
 async function rsync(t: SshTarget, args: string[], what: string, opts: RsyncOptions): Promise<void> {
   const excludes = [...NEVER_SYNC, ...(opts.exclude ?? [])].flatMap((e) => ['--exclude', e]);
   // --protect-args: remote paths are not split or globbed by the remote shell.
-  const full = ['-a', '--protect-args', '--partial', ...(opts.delete ? ['--delete'] : []), ...excludes, '-e', rsyncShell(t), ...args];
+  const full = ['-a', '--protect-args', '--partial', ...(opts.delete ? ['--delete'] : []), ...(opts.copyLinks ? ['--copy-links'] : []), ...excludes, '-e', rsyncShell(t), ...args];
   let attempt = 0;
   for (;;) {
     const r = await capture('rsync', full, {timeoutMs: opts.timeoutMs ?? 30 * 60_000});

@@ -10,23 +10,34 @@ export const MAX_READ_BYTES = 8 * 1024 * 1024;
 /** Whole lines appended after `offset` (a trailing partial line waits for its newline). */
 export function readLinesFrom(file: string, offset: number, maxBytes = MAX_READ_BYTES): {lines: string[]; offset: number} {
   const buf = readBytesFrom(file, offset, maxBytes);
-  if (!buf || buf.length === 0) return {lines: [], offset};
+  return buf ? wholeLines(buf, offset, maxBytes) : {lines: [], offset};
+}
+
+/** Text appended after `offset` (cut at the last whole UTF-8 character). */
+export function readTextFrom(file: string, offset: number, maxBytes = MAX_READ_BYTES): {text: string; offset: number} {
+  const buf = readBytesFrom(file, offset, maxBytes);
+  return buf ? wholeText(buf, offset) : {text: '', offset};
+}
+
+/**
+ * Whole lines from bytes read at `offset` (from a local file, over ssh or kubectl): the partial
+ * last line waits for the next read.
+ */
+export function wholeLines(buf: Buffer, offset: number, maxBytes: number): {lines: string[]; offset: number} {
+  if (buf.length === 0) return {lines: [], offset};
   const lastNl = buf.lastIndexOf(0x0a);
   if (lastNl < 0) {
     // One line longer than maxBytes: hand it over whole rather than stall forever.
     if (buf.length >= maxBytes) return {lines: [buf.toString('utf8')], offset: offset + buf.length};
     return {lines: [], offset};
   }
-  const text = buf.subarray(0, lastNl).toString('utf8');
-  return {lines: text.length === 0 ? [''] : text.split('\n'), offset: offset + lastNl + 1};
+  return {lines: buf.subarray(0, lastNl).toString('utf8').split('\n'), offset: offset + lastNl + 1};
 }
 
-/** Text appended after `offset` (cut at the last whole UTF-8 character). */
-export function readTextFrom(file: string, offset: number, maxBytes = MAX_READ_BYTES): {text: string; offset: number} {
-  const buf = readBytesFrom(file, offset, maxBytes);
-  if (!buf || buf.length === 0) return {text: '', offset};
+/** Text from bytes read at `offset`, never splitting a multi-byte UTF-8 character. */
+export function wholeText(buf: Buffer, offset: number): {text: string; offset: number} {
   let end = buf.length;
-  // Do not split a multi-byte character: back up over continuation bytes of an unfinished one.
+  // Back up over the continuation bytes of an unfinished character.
   let i = end - 1;
   while (i >= 0 && i >= end - 4 && (buf[i]! & 0xc0) === 0x80) i--;
   if (i >= 0) {

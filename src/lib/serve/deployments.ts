@@ -9,6 +9,7 @@ import path from 'node:path';
 import {LlmopsError, notFoundError} from '../errors.js';
 import type {DeploymentRow, Ledger} from '../ledger/ledger.js';
 import {nowIso} from '../util/time.js';
+import {isAlive, isOurProcess} from '../runtime/process.js';
 
 export const newDeploymentId = (): string => `d-${new Date().toISOString().slice(0, 10).replaceAll('-', '')}-${randomBytes(3).toString('hex')}`;
 
@@ -30,25 +31,11 @@ export interface DeploymentInfo {
   requests: number;
 }
 
-export function pidAlive(pid: number | null): boolean {
-  if (!pid) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+/** Alive and not a zombie (PID 1 here does not reap orphans: a killed server can linger as one). */
+export const pidAlive = (pid: number | null): boolean => isAlive(pid);
 
 /** Whether `pid` is still our server (a recycled pid must never be signalled). */
-function isOurServer(pid: number): boolean {
-  try {
-    const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-    return cmd.includes('deploy');
-  } catch {
-    return pidAlive(pid);
-  }
-}
+const isOurServer = (pid: number): boolean => isOurProcess(pid, 'deploy');
 
 export function toInfo(row: DeploymentRow, requests = 0): DeploymentInfo {
   return {
