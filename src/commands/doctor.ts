@@ -23,7 +23,7 @@ export default class Doctor extends BaseCommand<typeof Doctor> {
     if (!this.jsonEnabled()) this.render(report);
     if (this.flags.fix && report.install.length > 0) {
       if (!this.flags.yes) {
-        this.requireInteractive('Installing packages', '--yes');
+        await this.requireInteractive('Installing packages', '--yes');
         const {confirm} = await import('@inquirer/prompts');
         if (!(await confirm({message: `Run: ${report.install.join(' && ')}?`, default: true}))) {
           throw new LlmopsError('ENVIRONMENT', 'Not installed.', {fix: `Try this: ${report.install.join(' && ')}`});

@@ -9,11 +9,9 @@
  * - Colour is decided once, here (see ui/output.ts).
  */
 import {Command, Flags, type Interfaces} from '@oclif/core';
-import chalk from 'chalk';
 import {ExitCode, LlmopsError, isLlmopsError} from '../errors.js';
 import type {LoadedConfig} from '../config/load.js';
 import type {Ledger} from '../ledger/ledger.js';
-import {canPrompt, configureColour} from './output.js';
 
 // Set by scripts/bundle.mjs (a fingerprint of the sources); undefined in unbundled runs.
 declare const __LLMOPS_BUILD_ID__: string | undefined;
@@ -41,6 +39,8 @@ export abstract class BaseCommand<T extends typeof Command = typeof Command> ext
 
   public async init(): Promise<void> {
     await super.init();
+    // Loaded here, not at the top: `--version` and `--help` never need chalk (start-up time).
+    const {configureColour} = await import('./output.js');
     configureColour({json: this.jsonEnabled()});
     const {args, flags} = await this.parse({
       flags: this.ctor.flags,
@@ -78,7 +78,8 @@ export abstract class BaseCommand<T extends typeof Command = typeof Command> ext
   }
 
   /** Throws a usage error unless a prompt may be shown (TTY, not CI). */
-  protected requireInteractive(what: string, flagHint: string): void {
+  protected async requireInteractive(what: string, flagHint: string): Promise<void> {
+    const {canPrompt} = await import('./output.js');
     if (!canPrompt() || this.jsonEnabled()) {
       throw new LlmopsError('USAGE', `${what} needs an answer, and no prompt can be shown here (no TTY, CI or --json).`, {
         fix: `Try this: pass ${flagHint}, or --yes to take the defaults.`,
@@ -121,6 +122,7 @@ export abstract class BaseCommand<T extends typeof Command = typeof Command> ext
       this.logJson({error: payload});
       return;
     }
+    const {default: chalk} = await import('chalk');
     const lines = [chalk.red(`Error: ${String(payload.message)}`)];
     if (payload.fix) lines.push(chalk.yellow(String(payload.fix)));
     if (this.flags?.verbose && err.stack && !isLlmopsError(err)) lines.push(chalk.dim(err.stack));
