@@ -8,6 +8,8 @@ export default defineConfig({
     // Integration tests start processes (Python, sshd, Slurm): keep files in parallel but bounded
     // for a 2-core machine.
     maxWorkers: 2,
-    reporters: ['default'],
+    // verbose: every test's name in the output, skipped ones included (a skip says why in its
+    // name); json: the counts scripts/test.sh prints as its closing line.
+    reporters: ['verbose', ['json', {outputFile: 'test-artifacts/vitest.json'}]],
   },
 });

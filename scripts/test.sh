@@ -11,4 +11,12 @@ if [ "$(id -u)" = 0 ]; then
 else
   echo "test: not root: sshd and Slurm are not started; the remote-backend tests will say they are skipped." >&2
 fi
-npm test
+rm -f test-artifacts/vitest.json
+status=0
+npm test || status=$?
+# One plain closing line with the counts, whatever the runner printed before it.
+node -e '
+const r = JSON.parse(require("fs").readFileSync("test-artifacts/vitest.json", "utf8"));
+console.log(`Tests: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests + (r.numTodoTests || 0)} skipped`);
+' 2>/dev/null || true
+exit $status
