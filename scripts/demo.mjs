@@ -70,7 +70,10 @@ if (existsSync(dir)) {
 }
 
 process.stdout.write(bold('llmops: the whole lifecycle on this machine, no GPU and no account needed\n'));
-spawnSync(process.execPath, [bin, 'init', dir, '--yes', '--name', 'llmops-demo'], {stdio: 'inherit'});
+// Where scripts/setup.sh made a virtual environment (no apt on this platform), the trainer uses it.
+const venvPython = path.join(repo, '.venv', 'bin', 'python');
+const pythonFlag = existsSync(venvPython) ? ['--python', venvPython] : [];
+spawnSync(process.execPath, [bin, 'init', dir, '--yes', '--name', 'llmops-demo', ...pythonFlag], {stdio: 'inherit'});
 writeFileSync(path.join(dir, MARKER), 'created by scripts/demo.mjs\n');
 timings.push({title: 'Create a project', command: `llmops init ${path.relative(process.cwd(), dir) || '.'} --yes`, seconds: (Date.now() - t0) / 1000, code: 0});
 

@@ -29,21 +29,33 @@ fi
 # libopenblas0-pthread: without it Debian's torch falls back to the reference BLAS (10x slower).
 pkgs=(python3 python3-torch python3-onnx libopenblas0-pthread)
 [ "$DEV" = 1 ] && pkgs+=(openssh-server openssh-client rsync slurm-wlm munge chromium tmux)
-missing=()
-for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
-if [ ${#missing[@]} -gt 0 ]; then
-  if ! command -v apt-get >/dev/null; then
-    echo "setup: missing ${missing[*]} and no apt-get here. Try this: install Python 3 with torch (python3 -m venv .venv && .venv/bin/pip install torch onnx) and set python: in llmops.yaml" >&2
+ask() { # question -> 0 for yes; never asks without a TTY (then --yes or CI decide)
+  [ "$YES" = 1 ] && return 0
+  [ -t 0 ] || { echo "setup: $1 Not asked without a TTY: rerun with --yes." >&2; return 1; }
+  read -r -p "$1 [Y/n] " answer
+  case "$answer" in [nN]*) return 1 ;; esac
+}
+has_torch() { for py in "${LLMOPS_PYTHON:-}" python3 /usr/bin/python3 .venv/bin/python; do [ -n "$py" ] && "$py" -c 'import torch' >/dev/null 2>&1 && return 0; done; return 1; }
+
+if command -v apt-get >/dev/null && command -v dpkg >/dev/null; then
+  missing=()
+  for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+  if [ ${#missing[@]} -gt 0 ]; then
+    ask "Install with apt-get: ${missing[*]}?" || { echo "setup: not installed; llmops doctor lists what is missing." >&2; exit 8; }
+    SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+    say "apt-get install ${missing[*]}"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+elif ! has_torch; then
+  # No apt: a virtual environment with pip, where PyPI is reachable (scripts/demo.mjs uses .venv).
+  command -v python3 >/dev/null || { echo "setup: no Python 3. Try this: install Python 3.9+ and rerun." >&2; exit 8; }
+  ask "Create .venv and pip install torch onnx?" || { echo "setup: not installed; llmops doctor lists what is missing." >&2; exit 8; }
+  say "python3 -m venv .venv && .venv/bin/pip install torch onnx"
+  python3 -m venv .venv && .venv/bin/pip install -q torch onnx || {
+    echo "setup: pip could not install torch (is PyPI reachable?). Try this: install torch for your Python and set python: in llmops.yaml." >&2
     exit 8
-  fi
-  if [ "$YES" = 0 ] && [ -t 0 ]; then
-    read -r -p "Install with apt-get: ${missing[*]}? [Y/n] " answer
-    case "$answer" in [nN]*) echo "setup: not installed; llmops doctor lists what is missing." >&2; exit 8 ;; esac
-  fi
-  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
-  say "apt-get install ${missing[*]}"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  }
 fi
 
 # onnxruntime-node's postinstall downloads CUDA binaries from outside the npm registry; the CPU
