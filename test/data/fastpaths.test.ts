@@ -98,6 +98,35 @@ describe('data prep fast paths give the same results as the plain versions', () 
     expect(JSON.stringify(totals.build(5))).toBe(JSON.stringify(builder.build(5)));
   });
 
+  it('drift profile: terms found in the textStats pass (ASCII texts) count the same as ReferenceProfileBuilder', () => {
+    const r = rng(3);
+    const words = ['alpha', 'Beta', 'GAMMA', 'x', 'y2k', '2024', "don't", 'a-b', 'e.g.', '(ok)', 'a'.repeat(23), 'b'.repeat(24), 'C'.repeat(25), 'd'.repeat(26), 'e'.repeat(49), 'café', '日本語'];
+    const seps = [' ', '\n', '\t', ' \r\n', '  '];
+    const prompts = Array.from({length: 800}, () => {
+      const n = Math.floor(r() * 40);
+      const ws: string[] = [];
+      for (let i = 0; i < n; i++) ws.push(words[Math.floor(r() * (r() < 0.9 ? 15 : words.length))]! + (r() < 0.2 ? ',' : ''));
+      return ws.join(seps[Math.floor(r() * seps.length)]!);
+    });
+    const builder = new ReferenceProfileBuilder();
+    const totals = new ProfileTotals();
+    let viaStats = 0;
+    for (let b = 0; b < prompts.length; b += 97) {
+      const batch = new TermBatch();
+      for (const p of prompts.slice(b, b + 97)) {
+        builder.add(p);
+        const st = textStats(p, true);
+        if (st.terms) {
+          batch.addFound(p, st.terms);
+          viaStats++;
+        } else batch.add(p);
+      }
+      totals.merge(batch.part());
+    }
+    expect(viaStats).toBeGreaterThan(400);
+    expect(JSON.stringify(totals.build())).toBe(JSON.stringify(builder.build()));
+  });
+
   it('quality: skipping 3-/4-gram counts under the (n-1)-gram bound gives the same verdicts as computing all', () => {
     const r = rng(3);
     const o = dataConfig({}).quality;

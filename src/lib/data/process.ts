@@ -307,7 +307,7 @@ export class BatchProcessor {
     const body = c.kind === 'text' ? c.text : c.messages.map((m) => m.content).join('\n');
 
     // Stage 3: quality.
-    let stats = textStats(body);
+    let stats = textStats(body, c.kind === 'text');
     const q = checkQuality(body, o.quality, stats);
     if (q) return this.reject(p, it, 'quality', q.rule, `${q.rule}: ${q.score} (limit ${q.limit})`, {score: q.score, limit: q.limit});
     if (o.quality.enabled && o.quality.language) {
@@ -348,7 +348,7 @@ export class BatchProcessor {
       }
       if (found > 0) {
         pii = counts;
-        if (redact) stats = textStats(redactedBody);
+        if (redact) stats = textStats(redactedBody, c.kind === 'text');
         if (o.pii.mode === 'drop') {
           const types = Object.keys(counts).sort().join(', ');
           return this.reject(p, it, 'pii', 'pii', `contains ${types}`, {}, redactedBody, counts);
@@ -365,7 +365,11 @@ export class BatchProcessor {
     const split = u < o.split.train ? 0 : u < o.split.train + o.split.val ? 1 : 2;
     const json = c.kind === 'text' ? JSON.stringify({id, text: c.text}) : JSON.stringify({id, messages: c.messages satisfies Message[]});
     const i = p.kept(it.line, split, FORMATS.indexOf(c.format), digest, this.encoder(c), id, json, pii);
-    if (split === 0) p.terms.add(promptOf(c.kind === 'text' ? {text: c.text} : {messages: c.messages}));
+    if (split === 0) {
+      // For text the prompt is the body the last textStats call scanned (redacted or not).
+      if (c.kind === 'text' && stats.terms) p.terms.addFound(c.text, stats.terms);
+      else p.terms.add(promptOf(c.kind === 'text' ? {text: c.text} : {messages: c.messages}));
+    }
     if (o.near) {
       const sh = shinglesOf(stats.hashes, o.ngram, false);
       p.near(i, sh, bandHashes(signature(sh, o.num_perm, o.dedup_seed), o.bands, o.rows));

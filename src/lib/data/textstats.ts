@@ -19,6 +19,12 @@ export interface TextStats {
   lens: Uint32Array;
   /** Whether the text has "@" or ":" (with digits, what the PII detectors need: see pii.ts). */
   atOrColon: boolean;
+  /**
+   * Only when asked for and the text is all ASCII: the drift-profile terms (profile-terms.ts) as
+   * (start, end, hash) triples, found in this same pass so the text is not scanned twice. A view of
+   * a buffer the next call reuses.
+   */
+  terms?: Int32Array;
 }
 
 function isSymbol(c: number): boolean {
@@ -32,8 +38,19 @@ let keys = new Uint32Array(1024);
 let counts = new Int32Array(1024);
 let lenBuf = new Uint32Array(4096);
 let gramBuf = new Uint32Array(4096);
+let termBuf = new Int32Array(3 * 4096);
 
-export function textStats(text: string): TextStats {
+function growTerms(): void {
+  const t = new Int32Array(termBuf.length * 2);
+  t.set(termBuf);
+  termBuf = t;
+}
+
+/**
+ * withTerms: also find the profile terms, the same way TermBatch.add's scan does (lowercase runs of
+ * ASCII letters/digits, greedy pieces of at most 24, pieces of one character dropped, FNV-1a hash).
+ */
+export function textStats(text: string, withTerms = false): TextStats {
   let words = 0;
   let wordChars = 0;
   let digits = 0;
@@ -43,9 +60,24 @@ export function textStats(text: string): TextStats {
   let len = 0;
   let atOrColon = false;
   const n = text.length;
+  // Term state: tk < 0 when not asked for or after a non-ASCII character (the caller then uses the
+  // regex path); ts = start of the current term, -1 when none.
+  let tk = withTerms ? 0 : -1;
+  let ts = -1;
+  let th = 0;
   for (let i = 0; i <= n; i++) {
     const c = i < n ? text.charCodeAt(i) : 32;
     if (c === 32 || c === 10 || c === 9 || c === 13) {
+      if (ts >= 0 && tk >= 0) {
+        if (i - ts >= 2) {
+          if (tk + 3 > termBuf.length) growTerms();
+          termBuf[tk] = ts;
+          termBuf[tk + 1] = i;
+          termBuf[tk + 2] = th;
+          tk += 3;
+        }
+        ts = -1;
+      }
       if (len > 0) {
         if (words === hashBuf.length) {
           const hb = new Uint32Array(words * 2);
@@ -77,6 +109,34 @@ export function textStats(text: string): TextStats {
       symbols++;
       if (c === 64) atOrColon = true;
     } else if (c === 58) atOrColon = true;
+    if (tk >= 0) {
+      if (k >= 0 && c < 128) {
+        if (ts < 0) {
+          ts = i;
+          th = 0x811c9dc5;
+        }
+        th = Math.imul(th ^ k, 0x01000193);
+        if (i + 1 - ts === 24) {
+          if (tk + 3 > termBuf.length) growTerms();
+          termBuf[tk] = ts;
+          termBuf[tk + 1] = i + 1;
+          termBuf[tk + 2] = th;
+          tk += 3;
+          ts = -1;
+        }
+      } else if (c >= 128) {
+        tk = -1;
+      } else if (ts >= 0) {
+        if (i - ts >= 2) {
+          if (tk + 3 > termBuf.length) growTerms();
+          termBuf[tk] = ts;
+          termBuf[tk + 1] = i;
+          termBuf[tk + 2] = th;
+          tk += 3;
+        }
+        ts = -1;
+      }
+    }
     if (k >= 0) {
       alnum++;
       k = Math.imul(k, 0xcc9e2d51);
@@ -88,7 +148,9 @@ export function textStats(text: string): TextStats {
   }
     // Views, not copies: every caller is done with them before the next textStats call (one fewer
   // pair of allocations per record).
-  return {words, wordChars, digits, symbols, hashes: hashBuf.subarray(0, words), lens: lenBuf.subarray(0, words), atOrColon};
+  const st: TextStats = {words, wordChars, digits, symbols, hashes: hashBuf.subarray(0, words), lens: lenBuf.subarray(0, words), atOrColon};
+  if (tk >= 0) st.terms = termBuf.subarray(0, tk);
+  return st;
 }
 
 /**
