@@ -15,40 +15,37 @@ const HSPACE = /[ \t\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]+/g;
 // eslint-disable-next-line no-control-regex
 const ASCII = /^[\u0020-\u007e\n]*$/;
 
+// Anything but printable ASCII and newlines (and, when stripping HTML, "<" and "&"); a double space,
+// a space next to a newline, or three newlines in a row.
+// eslint-disable-next-line no-control-regex
+const NOT_PLAIN = /[^\n\x20-\x7e]/;
+// eslint-disable-next-line no-control-regex
+const NOT_PLAIN_NO_MARKUP = /[^\n\x20-\x25\x27-\x3b\x3d-\x7e]/;
+const SPACING_TO_FIX = /[ \n] | \n|\n\n\n/;
+
 const UNCHANGED = 0;
 const ASCII_SPACING = 1;
 const GENERAL = 2;
 
 /**
- * One pass over the code units deciding how much of normalizeText a string needs: UNCHANGED
+ * Decides how much of normalizeText a string needs: UNCHANGED
  * (printable ASCII and newlines only, so already NFC with no controls; no HTML markers when
  * stripping; when collapsing, no double space, no space next to a newline, no run of 3 newlines,
  * nothing to trim), ASCII_SPACING (the same but for spacing) or GENERAL. Most records are one of
  * the first two and skip the regex passes below (the whole stage measured ~5x faster).
  */
 function triage(s: string, o: NormalizeOptions): number {
+  // Two regex searches (irregexp's native scan) measured ~1.6x faster than one JS loop over the
+  // code units tracking the same conditions.
+  if ((o.strip_html ? NOT_PLAIN_NO_MARKUP : NOT_PLAIN).test(s)) return GENERAL;
+  if (!o.collapse_whitespace) return UNCHANGED;
   const n = s.length;
-  const collapse = o.collapse_whitespace;
-  let verdict = UNCHANGED;
-  if (collapse && n > 0) {
+  if (n > 0) {
     const a = s.charCodeAt(0);
     const z = s.charCodeAt(n - 1);
-    if (a === 32 || a === 10 || z === 32 || z === 10) verdict = ASCII_SPACING;
+    if (a === 32 || a === 10 || z === 32 || z === 10) return ASCII_SPACING;
   }
-  let p1 = 0;
-  let p2 = 0;
-  for (let i = 0; i < n; i++) {
-    const c = s.charCodeAt(i);
-    if (c > 126 || (c < 32 && c !== 10)) return GENERAL;
-    if (o.strip_html && (c === 60 || c === 38)) return GENERAL;
-    if (collapse && verdict === UNCHANGED) {
-      if (c === 32 && (p1 === 32 || p1 === 10)) verdict = ASCII_SPACING;
-      else if (c === 10 && (p1 === 32 || (p1 === 10 && p2 === 10))) verdict = ASCII_SPACING;
-    }
-    p2 = p1;
-    p1 = c;
-  }
-  return verdict;
+  return SPACING_TO_FIX.test(s) ? ASCII_SPACING : UNCHANGED;
 }
 
 /**
