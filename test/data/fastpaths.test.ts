@@ -158,6 +158,35 @@ describe('data prep fast paths give the same results as the plain versions', () 
     expect(rejectedByNgram).toBeGreaterThan(100);
   });
 
+  it('quality: the line-length bound that skips the duplicate-line count gives the same verdicts as counting always', () => {
+    const r = rng(4);
+    const o = {...dataConfig({}).quality, max_top_ngram_fraction: 1e9, max_digit_ratio: 1};
+    const pool = Array.from({length: 12}, (_, i) => Array.from({length: 6 + (i % 4)}, (_, j) => `word${(i * 7 + j) % 13}`).join(' '));
+    let rejected = 0;
+    let skippedLengthsShared = 0;
+    for (let k = 0; k < 1500; k++) {
+      const lines: string[] = [];
+      const nLines = 1 + Math.floor(r() * 14);
+      const size = 1 + Math.floor(r() * pool.length);
+      for (let i = 0; i < nLines; i++) lines.push(r() < 0.15 ? '' : pool[Math.floor(r() * size)]!);
+      // Pad to 50+ words so the repetition rules apply.
+      const text = lines.join('\n') + '\n' + Array.from({length: 50}, (_, i) => `pad${i}`).join(' ');
+      const got = checkQuality(text, o);
+      // Reference: the plain count, without the bound.
+      const nonEmpty = text.split('\n').filter((l) => l.length > 0);
+      const dup = nonEmpty.length - new Set(nonEmpty).size;
+      const frac = dup / nonEmpty.length;
+      const want = nonEmpty.length > 1 && frac > o.max_duplicate_line_fraction
+        ? {rule: 'max_duplicate_line_fraction', score: Math.round(frac * 10_000) / 10_000, limit: o.max_duplicate_line_fraction}
+        : undefined;
+      expect(got, text).toEqual(want);
+      if (got) rejected++;
+      else if (new Set(nonEmpty.map((l) => l.length)).size < nonEmpty.length) skippedLengthsShared++;
+    }
+    expect(rejected).toBeGreaterThan(100);
+    expect(skippedLengthsShared).toBeGreaterThan(100);
+  });
+
   it('PII: records without digits still get IPv6 and secrets redacted (the pre-checks do not skip them)', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'llmops-fast-'));
     const secret = 'sk-' + 'abcdefghijklmnopqrstuvwxyzABCD';

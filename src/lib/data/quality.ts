@@ -34,6 +34,35 @@ import {maxWindowChars, textStats, topNgram, type TextStats} from './textstats.j
 const REPETITION_MIN_WORDS = 50;
 const round = (x: number) => Math.round(x * 10_000) / 10_000;
 
+let lineLens = new Int32Array(256);
+
+/**
+ * An upper bound of the duplicate-line fraction from line lengths alone: only lines whose length
+ * another line shares can be duplicates. Prose rarely has two lines of one length, so the exact
+ * count (a string per line into a Set) is mostly skipped.
+ */
+function duplicateLineBound(text: string): number {
+  let n = 0;
+  for (let start = 0; start <= text.length; ) {
+    let i = text.indexOf('\n', start);
+    if (i === -1) i = text.length;
+    if (i > start) {
+      if (n === lineLens.length) {
+        const l = new Int32Array(n * 2);
+        l.set(lineLens);
+        lineLens = l;
+      }
+      lineLens[n++] = i - start;
+    }
+    start = i + 1;
+  }
+  if (n <= 1) return 0;
+  const lens = lineLens.subarray(0, n).sort();
+  let shared = 0;
+  for (let i = 1; i < n; i++) if (lens[i] === lens[i - 1]) shared++;
+  return shared / n;
+}
+
 export function checkQuality(text: string, o: QualityOptions, stats?: TextStats): QualityVerdict | undefined {
   if (!o.enabled) return undefined;
   const chars = text.length;
@@ -54,7 +83,7 @@ export function checkQuality(text: string, o: QualityOptions, stats?: TextStats)
   if (digitRatio > o.max_digit_ratio) return {rule: 'max_digit_ratio', score: round(digitRatio), limit: o.max_digit_ratio};
 
   if (words < REPETITION_MIN_WORDS) return undefined;
-  if (text.includes('\n')) {
+  if (text.includes('\n') && duplicateLineBound(text) > o.max_duplicate_line_fraction) {
     const lines = text.split('\n').filter((l) => l.length > 0);
     if (lines.length > 1) {
       const seen = new Set<string>();
