@@ -9,6 +9,7 @@ import {stringify} from 'yaml';
 import {Ledger} from '../../src/lib/ledger/ledger.js';
 import {ReferenceProfileBuilder, requestProfile} from '../../src/lib/monitor/profile.js';
 import {tempDir} from '../helpers/cli.js';
+import {prng} from '../../src/lib/util/prng.js';
 
 export const TRAIN_PROMPTS = [
   'How do I reset my password for the billing portal?',
@@ -28,16 +29,7 @@ export const DRIFTED_PROMPTS = [
 ];
 
 /** Deterministic PRNG (mulberry32) so fixtures are the same on every run. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const rng = prng;
 
 export interface RequestRow {
   deployment_id: string;

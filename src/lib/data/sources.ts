@@ -146,10 +146,7 @@ async function* textChunks(file: InputFile, stats: {hash: ReturnType<typeof crea
     }
     if (tail) yield tail;
   } catch (err) {
-    if ((err as {code?: string}).code === 'Z_DATA_ERROR' || (err as {code?: string}).code === 'Z_BUF_ERROR') {
-      throw inputError(`${file.name}: not a valid gzip file (${(err as Error).message}).`, {fix: 'Try this: check the file with `gzip -t`, or drop the .gz extension if it is not compressed.', details: {file: file.name}});
-    }
-    throw err;
+    throw gzipError(file, err);
   } finally {
     rs.destroy();
   }
@@ -240,10 +237,7 @@ async function* lineBlocks(
     }
     if (carry && carry.length > 0) yield make(carry);
   } catch (err) {
-    if ((err as {code?: string}).code === 'Z_DATA_ERROR' || (err as {code?: string}).code === 'Z_BUF_ERROR') {
-      throw inputError(`${file.name}: not a valid gzip file (${(err as Error).message}).`, {fix: 'Try this: check the file with `gzip -t`, or drop the .gz extension if it is not compressed.', details: {file: file.name}});
-    }
-    throw err;
+    throw gzipError(file, err);
   } finally {
     rs.destroy();
   }
@@ -462,4 +456,16 @@ function checkCsvColumns(file: InputFile, columns: string[], fm: FieldMap): void
     }
     // Other shape errors (role order of an empty probe conversation) are fine at header level.
   }
+}
+
+/** A zlib failure becomes an input error naming the file; anything else passes through. */
+function gzipError(file: {name: string}, err: unknown): unknown {
+  const code = (err as {code?: string}).code;
+  if (code === 'Z_DATA_ERROR' || code === 'Z_BUF_ERROR') {
+    return inputError(`${file.name}: not a valid gzip file (${(err as Error).message}).`, {
+      fix: 'Try this: check the file with `gzip -t`, or drop the .gz extension if it is not compressed.',
+      details: {file: file.name},
+    });
+  }
+  return err;
 }

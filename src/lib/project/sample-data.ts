@@ -6,18 +6,7 @@
  * messy, so that `llmops data prep` has something to show: a few exact and near duplicates,
  * e-mail addresses and phone numbers to redact, a line too short to keep and one malformed line.
  */
-
-/** mulberry32: a tiny seeded PRNG, enough for reproducible sample text. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
+import {prng} from '../util/prng.js';
 
 const ANIMALS = ['cat', 'dog', 'fox', 'owl', 'horse', 'rabbit', 'goat', 'duck', 'bear', 'mouse'];
 const COLOURS = ['red', 'blue', 'green', 'yellow', 'brown', 'white', 'black', 'orange'];
