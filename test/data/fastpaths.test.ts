@@ -6,7 +6,8 @@ import path from 'node:path';
 import {describe, expect, it} from 'vitest';
 import {configSchema} from '../../src/lib/config/schema.js';
 import {ReferenceProfileBuilder} from '../../src/lib/monitor/profile.js';
-import {normalizeText, type NormalizeOptions} from '../../src/lib/data/normalize.js';
+import {normalizeKnown, normalizeText, type NormalizeOptions} from '../../src/lib/data/normalize.js';
+import {keptJson} from '../../src/lib/data/process.js';
 import {stripHtml} from '../../src/lib/data/html.js';
 import {ProfileTotals, TermBatch} from '../../src/lib/data/profile-terms.js';
 import {checkQuality} from '../../src/lib/data/quality.js';
@@ -68,6 +69,63 @@ describe('data prep fast paths give the same results as the plain versions', () 
     expect(changed).toBeGreaterThan(1000);
   });
 
+  it('normalisation from the textStats pass: same text, and word statistics reused only when they still hold', () => {
+    const r = rng(11);
+    const pieces = ['word', 'Ab', '42', ' ', ' ', ' ', '\n', '\n', '\n', '\t', '\r\n', '<b>', '&amp;', 'é', 'e\u0301', '\u200b', '\u00a0', '.', '\u0007', '"', '\\'];
+    const options: NormalizeOptions[] = [
+      {nfc: true, strip_control: true, collapse_whitespace: true, strip_html: false},
+      {nfc: true, strip_control: true, collapse_whitespace: true, strip_html: true},
+      {nfc: false, strip_control: false, collapse_whitespace: false, strip_html: false},
+    ];
+    const termStrings = (s: string, t?: Int32Array) => (t ? Array.from({length: t.length / 3}, (_, j) => `${s.slice(t[3 * j]!, t[3 * j + 1]!).toLowerCase()}:${t[3 * j + 2]}`) : []);
+    let kept = 0;
+    let collapsed = 0;
+    for (let k = 0; k < 4000; k++) {
+      let s = '';
+      const n = Math.floor(r() * 30);
+      const max = k % 2 ? pieces.length : 9;
+      for (let i = 0; i < n; i++) s += pieces[Math.floor(r() * max)]!;
+      for (const o of options) {
+        const before = textStats(s, true);
+        const facts = {words: before.words, wordChars: before.wordChars, digits: before.digits, symbols: before.symbols, atOrColon: before.atOrColon,
+          hashes: [...before.hashes], lens: [...before.lens], terms: termStrings(s, before.terms)};
+        const got = normalizeKnown(s, o, before);
+        expect(got.text, JSON.stringify({s, o})).toBe(referenceNormalize(s, o));
+        if (!got.wordsKept) continue;
+        kept++;
+        if (got.text !== s) collapsed++;
+        const after = textStats(got.text, true);
+        expect({words: after.words, wordChars: after.wordChars, digits: after.digits, symbols: after.symbols, atOrColon: after.atOrColon,
+          hashes: [...after.hashes], lens: [...after.lens], terms: termStrings(got.text, after.terms)}, JSON.stringify({s, o})).toEqual(facts);
+      }
+    }
+    expect(kept).toBeGreaterThan(2000);
+    expect(collapsed).toBeGreaterThan(500);
+  });
+
+  it('output lines: the direct writer equals JSON.stringify whenever textStats says the text needs no escapes', () => {
+    const r = rng(12);
+    const pieces = ['word', ' ', '\n', '"', '\\', '/', '\t', '\r', '\u0001', '\u007f', '\u2028', 'é', '😀', '\ud800', '\udc00', '<', '&'];
+    let direct = 0;
+    for (let k = 0; k < 5000; k++) {
+      const parts: string[] = [];
+      for (let m = 0; m < 1 + (k % 3); m++) {
+        let s = '';
+        const n = Math.floor(r() * 12);
+        for (let i = 0; i < n; i++) s += pieces[Math.floor(r() * (k % 2 ? pieces.length : 3))]!;
+        parts.push(s);
+      }
+      const id = k % 7 ? `id-${k}` : `q"${k}`;
+      const text = {kind: 'text' as const, format: 'text' as const, text: parts.join('\n')};
+      const chat = {kind: 'chat' as const, format: 'openai' as const, messages: parts.map((content, i) => ({role: i % 2 ? ('assistant' as const) : ('user' as const), content}))};
+      const plain = textStats(parts.join('\n')).jsonPlain;
+      if (plain) direct++;
+      expect(keptJson(text, id, plain)).toBe(JSON.stringify({id, text: text.text}));
+      expect(keptJson(chat, id, plain)).toBe(JSON.stringify({id, messages: chat.messages}));
+    }
+    expect(direct).toBeGreaterThan(1500);
+  });
+
   it('drift profile: terms counted per batch in workers, minus removed duplicates, equal ReferenceProfileBuilder', () => {
     const r = rng(2);
     const words = ['alpha', 'Beta', 'GAMMA', 'x', 'y2k', '2024', 'a'.repeat(23), 'b'.repeat(24), 'C'.repeat(25), 'd'.repeat(49), 'café', 'İstanbul', '日本語', 'naïve', 'ok'];
@@ -117,7 +175,7 @@ describe('data prep fast paths give the same results as the plain versions', () 
         builder.add(p);
         const st = textStats(p, true);
         if (st.terms) {
-          batch.addFound(p, st.terms);
+          batch.addFound(p, st.terms, p.length);
           viaStats++;
         } else batch.add(p);
       }

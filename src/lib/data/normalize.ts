@@ -85,6 +85,27 @@ function collapseAscii(s: string): string {
   return res + s.slice(seg, n);
 }
 
+/** What textStats (textstats.ts) found in its pass over a text: the facts triage() looks for. */
+export interface TextFacts {
+  plain: boolean;
+  markup: boolean;
+  spacing: boolean;
+}
+
+/**
+ * normalizeText for a text whose facts textStats already found, saving triage's regex scans.
+ * `wordsKept`: only the gaps between words changed (or nothing), so word-level statistics of the
+ * input still hold for the result.
+ */
+export function normalizeKnown(s: string, o: NormalizeOptions, f: TextFacts): {text: string; wordsKept: boolean} {
+  if (f.plain && !(o.strip_html && f.markup)) {
+    if (!o.collapse_whitespace || !f.spacing) return {text: s, wordsKept: true};
+    return {text: collapseAscii(s), wordsKept: true};
+  }
+  const text = normalizeText(s, o);
+  return {text, wordsKept: text === s};
+}
+
 export function normalizeText(s: string, o: NormalizeOptions): string {
   const t = triage(s, o);
   if (t === UNCHANGED) return s;

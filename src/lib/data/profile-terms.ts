@@ -88,11 +88,14 @@ export class TermBatch {
     for (let j = 0; j < k; j += 3) this.bump(prompt, this.scratch[j]!, this.scratch[j + 1]!, this.scratch[j + 2]!);
   }
 
-  /** Same as add(prompt) for an ASCII prompt whose terms textStats(prompt, true) already found. */
-  addFound(prompt: string, found: Int32Array): void {
+  /**
+   * Same as add(prompt) for an ASCII prompt whose terms textStats already found in `source`: the
+   * prompt itself, or the text before whitespace collapsing (same terms, other positions).
+   */
+  addFound(source: string, found: Int32Array, promptLength: number): void {
     this.count++;
-    this.lengths[lengthBin(prompt.length)]!++;
-    for (let j = 0; j < found.length; j += 3) this.bump(prompt, found[j]!, found[j + 1]!, found[j + 2]!);
+    this.lengths[lengthBin(promptLength)]!++;
+    for (let j = 0; j < found.length; j += 3) this.bump(source, found[j]!, found[j + 1]!, found[j + 2]!);
   }
 
   private push(k: number, a: number, b: number, h: number): number {

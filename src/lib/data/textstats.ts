@@ -25,6 +25,18 @@ export interface TextStats {
    * a buffer the next call reuses.
    */
   terms?: Int32Array;
+  /**
+   * Facts the same pass gets almost for free (the branches sit off the letter path), so later
+   * stages need not scan again: `plain`, only printable ASCII and newlines (already NFC, no
+   * controls); `markup`, has "<" or "&"; `spacing`, whitespace collapse would change it (a space or
+   * newline at either end, a double space, a space next to a newline, three newlines in a row);
+   * `jsonPlain`, JSON.stringify would escape nothing but newlines (no quote, backslash, other
+   * control character or surrogate).
+   */
+  plain: boolean;
+  markup: boolean;
+  spacing: boolean;
+  jsonPlain: boolean;
 }
 
 function isSymbol(c: number): boolean {
@@ -59,6 +71,14 @@ export function textStats(text: string, withTerms = false): TextStats {
   let alnum = 0;
   let len = 0;
   let atOrColon = false;
+  let plain = true;
+  let markup = false;
+  let spacing = false;
+  let jsonPlain = true;
+  // Positions of the last space, the last newline and the newline before it.
+  let lastSp = -9;
+  let lastNl = -9;
+  let prevNl = -9;
   const n = text.length;
   // Term state: tk < 0 when not asked for or after a non-ASCII character (the caller then uses the
   // regex path); ts = start of the current term, -1 when none.
@@ -68,6 +88,18 @@ export function textStats(text: string, withTerms = false): TextStats {
   for (let i = 0; i <= n; i++) {
     const c = i < n ? text.charCodeAt(i) : 32;
     if (c === 32 || c === 10 || c === 9 || c === 13) {
+      // The sentinel space at i === n flags a trailing space or newline, as collapsing trims it.
+      if (c === 32) {
+        if (lastSp === i - 1 || lastNl === i - 1) spacing = true;
+        lastSp = i;
+      } else if (c === 10) {
+        if (lastSp === i - 1 || (lastNl === i - 1 && prevNl === i - 2)) spacing = true;
+        prevNl = lastNl;
+        lastNl = i;
+      } else {
+        plain = false;
+        jsonPlain = false;
+      }
       if (ts >= 0 && tk >= 0) {
         if (i - ts >= 2) {
           if (tk + 3 > termBuf.length) growTerms();
@@ -104,11 +136,21 @@ export function textStats(text: string, withTerms = false): TextStats {
     else if (c >= 48 && c <= 57) {
       k = c;
       digits++;
-    } else if (c >= 128) k = c;
-    else if (isSymbol(c)) {
+    } else if (c >= 128) {
+      k = c;
+      plain = false;
+      if ((c & 0xf800) === 0xd800) jsonPlain = false;
+    } else if (isSymbol(c)) {
       symbols++;
       if (c === 64) atOrColon = true;
+      else if (c === 92) jsonPlain = false;
+      else if (c === 60 || c === 38) markup = true;
     } else if (c === 58) atOrColon = true;
+    else if (c === 34) jsonPlain = false;
+    else if (c < 32 || c === 127) {
+      plain = false;
+      if (c < 32) jsonPlain = false;
+    }
     if (tk >= 0) {
       if (k >= 0 && c < 128) {
         if (ts < 0) {
@@ -146,9 +188,11 @@ export function textStats(text: string, withTerms = false): TextStats {
       h = (Math.imul(h, 5) + 0xe6546b64) | 0;
     }
   }
-    // Views, not copies: every caller is done with them before the next textStats call (one fewer
+  // Views, not copies: every caller is done with them before the next textStats call (one fewer
   // pair of allocations per record).
-  const st: TextStats = {words, wordChars, digits, symbols, hashes: hashBuf.subarray(0, words), lens: lenBuf.subarray(0, words), atOrColon};
+  if (n > 0 && (text.charCodeAt(0) === 32 || text.charCodeAt(0) === 10)) spacing = true;
+  const st: TextStats = {words, wordChars, digits, symbols, hashes: hashBuf.subarray(0, words), lens: lenBuf.subarray(0, words), atOrColon,
+    plain, markup, spacing, jsonPlain};
   if (tk >= 0) st.terms = termBuf.subarray(0, tk);
   return st;
 }
