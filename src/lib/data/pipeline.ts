@@ -20,7 +20,7 @@ import {effectiveThreshold, jaccard, optimalLsh, sortedSet} from './minhash.js';
 import type {PiiCounts, PiiType} from './pii.js';
 import {OrderedPool} from './pool.js';
 import {FORMATS, type PackedBatch, type ProcessOptions} from './process.js';
-import {ProfileTotals} from './profile-terms.js';
+import {ProfileTotals, TermBatch} from './profile-terms.js';
 import type {Message} from './records.js';
 import {readFile, resolveInputs, type FileStats, type InputFile} from './sources.js';
 import {ShingleSpill} from './spill.js';
@@ -261,6 +261,8 @@ export async function prepareData(o: PrepOptions): Promise<PrepResult> {
   let kinds = 0; // bit 1: text, bit 2: chat
   const tokens = new TokenCounter(cfg.tokenizer, cfg.context_length);
   const profile = new ProfileTotals();
+  // Training prompts the workers counted whose records dedup then removed.
+  const removedPrompts = new TermBatch();
   const names = inputs.map((i) => i.name);
   const recordsBySrc = new Array<number>(inputs.length).fill(0);
   const threshold = params.dedup.threshold;
@@ -281,7 +283,7 @@ export async function prepareData(o: PrepOptions): Promise<PrepResult> {
       // The worker counted this training record's prompt in the drift profile: take it back.
       if (((b.flags[i]! >> 1) & 3) === 0) {
         const rec = JSON.parse(out.toString('utf8', i === 0 ? 0 : b.end[i - 1]!, b.end[i]! - 1)) as {text?: string; messages?: Message[]};
-        profile.subtract(promptOf(rec));
+        removedPrompts.add(promptOf(rec));
       }
     };
     for (let i = 0; i < b.n; i++) {
@@ -386,6 +388,8 @@ export async function prepareData(o: PrepOptions): Promise<PrepResult> {
       inputStats.push(stats);
     }
     await pool.drain();
+    for (const part of await pool.finishTerms()) profile.merge(part);
+    if (!removedPrompts.empty) profile.subtract(removedPrompts.part());
   } catch (err) {
     await pool.close();
     for (const x of Object.values(w)) x.abort();

@@ -8,6 +8,7 @@ import {fileURLToPath} from 'node:url';
 import {Worker} from 'node:worker_threads';
 import {LlmopsError, type ExitCodeName} from '../errors.js';
 import {BatchProcessor, type Block, type PackedBatch, type ProcessOptions, type RawItem} from './process.js';
+import type {ProfilePart} from './profile-terms.js';
 
 type Consumer = (batch: PackedBatch) => void;
 type Batch = RawItem[] | Block;
@@ -37,6 +38,7 @@ export class OrderedPool {
   private failure?: Error;
   private drainWaiters: Array<() => void> = [];
   private inProc?: BatchProcessor;
+  private readonly finishing = new Map<Worker, (p: ProfilePart | undefined) => void>();
   readonly size: number;
 
   private constructor(
@@ -56,7 +58,7 @@ export class OrderedPool {
     }
     for (let i = 0; i < workers; i++) {
       const w = new Worker(script, {workerData: opts});
-      w.on('message', (m: {seq: number; batch?: PackedBatch; error?: WorkerError}) => pool.onMessage(w, m));
+      w.on('message', (m: Parameters<OrderedPool['onMessage']>[1]) => pool.onMessage(w, m));
       w.on('error', (err) => pool.fail(err));
       pool.workers.push(w);
       pool.idle.push(w);
@@ -92,6 +94,28 @@ export class OrderedPool {
     if (this.failure) throw this.failure;
   }
 
+  /**
+   * After drain(): each processor's drift-profile term counts not yet sent with a batch. Workers
+   * keep their tables across batches (process.ts), so this is where most of them arrive.
+   */
+  async finishTerms(): Promise<ProfilePart[]> {
+    if (this.inProc) {
+      const p = this.inProc.flushTerms();
+      return p ? [p] : [];
+    }
+    const parts = await Promise.all(
+      this.workers.map(
+        (w) =>
+          new Promise<ProfilePart | undefined>((resolve, reject) => {
+            this.finishing.set(w, resolve);
+            w.once('error', reject);
+            w.postMessage({finish: true});
+          }),
+      ),
+    );
+    return parts.filter((p): p is ProfilePart => p !== undefined);
+  }
+
   async close(): Promise<void> {
     await Promise.all(this.workers.map((w) => w.terminate()));
     this.workers = [];
@@ -106,7 +130,12 @@ export class OrderedPool {
     }
   }
 
-  private onMessage(w: Worker, m: {seq: number; batch?: PackedBatch; error?: WorkerError}): void {
+  private onMessage(w: Worker, m: {seq: number; batch?: PackedBatch; error?: WorkerError} | {finish: true; profile?: ProfilePart}): void {
+    if ('finish' in m) {
+      this.finishing.get(w)?.(m.profile);
+      this.finishing.delete(w);
+      return;
+    }
     this.idle.push(w);
     if (m.error) {
       const e = m.error;

@@ -73,7 +73,7 @@ export interface PackedBatch {
   sh?: Uint32Array;
   shEnd?: Uint32Array;
   bands?: Uint32Array;
-  /** Training-split prompts of the kept records (drift profile terms). */
+  /** Drift-profile term counts, when the processor flushed its table with this batch. */
   profile?: ProfilePart;
 }
 
@@ -122,7 +122,6 @@ class Packer {
   private shPos = 0;
   private readonly shEnd?: Uint32Array;
   private readonly bands?: Uint32Array;
-  readonly terms = new TermBatch();
 
   constructor(
     private readonly cap: number,
@@ -200,7 +199,6 @@ class Packer {
       b.shEnd = this.shEnd;
       b.bands = this.bands;
     }
-    if (!this.terms.empty) b.profile = this.terms.part();
     return b;
   }
 }
@@ -219,6 +217,8 @@ export interface ProcessOptions {
   dedup_seed: number;
   split: {train: number; val: number; test: number; seed: number};
   tokenizer: string;
+  /** Flush the term table at this many distinct terms (default TERM_FLUSH; tests set it low). */
+  term_flush?: number;
 }
 
 type Encoder = (c: Canonical) => number;
@@ -260,9 +260,21 @@ async function loadTokenizer(file: string): Promise<Encoder> {
   return (c) => tok.encode(render(c), {add_special_tokens: false}).ids.length;
 }
 
+/**
+ * Distinct terms a processor's table may hold before it is flushed to the main thread with a
+ * batch (bounds a worker's memory on corpora with huge vocabularies).
+ */
+export const TERM_FLUSH = 1 << 20;
+
 export class BatchProcessor {
   private readonly piiTypes: Set<PiiType>;
   private encoder: Encoder = byteTokens;
+  /**
+   * Drift-profile term counts of the training prompts, kept across batches: a table per batch
+   * re-inserted every distinct term each time and made the main thread split and merge ~15k
+   * term strings per batch (~10% of all CPU with both). Flushed at TERM_FLUSH terms and at the end.
+   */
+  private terms = new TermBatch();
 
   constructor(private readonly o: ProcessOptions) {
     this.piiTypes = new Set(o.pii.types);
@@ -279,7 +291,17 @@ export class BatchProcessor {
     for (const it of items) bytes += it.raw.length;
     const p = new Packer(items.length, bytes, this.o.near ? this.o.bands : 0);
     for (const it of items) this.one(it, p);
-    return p.finish(Array.isArray(batch) ? (items[0]?.src ?? 0) : batch.src);
+    const b = p.finish(Array.isArray(batch) ? (items[0]?.src ?? 0) : batch.src);
+    if (this.terms.size >= (this.o.term_flush ?? TERM_FLUSH)) b.profile = this.flushTerms();
+    return b;
+  }
+
+  /** The term counts so far (for the main thread to add up), starting a new table. */
+  flushTerms(): ProfilePart | undefined {
+    if (this.terms.empty) return undefined;
+    const part = this.terms.part();
+    this.terms = new TermBatch();
+    return part;
   }
 
   /** Raw text as it may appear in rejected.jsonl: redacted unless PII mode is keep. */
@@ -400,8 +422,8 @@ export class BatchProcessor {
     const i = p.kept(it.line, split, FORMATS.indexOf(c.format), digest, this.encoder(c), id, json, pii);
     if (split === 0) {
       // For text the prompt is the body the last textStats call scanned (redacted or not).
-      if (c.kind === 'text' && stats.terms) p.terms.addFound(termSource, stats.terms, c.text.length);
-      else p.terms.add(promptOf(c.kind === 'text' ? {text: c.text} : {messages: c.messages}));
+      if (c.kind === 'text' && stats.terms) this.terms.addFound(termSource, stats.terms, c.text.length);
+      else this.terms.add(promptOf(c.kind === 'text' ? {text: c.text} : {messages: c.messages}));
     }
     if (o.near) {
       const sh = shinglesOf(stats.hashes, o.ngram, false);

@@ -2,17 +2,19 @@
  * The drift reference profile (profile.json) built the way ReferenceProfileBuilder (monitor/profile.ts)
  * builds it, split in two so the term counting happens in the workers:
  *
- * - TermBatch (worker): counts, for one batch, the training prompts, their length bins and the
- *   documents each term occurs in. Term extraction on ASCII prompts is a hand-written scan with the
+ * - TermBatch (worker): counts the training prompts a worker sees (across its batches, until it
+ *   is flushed), their length bins and the documents each term occurs in. Term extraction on ASCII prompts is a hand-written scan with the
  *   same result as `terms()` (lowercase runs of letters/digits cut into pieces of 2..24); other
  *   prompts go through `terms()` itself.
- * - ProfileTotals (main thread): sums the batches and subtracts the prompts of the records that dedup
- *   removed afterwards (the workers cannot know those), then builds the same JSON as the builder.
+ * - ProfileTotals (main thread): sums the workers' tables and subtracts the prompts of the records
+ *   that dedup removed afterwards (the workers cannot know those; the main thread counts them in a
+ *   TermBatch of its own), then builds the same JSON as the builder.
  *
  * Counting on the main thread measured ~2.3 s per 30 MB (a third of the whole run, on the thread
  * that orders and writes); test/data/profile-terms.test.ts checks the result equals the builder's.
  */
 import {LENGTH_EDGES, PROFILE_VERSION, REFERENCE_TOP_TERMS, lengthBin, terms, type ReferenceProfile} from '../monitor/profile.js';
+import {LONG, PACKED_MAX, code6, fnvLower, keyHash, keyOfTerm} from './term-key.js';
 
 export interface ProfilePart {
   count: number;
@@ -35,24 +37,25 @@ for (let c = 0; c < 128; c++) {
 }
 
 /**
- * Per-batch document frequencies of terms, in flat typed arrays: an open-addressing table of
- * (hash, term index) pairs, per term (offset, length, count, last document) and the lowercased
- * characters in one pool. A term is found by one scan of the prompt (hashing as it goes) and
- * compared in place, so no string is made for it unless the batch has not seen it yet. Slicing
- * every term into a Map measured ~3x slower, mostly in cache misses.
+ * Document frequencies of terms in flat typed arrays: an open-addressing table of slots
+ * (k0, k1, term index, last document) keyed as term-key.ts says, per term (offset, length) and
+ * count, and the lowercased characters in one pool. A term is found by one scan of the prompt
+ * (keying as it goes) and compared in place, so no string is made for it unless the table has not
+ * seen it yet. Slicing every term into a Map measured ~3x slower, mostly in cache misses.
  */
 export class TermBatch {
   private count = 0;
   private readonly lengths = new Array<number>(LENGTH_EDGES.length).fill(0);
   private total = 0;
   private n = 0;
-  private meta = new Int32Array(4096 * 4);
+  private meta = new Int32Array(4096 * 2);
+  private counts = new Int32Array(4096);
   private pool = new Uint16Array(32768);
   private used = 0;
-  private tab = new Int32Array(8192 * 2).fill(-1);
+  private tab = new Int32Array(8192 * 4).fill(-1);
   private mask = 8191;
-  /** Terms of the current prompt (start, end, hash), applied once the prompt proved ASCII. */
-  private scratch = new Int32Array(3 * 1024);
+  /** Terms of the current prompt (start, end, k0, k1), applied once the prompt proved ASCII. */
+  private scratch = new Int32Array(4 * 1024);
 
   add(prompt: string): void {
     this.count++;
@@ -60,32 +63,40 @@ export class TermBatch {
     const n = prompt.length;
     let k = 0;
     let start = -1;
-    let h = 0;
+    let lo = 0;
+    let hi = 0;
     for (let i = 0; i < n; i++) {
       const l = CLASS[prompt.charCodeAt(i)]!;
       if (l === NON_ASCII) {
-        for (const t of terms(prompt)) this.bump(t, 0, t.length, hashOf(t));
+        for (const t of terms(prompt)) {
+          const [k0, k1] = keyOfTerm(t);
+          this.bump(t, 0, t.length, k0, k1);
+        }
         return;
       }
       if (l !== 0) {
         if (start < 0) {
           start = i;
-          h = 0x811c9dc5;
+          lo = 0;
+          hi = 0;
         }
-        h = Math.imul(h ^ l, 0x01000193);
+        const pos = i - start;
+        if (pos < 5) lo = (lo << 6) | code6(l);
+        else hi = (hi << 6) | code6(l);
         // terms() takes greedy pieces of at most 24.
-        if (i + 1 - start === 24) {
-          k = this.push(k, start, i + 1, h);
+        if (pos === 23) {
+          k = this.push(prompt, k, start, i + 1, lo, hi);
           start = -1;
         }
       } else if (start >= 0) {
         // A last piece of one character does not match.
-        if (i - start >= 2) k = this.push(k, start, i, h);
+        if (i - start >= 2) k = this.push(prompt, k, start, i, lo, hi);
         start = -1;
       }
     }
-    if (start >= 0 && n - start >= 2) k = this.push(k, start, n, h);
-    for (let j = 0; j < k; j += 3) this.bump(prompt, this.scratch[j]!, this.scratch[j + 1]!, this.scratch[j + 2]!);
+    if (start >= 0 && n - start >= 2) k = this.push(prompt, k, start, n, lo, hi);
+    const sc = this.scratch;
+    for (let j = 0; j < k; j += 4) this.bump(prompt, sc[j]!, sc[j + 1]!, sc[j + 2]!, sc[j + 3]!);
   }
 
   /**
@@ -95,97 +106,121 @@ export class TermBatch {
   addFound(source: string, found: Int32Array, promptLength: number): void {
     this.count++;
     this.lengths[lengthBin(promptLength)]!++;
-    for (let j = 0; j < found.length; j += 3) this.bump(source, found[j]!, found[j + 1]!, found[j + 2]!);
+    for (let j = 0; j < found.length; j += 4) this.bump(source, found[j]!, found[j + 1]!, found[j + 2]!, found[j + 3]!);
   }
 
-  private push(k: number, a: number, b: number, h: number): number {
-    if (k + 3 > this.scratch.length) {
+  private push(s: string, k: number, a: number, b: number, lo: number, hi: number): number {
+    if (k + 4 > this.scratch.length) {
       const sc = new Int32Array(this.scratch.length * 2);
       sc.set(this.scratch);
       this.scratch = sc;
     }
     this.scratch[k] = a;
     this.scratch[k + 1] = b;
-    this.scratch[k + 2] = h;
-    return k + 3;
+    if (b - a <= PACKED_MAX) {
+      this.scratch[k + 2] = lo;
+      this.scratch[k + 3] = hi;
+    } else {
+      this.scratch[k + 2] = fnvLower(s, a, b);
+      this.scratch[k + 3] = LONG;
+    }
+    return k + 4;
   }
 
   /** Counts the term s[a..b) (ASCII capitals compared lowercased) once for the current document. */
-  private bump(s: string, a: number, b: number, hash: number): void {
-    const h = (hash ^ (hash >>> 16)) | 0;
+  private bump(s: string, a: number, b: number, k0: number, k1: number): void {
     const tab = this.tab;
-    const meta = this.meta;
-    const pool = this.pool;
-    const len = b - a;
-    let slot = h & this.mask;
-    let idx: number;
+    const wrap = (this.mask << 2) | 3;
+    let slot = (keyHash(k0, k1) & this.mask) << 2;
     for (;;) {
-      idx = tab[slot * 2 + 1]!;
+      const idx = tab[slot + 2]!;
       if (idx === -1) {
-        idx = this.insert(s, a, b, h, slot);
-        break;
+        this.insert(s, a, b, k0, k1, slot);
+        return;
       }
-      if (tab[slot * 2] === h && meta[idx * 4 + 1] === len) {
-        const o = meta[idx * 4]!;
-        let j = 0;
-        for (; j < len; j++) {
-          const c = s.charCodeAt(a + j);
-          if (pool[o + j] !== (c < 128 ? CLASS[c] : c)) break;
+      if (tab[slot] === k0 && tab[slot + 1] === k1 && (k1 !== LONG || this.same(s, a, b, idx))) {
+        if (tab[slot + 3] !== this.count) {
+          tab[slot + 3] = this.count;
+          this.counts[idx]!++;
+          this.total++;
         }
-        if (j === len) break;
+        return;
       }
-      slot = (slot + 1) & this.mask;
-    }
-    const m = this.meta;
-    if (m[idx * 4 + 3] !== this.count) {
-      m[idx * 4 + 3] = this.count;
-      m[idx * 4 + 2]!++;
-      this.total++;
+      slot = (slot + 4) & wrap;
     }
   }
 
-  private insert(s: string, a: number, b: number, h: number, slot: number): number {
+  /** Whether term idx is s[a..b) (a hashed term: long or not ASCII). */
+  private same(s: string, a: number, b: number, idx: number): boolean {
+    const len = b - a;
+    if (this.meta[idx * 2 + 1] !== len) return false;
+    const o = this.meta[idx * 2]!;
+    const pool = this.pool;
+    for (let j = 0; j < len; j++) {
+      const c = s.charCodeAt(a + j);
+      if (pool[o + j] !== (c < 128 ? CLASS[c] : c)) return false;
+    }
+    return true;
+  }
+
+  private insert(s: string, a: number, b: number, k0: number, k1: number, slot: number): void {
     const idx = this.n++;
     const len = b - a;
-    if (idx * 4 + 4 > this.meta.length) {
+    if (idx >= this.counts.length) {
       const m = new Int32Array(this.meta.length * 2);
       m.set(this.meta);
       this.meta = m;
+      const c = new Int32Array(this.counts.length * 2);
+      c.set(this.counts);
+      this.counts = c;
     }
     if (this.used + len > this.pool.length) {
       const p = new Uint16Array(this.pool.length * 2 + len);
       p.set(this.pool);
       this.pool = p;
     }
-    this.meta[idx * 4] = this.used;
-    this.meta[idx * 4 + 1] = len;
+    this.meta[idx * 2] = this.used;
+    this.meta[idx * 2 + 1] = len;
     for (let j = a; j < b; j++) {
       let c = s.charCodeAt(j);
       if (c >= 65 && c <= 90) c += 32;
       this.pool[this.used++] = c;
     }
-    this.tab[slot * 2] = h;
-    this.tab[slot * 2 + 1] = idx;
+    this.counts[idx] = 1;
+    this.total++;
+    const tab = this.tab;
+    tab[slot] = k0;
+    tab[slot + 1] = k1;
+    tab[slot + 2] = idx;
+    tab[slot + 3] = this.count;
     if (this.n * 2 > this.mask + 1) this.rehash();
-    return idx;
   }
 
   private rehash(): void {
     const old = this.tab;
     const cap = (this.mask + 1) * 2;
-    this.tab = new Int32Array(cap * 2).fill(-1);
+    const tab = new Int32Array(cap * 4).fill(-1);
     this.mask = cap - 1;
-    for (let j = 0; j < old.length; j += 2) {
-      if (old[j + 1] === -1) continue;
-      let slot = old[j]! & this.mask;
-      while (this.tab[slot * 2 + 1] !== -1) slot = (slot + 1) & this.mask;
-      this.tab[slot * 2] = old[j]!;
-      this.tab[slot * 2 + 1] = old[j + 1]!;
+    const wrap = (this.mask << 2) | 3;
+    for (let j = 0; j < old.length; j += 4) {
+      if (old[j + 2] === -1) continue;
+      let slot = (keyHash(old[j]!, old[j + 1]!) & this.mask) << 2;
+      while (tab[slot + 2] !== -1) slot = (slot + 4) & wrap;
+      tab[slot] = old[j]!;
+      tab[slot + 1] = old[j + 1]!;
+      tab[slot + 2] = old[j + 2]!;
+      tab[slot + 3] = old[j + 3]!;
     }
+    this.tab = tab;
   }
 
   get empty(): boolean {
     return this.count === 0;
+  }
+
+  /** Distinct terms held. */
+  get size(): number {
+    return this.n;
   }
 
   part(): ProfilePart {
@@ -195,26 +230,15 @@ export class TermBatch {
     let w = 0;
     for (let i = 0; i < this.n; i++) {
       if (i > 0) units[w++] = 10;
-      const o = this.meta[i * 4]!;
-      units.set(this.pool.subarray(o, o + this.meta[i * 4 + 1]!), w);
-      w += this.meta[i * 4 + 1]!;
-      counts[i] = this.meta[i * 4 + 2]!;
+      const o = this.meta[i * 2]!;
+      const len = this.meta[i * 2 + 1]!;
+      units.set(this.pool.subarray(o, o + len), w);
+      w += len;
+      counts[i] = this.counts[i]!;
     }
     const joined = Buffer.from(units.buffer, units.byteOffset, units.byteLength).toString('utf16le');
     return {count: this.count, lengths: this.lengths, total: this.total, terms: joined, counts};
   }
-
-}
-
-/** The scan's hash of an already lowercased term. */
-function hashOf(t: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < t.length; i++) {
-    let c = t.charCodeAt(i);
-    if (c >= 65 && c <= 90) c += 32;
-    h = Math.imul(h ^ c, 0x01000193);
-  }
-  return h;
 }
 
 export class ProfileTotals {
@@ -236,15 +260,22 @@ export class ProfileTotals {
     }
   }
 
-  /** Takes back one prompt counted by a worker (its record was a duplicate). */
-  subtract(prompt: string): void {
-    this.count--;
-    this.lengths[lengthBin(prompt.length)]!--;
-    for (const t of new Set(terms(prompt))) {
-      const c = this.termCounts.get(t)! - 1;
+  /**
+   * Takes back prompts counted by the workers whose records dedup removed afterwards, counted in a
+   * TermBatch of their own (one table scan per prompt instead of a regex and Map updates).
+   */
+  subtract(p: ProfilePart): void {
+    if (p.count === 0) return;
+    this.count -= p.count;
+    for (let i = 0; i < this.lengths.length; i++) this.lengths[i]! -= p.lengths[i]!;
+    this.total -= p.total;
+    if (p.counts.length === 0) return;
+    const names = p.terms.split('\n');
+    for (let i = 0; i < p.counts.length; i++) {
+      const t = names[i]!;
+      const c = this.termCounts.get(t)! - p.counts[i]!;
       if (c === 0) this.termCounts.delete(t);
       else this.termCounts.set(t, c);
-      this.total--;
     }
   }
 

@@ -6,6 +6,7 @@
  * (measured on the bench corpus).
  */
 import {fmix32} from './hash.js';
+import {LONG, PACKED_MAX, code6, fnvLower} from './term-key.js';
 
 export interface TextStats {
   words: number;
@@ -21,8 +22,8 @@ export interface TextStats {
   atOrColon: boolean;
   /**
    * Only when asked for and the text is all ASCII: the drift-profile terms (profile-terms.ts) as
-   * (start, end, hash) triples, found in this same pass so the text is not scanned twice. A view of
-   * a buffer the next call reuses.
+   * (start, end, k0, k1) quadruples (keys: term-key.ts), found in this same pass so the text is not
+   * scanned twice. A view of a buffer the next call reuses.
    */
   terms?: Int32Array;
   /**
@@ -50,17 +51,31 @@ let keys = new Uint32Array(1024);
 let counts = new Int32Array(1024);
 let lenBuf = new Uint32Array(4096);
 let gramBuf = new Uint32Array(4096);
-let termBuf = new Int32Array(3 * 4096);
+let termBuf = new Int32Array(4 * 4096);
 
-function growTerms(): void {
-  const t = new Int32Array(termBuf.length * 2);
-  t.set(termBuf);
-  termBuf = t;
+/** Appends the term text[a..b) with its key; returns the new fill of termBuf. */
+function pushTerm(text: string, tk: number, a: number, b: number, lo: number, hi: number): number {
+  if (tk + 4 > termBuf.length) {
+    const t = new Int32Array(termBuf.length * 2);
+    t.set(termBuf);
+    termBuf = t;
+  }
+  termBuf[tk] = a;
+  termBuf[tk + 1] = b;
+  if (b - a <= PACKED_MAX) {
+    termBuf[tk + 2] = lo;
+    termBuf[tk + 3] = hi;
+  } else {
+    termBuf[tk + 2] = fnvLower(text, a, b);
+    termBuf[tk + 3] = LONG;
+  }
+  return tk + 4;
 }
 
 /**
  * withTerms: also find the profile terms, the same way TermBatch.add's scan does (lowercase runs of
- * ASCII letters/digits, greedy pieces of at most 24, pieces of one character dropped, FNV-1a hash).
+ * ASCII letters/digits, greedy pieces of at most 24, pieces of one character dropped), with their
+ * keys (term-key.ts).
  */
 export function textStats(text: string, withTerms = false): TextStats {
   let words = 0;
@@ -84,7 +99,8 @@ export function textStats(text: string, withTerms = false): TextStats {
   // regex path); ts = start of the current term, -1 when none.
   let tk = withTerms ? 0 : -1;
   let ts = -1;
-  let th = 0;
+  let lo = 0;
+  let hi = 0;
   for (let i = 0; i <= n; i++) {
     const c = i < n ? text.charCodeAt(i) : 32;
     if (c === 32 || c === 10 || c === 9 || c === 13) {
@@ -101,13 +117,7 @@ export function textStats(text: string, withTerms = false): TextStats {
         jsonPlain = false;
       }
       if (ts >= 0 && tk >= 0) {
-        if (i - ts >= 2) {
-          if (tk + 3 > termBuf.length) growTerms();
-          termBuf[tk] = ts;
-          termBuf[tk + 1] = i;
-          termBuf[tk + 2] = th;
-          tk += 3;
-        }
+        if (i - ts >= 2) tk = pushTerm(text, tk, ts, i, lo, hi);
         ts = -1;
       }
       if (len > 0) {
@@ -155,27 +165,21 @@ export function textStats(text: string, withTerms = false): TextStats {
       if (k >= 0 && c < 128) {
         if (ts < 0) {
           ts = i;
-          th = 0x811c9dc5;
+          lo = 0;
+          hi = 0;
         }
-        th = Math.imul(th ^ k, 0x01000193);
-        if (i + 1 - ts === 24) {
-          if (tk + 3 > termBuf.length) growTerms();
-          termBuf[tk] = ts;
-          termBuf[tk + 1] = i + 1;
-          termBuf[tk + 2] = th;
-          tk += 3;
+        // Packing past 10 characters overflows hi: such terms are keyed by hash (pushTerm).
+        const pos = i - ts;
+        if (pos < 5) lo = (lo << 6) | code6(k);
+        else hi = (hi << 6) | code6(k);
+        if (pos === 23) {
+          tk = pushTerm(text, tk, ts, i + 1, lo, hi);
           ts = -1;
         }
       } else if (c >= 128) {
         tk = -1;
       } else if (ts >= 0) {
-        if (i - ts >= 2) {
-          if (tk + 3 > termBuf.length) growTerms();
-          termBuf[tk] = ts;
-          termBuf[tk + 1] = i;
-          termBuf[tk + 2] = th;
-          tk += 3;
-        }
+        if (i - ts >= 2) tk = pushTerm(text, tk, ts, i, lo, hi);
         ts = -1;
       }
     }

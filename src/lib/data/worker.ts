@@ -6,7 +6,13 @@ import {BatchProcessor, transferList, type Block, type ProcessOptions, type RawI
 const proc = new BatchProcessor(workerData as ProcessOptions);
 const ready = proc.init();
 
-parentPort!.on('message', async (msg: {seq: number; batch: RawItem[] | Block}) => {
+parentPort!.on('message', async (msg: {seq: number; batch: RawItem[] | Block} | {finish: true}) => {
+  if ('finish' in msg) {
+    // After the last batch: the drift-profile term counts not yet flushed.
+    const profile = proc.flushTerms();
+    parentPort!.postMessage({finish: true, profile}, profile ? [profile.counts.buffer as ArrayBuffer] : []);
+    return;
+  }
   try {
     await ready;
     const batch = proc.process(msg.batch);
