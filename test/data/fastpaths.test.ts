@@ -5,9 +5,9 @@ import os from 'node:os';
 import path from 'node:path';
 import {describe, expect, it} from 'vitest';
 import {configSchema} from '../../src/lib/config/schema.js';
-import {ReferenceProfileBuilder} from '../../src/lib/monitor/profile.js';
+import {ReferenceProfileBuilder, promptOf} from '../../src/lib/monitor/profile.js';
 import {normalizeKnown, normalizeText, type NormalizeOptions} from '../../src/lib/data/normalize.js';
-import {keptJson} from '../../src/lib/data/process.js';
+import {BatchProcessor, keptJson, type ProcessOptions} from '../../src/lib/data/process.js';
 import {stripHtml} from '../../src/lib/data/html.js';
 import {ProfileTotals, TermBatch} from '../../src/lib/data/profile-terms.js';
 import {checkQuality} from '../../src/lib/data/quality.js';
@@ -186,6 +186,46 @@ describe('data prep fast paths give the same results as the plain versions', () 
     }
     expect(viaStats).toBeGreaterThan(400);
     expect(JSON.stringify(totals.build())).toBe(JSON.stringify(builder.build()));
+  });
+
+  it('drift profile: a processor flushing its term table every few terms adds up to the same profile as the builder', async () => {
+    const r = rng(13);
+    const words = ['alpha', 'Beta', 'GAMMA', 'x', 'y2k', '2024', "don't", 'a'.repeat(11), 'b'.repeat(24), 'C'.repeat(30), 'café', '日本語', 'naïve'];
+    const text = () => Array.from({length: 5 + Math.floor(r() * 30)}, () => words[Math.floor(r() * words.length)]!).join(r() < 0.2 ? '  ' : ' ');
+    const records = Array.from({length: 400}, (_, i) =>
+      i % 3 === 2 ? {messages: [{role: 'user', content: text()}, {role: 'assistant', content: text()}]} : {text: text()},
+    );
+    const cfg = dataConfig({});
+    const opts = (termFlush?: number): ProcessOptions => ({
+      files: ['t.jsonl'], field_map: {}, normalize: cfg.normalize, quality: {...cfg.quality, enabled: false}, pii: {mode: 'keep', types: []},
+      near: false, ngram: 5, num_perm: 128, bands: 0, rows: 0, dedup_seed: 1, split: {train: 1, val: 0, test: 0, seed: 1}, tokenizer: 'byte',
+      term_flush: termFlush,
+    });
+    const profileOf = async (termFlush?: number) => {
+      const proc = new BatchProcessor(opts(termFlush));
+      await proc.init();
+      const totals = new ProfileTotals();
+      let flushes = 0;
+      for (let b = 0; b < records.length; b += 50) {
+        const out = proc.process(records.slice(b, b + 50).map((rec, k) => ({src: 0, line: b + k + 1, raw: JSON.stringify(rec)})));
+        if (out.profile) {
+          flushes++;
+          totals.merge(out.profile);
+        }
+      }
+      const last = proc.flushTerms();
+      if (last) totals.merge(last);
+      return {profile: JSON.stringify(totals.build()), flushes};
+    };
+    const builder = new ReferenceProfileBuilder();
+    const norm = (t: string) => normalizeText(t, cfg.normalize);
+    for (const rec of records) {
+      builder.add(promptOf('text' in rec ? {text: norm(rec.text)} : {messages: rec.messages.map((m) => ({...m, content: norm(m.content)}))}));
+    }
+    const flushed = await profileOf(5);
+    expect(flushed.flushes).toBe(8);
+    expect(flushed.profile).toBe(JSON.stringify(builder.build()));
+    expect((await profileOf()).profile).toBe(flushed.profile);
   });
 
   it('quality: skipping 3-/4-gram counts under the (n-1)-gram bound gives the same verdicts as computing all', () => {
