@@ -192,7 +192,8 @@ describe('data prep fast paths give the same results as the plain versions', () 
     const r = rng(13);
     const words = ['alpha', 'Beta', 'GAMMA', 'x', 'y2k', '2024', "don't", 'a'.repeat(11), 'b'.repeat(24), 'C'.repeat(30), 'café', '日本語', 'naïve'];
     const text = () => Array.from({length: 5 + Math.floor(r() * 30)}, () => words[Math.floor(r() * words.length)]!).join(r() < 0.2 ? '  ' : ' ');
-    const records = Array.from({length: 400}, (_, i) =>
+    type Rec = {text: string} | {messages: Array<{role: 'user' | 'assistant'; content: string}>};
+    const records = Array.from({length: 400}, (_, i): Rec =>
       i % 3 === 2 ? {messages: [{role: 'user', content: text()}, {role: 'assistant', content: text()}]} : {text: text()},
     );
     const cfg = dataConfig({});
