@@ -11,7 +11,7 @@ import {BatchProcessor, keptJson, type ProcessOptions} from '../../src/lib/data/
 import {stripHtml} from '../../src/lib/data/html.js';
 import {ProfileTotals, TermBatch} from '../../src/lib/data/profile-terms.js';
 import {checkQuality} from '../../src/lib/data/quality.js';
-import {textStats, topNgramFraction} from '../../src/lib/data/textstats.js';
+import {ngramCountBound, textStats, topNgram, topNgramFraction} from '../../src/lib/data/textstats.js';
 import {prepareData} from '../../src/lib/data/pipeline.js';
 
 const dataConfig = (data: Record<string, unknown>) => configSchema.parse({data}).data;
@@ -229,7 +229,7 @@ describe('data prep fast paths give the same results as the plain versions', () 
     expect((await profileOf()).profile).toBe(flushed.profile);
   });
 
-  it('quality: skipping 3-/4-gram counts under the (n-1)-gram bound gives the same verdicts as computing all', () => {
+  it('quality: skipping n-gram counts under the (n-1)-gram and over-count bounds gives the same verdicts and scores as computing all', () => {
     const r = rng(3);
     const o = dataConfig({}).quality;
     const vocab = ['the', 'cat', 'sat', 'on', 'a', 'mat', 'and', 'looked', 'around', 'quietly', 'extraordinarily'];
@@ -256,6 +256,7 @@ describe('data prep fast paths give the same results as the plain versions', () 
       }
       expect(got, text).toEqual(want);
       if (got?.rule.startsWith('max_top_')) rejectedByNgram++;
+      for (const g of [2, 3, 4]) expect(ngramCountBound(st, g)).toBeGreaterThanOrEqual(topNgram(st, g, text.length).best);
     }
     expect(rejectedByNgram).toBeGreaterThan(100);
   });

@@ -28,7 +28,7 @@ export interface QualityVerdict {
   limit: number;
 }
 
-import {maxWindowChars, textStats, topNgram, type TextStats} from './textstats.js';
+import {maxWindowChars, ngramCountBound, textStats, topNgram, type TextStats} from './textstats.js';
 
 // Gopher applies its rules to documents of 50 words or more; below that one repeat dominates the ratios.
 const REPETITION_MIN_WORDS = 50;
@@ -101,12 +101,19 @@ export function checkQuality(text: string, o: QualityOptions, stats?: TextStats)
   // An n-gram occurs at most as often as its (n-1)-gram prefix, so the top (n-1)-gram's count times
   // the longest n-word window bounds the n-gram fraction: when that bound is within the limit the
   // exact count is not needed (skips most 3- and 4-gram passes on ordinary text).
+  // The same bound with a cheap over-count (ngramCountBound) clears most of the rest, so the exact
+  // count runs only for documents near or over a limit (verdicts and scores unchanged).
   let prevBest = Number.POSITIVE_INFINITY;
   for (const n of [2, 3, 4]) {
     const limit = round(o.max_top_ngram_fraction - (n - 2) * 0.02);
     if (prevBest !== Number.POSITIVE_INFINITY) {
       const bound = prevBest < 2 ? 0 : (prevBest * maxWindowChars(st, n)) / chars;
       if (bound <= limit) continue;
+    }
+    const over = ngramCountBound(st, n);
+    if (over < 2 || (over * maxWindowChars(st, n)) / chars <= limit) {
+      prevBest = Math.min(prevBest, over);
+      continue;
     }
     const top = topNgram(st, n, chars);
     if (top.frac > limit) return {rule: `max_top_${n}gram_fraction`, score: round(top.frac), limit};

@@ -222,6 +222,35 @@ export function maxWindowChars(s: TextStats, n: number): number {
   return best + n - 1;
 }
 
+let buckets = new Uint32Array(1024);
+
+/**
+ * An upper bound of the most frequent n-gram's count: n-grams counted per bucket of their hash,
+ * without telling apart the n-grams that share one, so no bucket count is below the true count of
+ * an n-gram in it. Cheaper than topNgram's exact table (no keys, no probing); checkQuality only
+ * counts exactly when this bound cannot clear a document.
+ */
+export function ngramCountBound(s: TextStats, n: number): number {
+  const m = s.words - n + 1;
+  if (m < 2) return m < 1 ? 0 : 1;
+  let bits = 4;
+  while (1 << bits < m * 2) bits++;
+  const cap = 1 << bits;
+  if (buckets.length < cap) buckets = new Uint32Array(cap);
+  buckets.fill(0, 0, cap);
+  const mask = cap - 1;
+  const hs = s.hashes;
+  let best = 0;
+  for (let i = 0; i < m; i++) {
+    let h = 0x9747b28c;
+    for (let j = 0; j < n; j++) h = Math.imul(h ^ hs[i + j]!, 0x01000193);
+    // The n-gram's key exactly as topNgram makes it (0 joins 1 there), so the bound holds for its count.
+    const c = ++buckets[(fmix32(h) || 1) & mask]!;
+    if (c > best) best = c;
+  }
+  return best;
+}
+
 /** The fraction and the count of the most frequent n-gram (count 0 when none repeats). */
 export function topNgram(s: TextStats, n: number, totalChars: number): {frac: number; best: number} {
   const m = s.words - n + 1;
