@@ -82,7 +82,7 @@ export class TermBatch {
         }
         const pos = i - start;
         if (pos < 5) lo = (lo << 6) | code6(l);
-        else hi = (hi << 6) | code6(l);
+        else if (pos < PACKED_MAX) hi = (hi << 6) | code6(l);
         // terms() takes greedy pieces of at most 24.
         if (pos === 23) {
           k = this.push(prompt, k, start, i + 1, lo, hi);

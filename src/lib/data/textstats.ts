@@ -168,10 +168,11 @@ export function textStats(text: string, withTerms = false): TextStats {
           lo = 0;
           hi = 0;
         }
-        // Packing past 10 characters overflows hi: such terms are keyed by hash (pushTerm).
+        // Terms past 10 characters are keyed by hash (pushTerm); packing stops there so lo and hi
+        // stay within 30 bits (small integers: a wrapped int32 measured 2x slower for the loop).
         const pos = i - ts;
         if (pos < 5) lo = (lo << 6) | code6(k);
-        else hi = (hi << 6) | code6(k);
+        else if (pos < PACKED_MAX) hi = (hi << 6) | code6(k);
         if (pos === 23) {
           tk = pushTerm(text, tk, ts, i + 1, lo, hi);
           ts = -1;
