@@ -11,7 +11,7 @@ import {BatchProcessor, keptJson, type ProcessOptions} from '../../src/lib/data/
 import {stripHtml} from '../../src/lib/data/html.js';
 import {ProfileTotals, TermBatch} from '../../src/lib/data/profile-terms.js';
 import {checkQuality} from '../../src/lib/data/quality.js';
-import {ngramCountBound, textStats, topNgram, topNgramFraction} from '../../src/lib/data/textstats.js';
+import {maxWindowChars, ngramCountBound, textStats, topNgram, topNgramFraction} from '../../src/lib/data/textstats.js';
 import {prepareData} from '../../src/lib/data/pipeline.js';
 
 const dataConfig = (data: Record<string, unknown>) => configSchema.parse({data}).data;
@@ -256,7 +256,14 @@ describe('data prep fast paths give the same results as the plain versions', () 
       }
       expect(got, text).toEqual(want);
       if (got?.rule.startsWith('max_top_')) rejectedByNgram++;
-      for (const g of [2, 3, 4]) expect(ngramCountBound(st, g)).toBeGreaterThanOrEqual(topNgram(st, g, text.length).best);
+      for (const g of [2, 3, 4]) {
+        expect(ngramCountBound(st, g)).toBeGreaterThanOrEqual(topNgram(st, g, text.length).best);
+        // The runs textStats keeps equal the longest window found by sliding over the words.
+        const tokens = text.split(' ').filter(Boolean);
+        let longest = 0;
+        for (let i = 0; i + g <= tokens.length; i++) longest = Math.max(longest, tokens.slice(i, i + g).join(' ').length);
+        expect(maxWindowChars(st, g), `${g} ${text}`).toBe(longest);
+      }
     }
     expect(rejectedByNgram).toBeGreaterThan(100);
   });

@@ -38,6 +38,8 @@ export interface TextStats {
   markup: boolean;
   spacing: boolean;
   jsonPlain: boolean;
+  /** Longest run of 2, 3 and 4 consecutive words, in characters of the words (maxWindowChars). */
+  window: [number, number, number];
 }
 
 function isSymbol(c: number): boolean {
@@ -94,6 +96,13 @@ export function textStats(text: string, withTerms = false): TextStats {
   let lastSp = -9;
   let lastNl = -9;
   let prevNl = -9;
+  // Lengths of the three words before the current one, and the longest 2-, 3- and 4-word runs.
+  let p1 = 0;
+  let p2 = 0;
+  let p3 = 0;
+  let w2 = 0;
+  let w3 = 0;
+  let w4 = 0;
   const n = text.length;
   // Term state: tk < 0 when not asked for or after a non-ASCII character (the caller then uses the
   // regex path); ts = start of the current term, -1 when none.
@@ -131,6 +140,18 @@ export function textStats(text: string, withTerms = false): TextStats {
         }
         hashBuf[words] = alnum > 0 ? fmix32(h ^ alnum) || 1 : 0;
         lenBuf[words] = len;
+        // Runs ending at this word, kept here so quality needs no extra pass over the lengths. A run
+        // cut short at the start (earlier lengths 0) lies inside the first full run, so it never
+        // exceeds the maximum of a document that has n words (fewer: maxWindowChars says 0).
+        const r2 = len + p1;
+        const r3 = r2 + p2;
+        const r4 = r3 + p3;
+        if (r2 > w2) w2 = r2;
+        if (r3 > w3) w3 = r3;
+        if (r4 > w4) w4 = r4;
+        p3 = p2;
+        p2 = p1;
+        p1 = len;
         words++;
         wordChars += len;
         len = 0;
@@ -197,7 +218,7 @@ export function textStats(text: string, withTerms = false): TextStats {
   // pair of allocations per record).
   if (n > 0 && (text.charCodeAt(0) === 32 || text.charCodeAt(0) === 10)) spacing = true;
   const st: TextStats = {words, wordChars, digits, symbols, hashes: hashBuf.subarray(0, words), lens: lenBuf.subarray(0, words), atOrColon,
-    plain, markup, spacing, jsonPlain};
+    plain, markup, spacing, jsonPlain, window: [w2, w3, w4]};
   if (tk >= 0) st.terms = termBuf.subarray(0, tk);
   return st;
 }
@@ -213,6 +234,7 @@ export function topNgramFraction(s: TextStats, n: number, totalChars: number): n
 /** Characters of the longest run of n consecutive words, spaces inside included. */
 export function maxWindowChars(s: TextStats, n: number): number {
   if (s.words < n) return 0;
+  if (n >= 2 && n <= 4) return s.window[n - 2]! + n - 1;
   let sum = 0;
   for (let i = 0; i < n; i++) sum += s.lens[i]!;
   let best = sum;
