@@ -5,7 +5,7 @@
 //   2. `llmops data prep` (the real CLI) without near-dup, and 3. with near-dup: wall time and peak RSS;
 //   4. near-dup precision/recall on a labelled generated set;
 //   5. one-permutation MinHash (ours) against classic k-permutation MinHash, per document.
-// Env: BENCH_DATA_MB (default 200), BENCH_KEEP=1 keeps the temp dir.
+// Env: BENCH_DATA_MB (default 200), BENCH_ROUNDS (default 3), BENCH_KEEP=1 keeps the temp dir.
 import {spawnSync} from 'node:child_process';
 import {createReadStream, createWriteStream, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, mkdirSync} from 'node:fs';
 import os from 'node:os';
@@ -211,24 +211,41 @@ async function minhashMicro() {
 const t0 = performance.now();
 const corpus = generateCorpus();
 console.log(`corpus: ${corpus.files.length} files, ${(corpus.bytes / 1e6).toFixed(1)} MB, ${corpus.docs} records (generated in ${((performance.now() - t0) / 1000).toFixed(1)}s) in ${dir}`);
-const floor = await ioFloor(corpus.files, path.join(dir, 'floor.jsonl'));
-console.log(`I/O floor: ${floor.seconds.toFixed(2)}s wall, ${floor.cpuSeconds.toFixed(2)}s CPU (${floor.records} records, ${(corpus.bytes / 1e6 / floor.seconds).toFixed(1)} MB/s)`);
-// On a loaded machine wall times swing with other processes; CPU seconds (user+sys, all threads)
-// are steadier. With 2 workers an idle 2-core machine runs prep in about half its CPU time.
-const cpuNote = (r) => `CPU ${r.cpuSeconds.toFixed(2)}s = ${(r.cpuSeconds / floor.cpuSeconds).toFixed(2)}x floor CPU`;
-const noNear = runPrep(project('no-near', false));
-console.log(`prep without near-dup: ${noNear.seconds.toFixed(2)}s = ${(noNear.seconds / floor.seconds).toFixed(2)}x floor, ${cpuNote(noNear)}, peak RSS ${noNear.peakMb.toFixed(0)} MB (target <= 2.5x, < 300 MB)`);
-const withNear = runPrep(project('near', true));
+// Rounds of (floor, prep without near-dup, prep with near-dup), each ratio against the floor of its
+// own round: this machine's speed drifts by tens of percent over minutes, so a floor measured once
+// and compared with runs a minute later measures the drift as much as the pipeline. The verdict
+// uses the median round.
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+const rounds = [];
+for (let r = 1; r <= ROUNDS; r++) {
+  const floor = await ioFloor(corpus.files, path.join(dir, 'floor.jsonl'));
+  const noNear = runPrep(project('no-near', false));
+  const withNear = runPrep(project('near', true));
+  const cpu = (x) => `CPU ${x.cpuSeconds.toFixed(2)}s = ${(x.cpuSeconds / floor.cpuSeconds).toFixed(2)}x floor CPU`;
+  console.log(`round ${r}/${ROUNDS} (load ${os.loadavg()[0].toFixed(2)}): I/O floor ${floor.seconds.toFixed(2)}s wall, ${floor.cpuSeconds.toFixed(2)}s CPU (${floor.records} records, ${(corpus.bytes / 1e6 / floor.seconds).toFixed(1)} MB/s); ` +
+    `without near-dup ${noNear.seconds.toFixed(2)}s = ${(noNear.seconds / floor.seconds).toFixed(2)}x, ${cpu(noNear)}, peak ${noNear.peakMb.toFixed(0)} MB; ` +
+    `with near-dup ${withNear.seconds.toFixed(2)}s = ${(withNear.seconds / floor.seconds).toFixed(2)}x, ${cpu(withNear)}, peak ${withNear.peakMb.toFixed(0)} MB`);
+  rounds.push({floor, noNear, withNear, noNearRatio: noNear.seconds / floor.seconds, withNearRatio: withNear.seconds / floor.seconds});
+}
+const noNearRatio = median(rounds.map((x) => x.noNearRatio));
+const withNearRatio = median(rounds.map((x) => x.withNearRatio));
+const noNearPeak = Math.max(...rounds.map((x) => x.noNear.peakMb));
+const withNearPeak = Math.max(...rounds.map((x) => x.withNear.peakMb));
+const {withNear, noNear} = rounds[rounds.length - 1];
 const w = withNear.result.records.written;
 const keptDocs = w.train + w.val + w.test;
-console.log(`prep with near-dup: ${withNear.seconds.toFixed(2)}s = ${(withNear.seconds / floor.seconds).toFixed(2)}x floor, ${cpuNote(withNear)}, peak RSS ${withNear.peakMb.toFixed(0)} MB (target <= 5x); ` +
+console.log(`prep without near-dup: median ${noNearRatio.toFixed(2)}x floor (rounds: ${rounds.map((x) => x.noNearRatio.toFixed(2)).join(', ')}), peak RSS ${noNearPeak.toFixed(0)} MB (target <= 2.5x, < 300 MB)`);
+console.log(`prep with near-dup: median ${withNearRatio.toFixed(2)}x floor (rounds: ${rounds.map((x) => x.withNearRatio.toFixed(2)).join(', ')}), peak RSS ${withNearPeak.toFixed(0)} MB (target <= 5x); ` +
   `near dups ${withNear.result.records.duplicates.near}, exact ${withNear.result.records.duplicates.exact}; ` +
-  `RSS over the no-near run per million kept documents: ${(((withNear.peakMb - noNear.peakMb) / keptDocs) * 1e6).toFixed(0)} MB`);
+  `RSS over the no-near run per million kept documents: ${(((withNearPeak - noNearPeak) / keptDocs) * 1e6).toFixed(0)} MB`);
 const q = await nearDupQuality();
 console.log(`near-dup quality: ${q.docs} docs, ${q.labelledDups} labelled near-dups, removed ${q.removed}, precision ${q.precision.toFixed(4)}, recall ${q.recall.toFixed(4)} (targets 0.97 / 0.95); LSH ${q.lsh.bands}x${q.lsh.rows}, effective threshold ${q.lsh.effective_threshold}`);
 const mh = await minhashMicro();
 console.log(`minhash per document (${mh.shinglesPerDoc} shingles, 128 perms): one-permutation ${mh.onePermUs.toFixed(1)} us, classic ${mh.classicUs.toFixed(1)} us`);
-console.log(JSON.stringify({machine: `${os.cpus().length} x ${os.cpus()[0]?.model}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`, corpus: {mb: corpus.bytes / 1e6, docs: corpus.docs}, floor, loadavg: os.loadavg(), noNear: {seconds: noNear.seconds, cpuSeconds: noNear.cpuSeconds, peakMb: noNear.peakMb}, withNear: {seconds: withNear.seconds, cpuSeconds: withNear.cpuSeconds, peakMb: withNear.peakMb}, quality: q, minhash: mh}));
+const slim = (x) => ({seconds: x.seconds, cpuSeconds: x.cpuSeconds, ...(x.peakMb ? {peakMb: x.peakMb} : {})});
+console.log(JSON.stringify({machine: `${os.cpus().length} x ${os.cpus()[0]?.model}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`, corpus: {mb: corpus.bytes / 1e6, docs: corpus.docs}, loadavg: os.loadavg(),
+  rounds: rounds.map((x) => ({floor: slim(x.floor), noNear: slim(x.noNear), withNear: slim(x.withNear)})), noNearRatio, withNearRatio, noNearPeak, withNearPeak, quality: q, minhash: mh}));
 if (!process.env.BENCH_KEEP) rmSync(dir, {recursive: true, force: true});
-const ok = noNear.seconds / floor.seconds <= 2.5 && noNear.peakMb < 300 && withNear.seconds / floor.seconds <= 5 && q.precision >= 0.97 && q.recall >= 0.95;
+const ok = noNearRatio <= 2.5 && noNearPeak < 300 && withNearRatio <= 5 && q.precision >= 0.97 && q.recall >= 0.95;
 process.exit(ok ? 0 : 1);
