@@ -176,6 +176,25 @@ describe('data prep (src/lib)', () => {
     expect(changed.id).not.toBe(forced.id);
   });
 
+  it('reads lines longer than a read block, a byte order mark and a last line without newline, with the right line numbers', async () => {
+    // Blocks are 1 MiB: a 2.5 MB record spans three reads; the broken record after it must still be
+    // reported on its own line, and the same bytes gzipped (the stream path) must give the same output.
+    const long = words(300_000, 5).slice(0, 2_500_000).trim();
+    const body = '\ufeff' + [JSON.stringify({text: words(60, 1)}), JSON.stringify({text: long}), '{"text": broken', JSON.stringify({text: words(60, 2)})].join('\n');
+    const dir = project({'a.jsonl': body, 'b.jsonl.gz': gzipSync(body)});
+    const cfg = (input: string, out: string) => dataConfig({inputs: [input], out, split: {train: 1, val: 0, test: 0}, quality: {max_chars: 3_000_000, max_words: 400_000}});
+    const r = await prepareData({root: dir, config: cfg('a.jsonl', 'o1'), cacheDir: '.c', workers: 0});
+    expect(r.records).toMatchObject({read: 4, rejected: 1, written: {train: 3}});
+    const rejected = lines(path.join(dir, 'o1/rejected.jsonl'));
+    expect(rejected.map((x) => [x.line, x.rule])).toEqual([[3, 'invalid_json']]);
+    const train = lines(path.join(dir, 'o1/train.jsonl'));
+    expect(train[1].text).toBe(long);
+    await prepareData({root: dir, config: cfg('b.jsonl.gz', 'o2'), cacheDir: '.c', workers: 0});
+    for (const f of ['train.jsonl', 'rejected.jsonl']) {
+      expect(readFileSync(path.join(dir, 'o2', f), 'utf8').replaceAll('b.jsonl.gz', 'a.jsonl'), f).toBe(readFileSync(path.join(dir, 'o1', f), 'utf8'));
+    }
+  });
+
   it('applies a field mapping, and refuses one that names fields the file does not have', async () => {
     const dir = project({'m.jsonl': JSON.stringify({body: 'Mapped body text about the silver market.', uid: 'x1'}) + '\n'});
     await prepareData({root: dir, config: dataConfig({inputs: ['m.jsonl'], out: 'o', field_map: {text: 'body', id: 'uid'}, split: {train: 1, val: 0, test: 0}}), cacheDir: '.c', workers: 0});

@@ -7,6 +7,7 @@
 import {createHash} from 'node:crypto';
 import {isUtf8} from 'node:buffer';
 import {createReadStream, statSync, existsSync} from 'node:fs';
+import {open} from 'node:fs/promises';
 import path from 'node:path';
 import {PassThrough, Readable, Transform, pipeline} from 'node:stream';
 import {createGunzip} from 'node:zlib';
@@ -165,7 +166,11 @@ const BLOCK_BYTES = 1 << 20;
  * A file as blocks of whole lines (about 1 MiB each), for JSON lines and line-per-document text.
  * Bytes are hashed as read and checked as UTF-8 here (isUtf8, no decoding: the worker decodes);
  * a block ends at a newline byte, which never falls inside a multi-byte character. Each block's
- * bytes are a private copy, so the pool can transfer them to a worker.
+ * bytes are its own buffer, so the pool can transfer them to a worker.
+ *
+ * Plain files are read straight into each block's buffer behind the previous block's unfinished
+ * line: reading stream chunks, joining them with that line and copying the result measured ~1 ms
+ * a block on the main thread (three 1 MiB allocations, two copies), and most of its GC.
  */
 async function* lineBlocks(
   file: InputFile,
@@ -175,20 +180,9 @@ async function* lineBlocks(
   seen: {first: number},
 ): AsyncGenerator<Block> {
   const gz = /\.gz$/i.test(file.path);
-  const rs = createReadStream(file.path, {highWaterMark: BLOCK_BYTES});
-  const tap = new Transform({
-    transform(chunk: Buffer, _enc, cb) {
-      stats.hash.update(chunk);
-      stats.bytes += chunk.length;
-      cb(null, chunk);
-    },
-  });
-  const input: AsyncIterable<Buffer> = gz ? pipeline(rs, tap, createGunzip(), () => {}) : rs;
-  let carry: Buffer | undefined;
   let line = 1;
   let offset = 0;
-  let firstChunk = true;
-  const make = (bytes: Buffer): Block => {
+  const make = (bytes: Buffer, owned: boolean): Block => {
     if (!isUtf8(bytes)) throw notUtf8At(file, bytes, offset, line);
     let firstLine = 0;
     let lines = 0;
@@ -199,32 +193,77 @@ async function* lineBlocks(
       if (nl === -1) break;
       a = nl + 1;
     }
-    const copy = new Uint8Array(bytes.length);
-    copy.set(bytes);
-    const block: Block = {src, line, bytes: copy, text, firstLine};
+    let own: Uint8Array = bytes;
+    if (!owned) {
+      own = new Uint8Array(bytes.length);
+      own.set(bytes);
+    }
+    const block: Block = {src, line, bytes: own, text, firstLine};
     line += lines;
     offset += bytes.length;
     return block;
   };
+  // The first bytes: a binary file is refused, a byte order mark skipped (TextDecoder drops it too).
+  const start = (buf: Buffer): Buffer => {
+    if (buf.subarray(0, 8192).includes(0)) {
+      throw inputError(`${file.name}: looks like a binary file (NUL bytes near the start); expected UTF-8 text (JSON lines, a JSON array, CSV or plain text).`, {
+        fix: 'Try this: point --input at the text data, or decompress it first (only .gz is read directly).',
+        details: {file: file.name},
+      });
+    }
+    if (buf.length >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) {
+      offset = 3;
+      return buf.subarray(3);
+    }
+    return buf;
+  };
+
+  if (!gz) {
+    const fh = await open(file.path, 'r');
+    try {
+      let carry: Buffer = Buffer.alloc(0);
+      let first = true;
+      for (;;) {
+        // Not from Buffer's shared pool: the block's ArrayBuffer is transferred to a worker.
+        const buf = Buffer.allocUnsafeSlow(carry.length + BLOCK_BYTES);
+        carry.copy(buf, 0);
+        const {bytesRead} = await fh.read(buf, carry.length, BLOCK_BYTES, null);
+        if (bytesRead === 0) break;
+        stats.hash.update(buf.subarray(carry.length, carry.length + bytesRead));
+        stats.bytes += bytesRead;
+        let data: Buffer = buf.subarray(0, carry.length + bytesRead);
+        if (first) {
+          first = false;
+          data = start(data);
+        }
+        const cut = data.lastIndexOf(10);
+        // The unfinished last line is copied out: the block's buffer goes to a worker.
+        carry = Buffer.from(data.subarray(cut + 1));
+        if (cut >= 0) yield make(data.subarray(0, cut + 1), true);
+      }
+      if (carry.length > 0) yield make(carry, false);
+    } finally {
+      await fh.close();
+    }
+    return;
+  }
+
+  const rs = createReadStream(file.path, {highWaterMark: BLOCK_BYTES});
+  const tap = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      stats.hash.update(chunk);
+      stats.bytes += chunk.length;
+      cb(null, chunk);
+    },
+  });
+  const input: AsyncIterable<Buffer> = pipeline(rs, tap, createGunzip(), () => {});
+  let carry: Buffer | undefined;
+  let firstChunk = true;
   try {
     for await (let buf of input) {
-      if (!gz) {
-        stats.hash.update(buf);
-        stats.bytes += buf.length;
-      }
       if (firstChunk) {
         firstChunk = false;
-        if (buf.subarray(0, 8192).includes(0)) {
-          throw inputError(`${file.name}: looks like a binary file (NUL bytes near the start); expected UTF-8 text (JSON lines, a JSON array, CSV or plain text).`, {
-            fix: 'Try this: point --input at the text data, or decompress it first (only .gz is read directly).',
-            details: {file: file.name},
-          });
-        }
-        // The byte order mark is not part of the first record (TextDecoder drops it too).
-        if (buf.length >= 3 && buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) {
-          buf = buf.subarray(3);
-          offset = 3;
-        }
+        buf = start(buf);
       }
       const data: Buffer = carry && carry.length > 0 ? Buffer.concat([carry, buf]) : buf;
       const cut = data.lastIndexOf(10);
@@ -232,10 +271,10 @@ async function* lineBlocks(
         carry = data;
         continue;
       }
-      yield make(data.subarray(0, cut + 1));
+      yield make(data.subarray(0, cut + 1), false);
       carry = data.subarray(cut + 1);
     }
-    if (carry && carry.length > 0) yield make(carry);
+    if (carry && carry.length > 0) yield make(carry, false);
   } catch (err) {
     throw gzipError(file, err);
   } finally {
