@@ -13,6 +13,7 @@ import {ProfileTotals, TermBatch} from '../../src/lib/data/profile-terms.js';
 import {checkQuality} from '../../src/lib/data/quality.js';
 import {maxWindowChars, ngramCountBound, textStats, topNgram, topNgramFraction} from '../../src/lib/data/textstats.js';
 import {prepareData} from '../../src/lib/data/pipeline.js';
+import {optimalLsh} from '../../src/lib/data/minhash.js';
 
 const dataConfig = (data: Record<string, unknown>) => configSchema.parse({data}).data;
 
@@ -227,6 +228,30 @@ describe('data prep fast paths give the same results as the plain versions', () 
     expect(flushed.flushes).toBe(8);
     expect(flushed.profile).toBe(JSON.stringify(builder.build()));
     expect((await profileOf()).profile).toBe(flushed.profile);
+  });
+
+  it('LSH bands and rows: the shared-powers search picks what evaluating every S-curve point picks', () => {
+    // The straightforward search (Simpson's rule over f at each point), the reference.
+    const integrate = (f: (x: number) => number, a: number, b: number) => {
+      const h = (b - a) / 200;
+      let s = f(a) + f(b);
+      for (let i = 1; i < 200; i++) s += f(a + i * h) * (i % 2 ? 4 : 2);
+      return (s * h) / 3;
+    };
+    const reference = (t: number, numPerm: number) => {
+      let best = {bands: 1, rows: numPerm, err: Number.POSITIVE_INFINITY};
+      for (let b = 1; b <= numPerm; b++) {
+        for (let r = 1; r <= Math.floor(numPerm / b); r++) {
+          const err = integrate((s) => 1 - (1 - s ** r) ** b, 0, t) * 0.2 + integrate((s) => (1 - s ** r) ** b, t, 1) * 0.8;
+          if (err < best.err) best = {bands: b, rows: r, err};
+        }
+      }
+      return [best.bands, best.rows];
+    };
+    for (const [t, numPerm] of [[0.8, 128], [0.5, 64], [0.7, 100], [0.9, 256], [0.85, 128], [0.6, 32]] as const) {
+      const got = optimalLsh(t, numPerm);
+      expect([got.bands, got.rows], `${t} ${numPerm}`).toEqual(reference(t, numPerm));
+    }
   });
 
   it('quality: skipping n-gram counts under the (n-1)-gram and over-count bounds gives the same verdicts and scores as computing all', () => {

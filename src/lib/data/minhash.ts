@@ -112,13 +112,6 @@ export function jaccard(a: Uint32Array, b: Uint32Array): number {
   return inter / (a.length + b.length - inter);
 }
 
-function integrate(f: (x: number) => number, a: number, b: number): number {
-  const n = 200;
-  const h = (b - a) / n;
-  let s = f(a) + f(b);
-  for (let i = 1; i < n; i++) s += f(a + i * h) * (i % 2 ? 4 : 2);
-  return (s * h) / 3;
-}
 
 export interface LshParams {
   bands: number;
@@ -133,16 +126,55 @@ export interface LshParams {
  * verified: a false positive costs one Jaccard computation, a false negative a missed duplicate.
  */
 export function optimalLsh(threshold: number, numPerm: number, fpWeight = 0.2, fnWeight = 0.8): LshParams {
+  // Simpson's rule over the two S-curve areas, with s ** r taken once per row count instead of
+  // once per (bands, rows) pair: half the Math.pow calls (~40 ms of every run's start), and the
+  // same sums bit for bit as evaluating the curve at each point (fastpaths.test.ts).
+  const x0 = simpsonPoints(0, threshold);
+  const x1 = simpsonPoints(threshold, 1);
+  const v0 = new Float64Array(x0.length);
+  const v1 = new Float64Array(x1.length);
+  const pow0: Float64Array[] = [];
+  const pow1: Float64Array[] = [];
+  for (let r = 1; r <= numPerm; r++) {
+    pow0[r] = x0.map((s) => s ** r);
+    pow1[r] = x1.map((s) => s ** r);
+  }
   let best = {bands: 1, rows: numPerm, err: Number.POSITIVE_INFINITY};
   for (let b = 1; b <= numPerm; b++) {
     for (let r = 1; r <= Math.floor(numPerm / b); r++) {
-      const fp = integrate((s) => 1 - (1 - s ** r) ** b, 0, threshold);
-      const fn = integrate((s) => (1 - s ** r) ** b, threshold, 1);
+      const p0 = pow0[r]!;
+      const p1 = pow1[r]!;
+      for (let i = 0; i < v0.length; i++) v0[i] = 1 - (1 - p0[i]!) ** b;
+      for (let i = 0; i < v1.length; i++) v1[i] = (1 - p1[i]!) ** b;
+      const fp = simpson(v0, 0, threshold);
+      const fn = simpson(v1, threshold, 1);
       const err = fp * fpWeight + fn * fnWeight;
       if (err < best.err) best = {bands: b, rows: r, err};
     }
   }
   return {bands: best.bands, rows: best.rows, effectiveThreshold: effectiveThreshold(best.bands, best.rows)};
+}
+
+const SIMPSON_STEPS = 200;
+
+/** Simpson's rule points on [a, b] (200 steps). */
+function simpsonPoints(a: number, b: number): Float64Array {
+  const n = SIMPSON_STEPS;
+  const h = (b - a) / n;
+  const x = new Float64Array(n + 1);
+  for (let i = 1; i < n; i++) x[i] = a + i * h;
+  x[0] = a;
+  x[n] = b;
+  return x;
+}
+
+/** Simpson's rule sum of f given its values at simpsonPoints(a, b). */
+function simpson(v: Float64Array, a: number, b: number): number {
+  const n = SIMPSON_STEPS;
+  const h = (b - a) / n;
+  let s = v[0]! + v[n]!;
+  for (let i = 1; i < n; i++) s += v[i]! * (i % 2 ? 4 : 2);
+  return (s * h) / 3;
 }
 
 export function effectiveThreshold(bands: number, rows: number): number {
