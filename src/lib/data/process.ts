@@ -262,9 +262,9 @@ async function loadTokenizer(file: string): Promise<Encoder> {
 
 /**
  * Distinct terms a processor's table may hold before it is flushed to the main thread with a
- * batch (bounds a worker's memory on corpora with huge vocabularies).
+ * batch: bounds a worker's table at ~16 MB (~60 bytes a term) on corpora with huge vocabularies.
  */
-export const TERM_FLUSH = 1 << 20;
+export const TERM_FLUSH = 1 << 18;
 
 export class BatchProcessor {
   private readonly piiTypes: Set<PiiType>;

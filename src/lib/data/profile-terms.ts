@@ -14,7 +14,7 @@
  * that orders and writes); test/data/profile-terms.test.ts checks the result equals the builder's.
  */
 import {LENGTH_EDGES, PROFILE_VERSION, REFERENCE_TOP_TERMS, lengthBin, terms, type ReferenceProfile} from '../monitor/profile.js';
-import {LONG, PACKED_MAX, code6, fnvLower, keyHash, keyOfTerm} from './term-key.js';
+import {LONG, PACKED_MAX, code6, keyHash, keyOfTerm, putTerm} from './term-key.js';
 
 export interface ProfilePart {
   count: number;
@@ -115,15 +115,7 @@ export class TermBatch {
       sc.set(this.scratch);
       this.scratch = sc;
     }
-    this.scratch[k] = a;
-    this.scratch[k + 1] = b;
-    if (b - a <= PACKED_MAX) {
-      this.scratch[k + 2] = lo;
-      this.scratch[k + 3] = hi;
-    } else {
-      this.scratch[k + 2] = fnvLower(s, a, b);
-      this.scratch[k + 3] = LONG;
-    }
+    putTerm(this.scratch, k, s, a, b, lo, hi);
     return k + 4;
   }
 

@@ -26,6 +26,22 @@ export function fnvLower(s: string, a: number, b: number): number {
   return h;
 }
 
+/**
+ * Writes the term s[a..b) as (start, end, k0, k1) at buf[at..at+4), given its packing so far (lo:
+ * the first five characters, hi: the next five; unused past PACKED_MAX).
+ */
+export function putTerm(buf: Int32Array, at: number, s: string, a: number, b: number, lo: number, hi: number): void {
+  buf[at] = a;
+  buf[at + 1] = b;
+  if (b - a <= PACKED_MAX) {
+    buf[at + 2] = lo;
+    buf[at + 3] = hi;
+  } else {
+    buf[at + 2] = fnvLower(s, a, b);
+    buf[at + 3] = LONG;
+  }
+}
+
 /** Slot hash of a key. */
 export function keyHash(k0: number, k1: number): number {
   let h = Math.imul(k0 ^ Math.imul(k1, 0x9e3779b1), 0x85ebca6b);

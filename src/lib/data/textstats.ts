@@ -6,7 +6,7 @@
  * (measured on the bench corpus).
  */
 import {fmix32} from './hash.js';
-import {LONG, PACKED_MAX, code6, fnvLower} from './term-key.js';
+import {PACKED_MAX, code6, putTerm} from './term-key.js';
 
 export interface TextStats {
   words: number;
@@ -62,15 +62,7 @@ function pushTerm(text: string, tk: number, a: number, b: number, lo: number, hi
     t.set(termBuf);
     termBuf = t;
   }
-  termBuf[tk] = a;
-  termBuf[tk + 1] = b;
-  if (b - a <= PACKED_MAX) {
-    termBuf[tk + 2] = lo;
-    termBuf[tk + 3] = hi;
-  } else {
-    termBuf[tk + 2] = fnvLower(text, a, b);
-    termBuf[tk + 3] = LONG;
-  }
+  putTerm(termBuf, tk, text, a, b, lo, hi);
   return tk + 4;
 }
 
