@@ -6,6 +6,7 @@ import {describe, expect, it} from 'vitest';
 import {configSchema} from '../../src/lib/config/schema.js';
 import {Ledger} from '../../src/lib/ledger/ledger.js';
 import {prepareData} from '../../src/lib/data/pipeline.js';
+import {ReferenceProfileBuilder} from '../../src/lib/monitor/profile.js';
 import {runCli, tempDir} from '../helpers/cli.js';
 
 const lines = (f: string) => readFileSync(f, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
@@ -193,6 +194,39 @@ describe('data prep (src/lib)', () => {
     for (const f of ['train.jsonl', 'rejected.jsonl']) {
       expect(readFileSync(path.join(dir, 'o2', f), 'utf8').replaceAll('b.jsonl.gz', 'a.jsonl'), f).toBe(readFileSync(path.join(dir, 'o1', f), 'utf8'));
     }
+  });
+
+  it('samples the drift profile 1 in k by content key on large inputs: the same profile as the builder over those records', async () => {
+    const docs = Array.from({length: 400}, (_, i) => JSON.stringify({text: words(40 + (i % 30), i + 1)}));
+    const dir = project({'a.jsonl': docs.join('\n') + '\n', 'b.jsonl': [...docs].reverse().join('\n') + '\n'});
+    const size = readFileSync(path.join(dir, 'a.jsonl')).length;
+    // A 15 KB limit instead of 64 MB: k = ceil(input bytes / 15 KB).
+    const run = (input: string, out: string, workers: number) =>
+      prepareData({root: dir, config: dataConfig({inputs: [input], out, split: {train: 1, val: 0, test: 0}}), cacheDir: '.c', workers, profileFullBytes: 15_000});
+    await run('a.jsonl', 'o1', 0);
+    const profile = JSON.parse(readFileSync(path.join(dir, 'o1/profile.json'), 'utf8'));
+    const everyA = Math.ceil(size / 15_000);
+    expect(everyA).toBeGreaterThan(2);
+    expect(profile.sample).toEqual({every: everyA});
+    // The sample: training records whose content key's low 32 bits (id characters 8..16) are 0 mod k.
+    const train = lines(path.join(dir, 'o1/train.jsonl'));
+    const sampled = train.filter((r) => parseInt(r.id.slice(8, 16), 16) % everyA === 0);
+    expect(sampled.length).toBeGreaterThan(train.length / everyA / 2);
+    expect(sampled.length).toBeLessThan(train.length);
+    const builder = new ReferenceProfileBuilder();
+    for (const r of sampled) builder.add(r.text);
+    expect(profile).toEqual({...builder.build(), sample: {every: everyA}});
+    // Whatever the input order, the same records make the sample (the reversed file).
+    await run('b.jsonl', 'o2', 0);
+    expect(JSON.parse(readFileSync(path.join(dir, 'o2/profile.json'), 'utf8'))).toEqual(profile);
+    // Both files: the duplicates of sampled records are taken back out.
+    const both = await prepareData({root: dir, config: dataConfig({inputs: ['*.jsonl'], out: 'o3', split: {train: 1, val: 0, test: 0}}), cacheDir: '.c', workers: 0, profileFullBytes: 15_000});
+    expect(both.records.duplicates.exact).toBe(400);
+    const p3 = JSON.parse(readFileSync(path.join(dir, 'o3/profile.json'), 'utf8'));
+    const every3 = Math.ceil((2 * size) / 15_000);
+    const builder3 = new ReferenceProfileBuilder();
+    for (const r of lines(path.join(dir, 'o3/train.jsonl'))) if (parseInt(r.id.slice(8, 16), 16) % every3 === 0) builder3.add(r.text);
+    expect(p3).toEqual({...builder3.build(), sample: {every: every3}});
   });
 
   it('applies a field mapping, and refuses one that names fields the file does not have', async () => {

@@ -20,7 +20,7 @@ import {effectiveThreshold, jaccard, optimalLsh, sortedSet} from './minhash.js';
 import type {PiiCounts, PiiType} from './pii.js';
 import {OrderedPool} from './pool.js';
 import {FORMATS, type PackedBatch, type ProcessOptions} from './process.js';
-import {ProfileTotals, TermBatch} from './profile-terms.js';
+import {ProfileTotals, TermBatch, inProfileSample, profileEvery} from './profile-terms.js';
 import type {Message} from './records.js';
 import {readFile, resolveInputs, type FileStats, type InputFile} from './sources.js';
 import {ShingleSpill} from './spill.js';
@@ -48,6 +48,8 @@ export interface PrepOptions {
   force?: boolean;
   /** Worker threads; 0 runs in-process. Default: the number of CPUs, at most 4. */
   workers?: number;
+  /** Input bytes above which the drift profile samples its prompts (default PROFILE_FULL_BYTES; tests set it low). */
+  profileFullBytes?: number;
   ledger?: Ledger;
   onProgress?: (p: PrepProgress) => void;
   /** Called once with the LSH parameters before records flow (the command prints them). */
@@ -261,6 +263,7 @@ export async function prepareData(o: PrepOptions): Promise<PrepResult> {
   let kinds = 0; // bit 1: text, bit 2: chat
   const tokens = new TokenCounter(cfg.tokenizer, cfg.context_length);
   const profile = new ProfileTotals();
+  const profileSample = profileEvery(inputs.reduce((n, f) => n + statSync(f.path).size, 0), o.profileFullBytes);
   // Training prompts the workers counted whose records dedup then removed.
   const removedPrompts = new TermBatch();
   const names = inputs.map((i) => i.name);
@@ -281,7 +284,7 @@ export async function prepareData(o: PrepOptions): Promise<PrepResult> {
     const dupLine = (i: number, keptIdx: number, kind: 'exact' | 'near', sim: number) => {
       w.duplicates.line(JSON.stringify({id: b.tags[i], source: names[b.src], line: b.line[i], duplicate_of: keptIds[keptIdx], kind, similarity: round4(sim)}));
       // The worker counted this training record's prompt in the drift profile: take it back.
-      if (((b.flags[i]! >> 1) & 3) === 0) {
+      if (((b.flags[i]! >> 1) & 3) === 0 && inProfileSample(b.keyLo[i]!, profileSample)) {
         const rec = JSON.parse(out.toString('utf8', i === 0 ? 0 : b.end[i - 1]!, b.end[i]! - 1)) as {text?: string; messages?: Message[]};
         removedPrompts.add(promptOf(rec));
       }
@@ -366,6 +369,7 @@ export async function prepareData(o: PrepOptions): Promise<PrepResult> {
     dedup_seed: params.dedup.seed,
     split: params.split,
     tokenizer: tokenizerPath,
+    profile_every: profileSample,
   };
   const workers = o.workers ?? Math.min(4, Math.max(1, os.availableParallelism()));
   const pool = await OrderedPool.create(procOpts, workers, consume);
@@ -407,7 +411,7 @@ export async function prepareData(o: PrepOptions): Promise<PrepResult> {
     const sha = x.close();
     outputs[`${name}.jsonl`] = {sha256: sha, records: x.records, bytes: x.bytes};
   }
-  const profileText = JSON.stringify(profile.build(), null, 2) + '\n';
+  const profileText = JSON.stringify(profile.build(undefined, profileSample), null, 2) + '\n';
   writeFileSync(path.join(tmp, 'profile.json'), profileText);
   outputs['profile.json'] = {sha256: sha256(profileText), records: w.train.records, bytes: Buffer.byteLength(profileText)};
 

@@ -16,7 +16,7 @@ import {textStats, type TextStats} from './textstats.js';
 import {normalizeKnown, normalizeText, type NormalizeOptions} from './normalize.js';
 import {scanPii, secretHint, type PiiCounts, type PiiType} from './pii.js';
 import {checkQuality, type QualityOptions} from './quality.js';
-import {type ProfilePart, TermBatch} from './profile-terms.js';
+import {inProfileSample, type ProfilePart, TermBatch} from './profile-terms.js';
 import {hasMappedField, mappedFields, ShapeError, toCanonical, type Canonical, type FieldMap, type Message} from './records.js';
 
 export interface RawItem {
@@ -219,6 +219,8 @@ export interface ProcessOptions {
   tokenizer: string;
   /** Flush the term table at this many distinct terms (default TERM_FLUSH; tests set it low). */
   term_flush?: number;
+  /** Drift-profile sample: 1 in this many training records by content key (profileEvery). */
+  profile_every?: number;
 }
 
 type Encoder = (c: Canonical) => number;
@@ -345,10 +347,12 @@ export class BatchProcessor {
     let body: string;
     if (c.kind === 'text') {
       const raw = c.text;
-      stats = textStats(raw, true);
+      // With a sample, most records are not in it: their terms are not looked for in this pass.
+      const withTerms = (o.profile_every ?? 1) === 1;
+      stats = textStats(raw, withTerms);
       const r = normalizeKnown(raw, o.normalize, stats);
       c.text = r.text;
-      if (!r.wordsKept) stats = textStats(c.text, true);
+      if (!r.wordsKept) stats = textStats(c.text, withTerms);
       termSource = r.wordsKept ? raw : c.text;
       body = c.text;
     } else {
@@ -401,7 +405,7 @@ export class BatchProcessor {
       if (found > 0) {
         pii = counts;
         if (redact) {
-          stats = textStats(redactedBody, c.kind === 'text');
+          stats = textStats(redactedBody, c.kind === 'text' && (o.profile_every ?? 1) === 1);
           termSource = redactedBody;
         }
         if (o.pii.mode === 'drop') {
@@ -420,7 +424,7 @@ export class BatchProcessor {
     const split = u < o.split.train ? 0 : u < o.split.train + o.split.val ? 1 : 2;
     const json = keptJson(c, id, stats.jsonPlain);
     const i = p.kept(it.line, split, FORMATS.indexOf(c.format), digest, this.encoder(c), id, json, pii);
-    if (split === 0) {
+    if (split === 0 && inProfileSample(digest.readUInt32BE(4), o.profile_every ?? 1)) {
       // For text the prompt is the body the last textStats call scanned (redacted or not).
       if (c.kind === 'text' && stats.terms) this.terms.addFound(termSource, stats.terms, c.text.length);
       else this.terms.add(promptOf(c.kind === 'text' ? {text: c.text} : {messages: c.messages}));

@@ -23,6 +23,12 @@ export interface ReferenceProfile {
   length: {edges: number[]; counts: number[]};
   terms: Record<string, number>;
   total_terms: number;
+  /**
+   * Present when the profile was built from a sample of the training prompts: 1 in `every` by
+   * content key (data prep on large inputs, profile-terms.ts). count, length and terms are then
+   * the sample's, so their ratios still estimate the whole set's.
+   */
+  sample?: {every: number};
 }
 
 export interface RequestProfile {
