@@ -160,6 +160,34 @@ describe('data prep fast paths give the same results as the plain versions', () 
     expect(JSON.stringify(totals.build(5))).toBe(JSON.stringify(builder.build(5)));
   });
 
+  it('drift profile: the scan over non-ASCII text (tables of lowercase and letter classes) counts the same as ReferenceProfileBuilder', () => {
+    const r = rng(21);
+    // Letters and numbers of many scripts, capitals whose lowercase is one unit or not (İ), final
+    // sigma (Σ), titlecase digraphs, combining marks, non-letters, astral letters and emoji.
+    const units = ['a', 'Z', '7', 'é', 'É', 'ß', 'ẞ', 'İ', 'ı', 'Σ', 'σ', 'ς', 'Ω', 'Ж', 'ж', 'Ǆ', 'ǅ', 'ǆ', '日', '本', '٣', '५', 'Ａ', 'ｚ',
+      '\u0301', '\u0307', '-', ' ', ' ', ' ', ',', '’', '\u00a0', '𝐀', '😀', 'ﬁ', 'Ⅻ', 'ⅻ'];
+    const prompts = Array.from({length: 3000}, (_, k) => {
+      let p = '';
+      const n = Math.floor(r() * 60);
+      // A third of the prompts avoid the units that send the scan to the regex path.
+      const pool = k % 3 === 0 ? units.filter((u) => !['İ', 'Σ', '𝐀', '😀', 'ẞ', 'ﬁ'].includes(u)) : units;
+      for (let i = 0; i < n; i++) p += pool[Math.floor(r() * pool.length)]!;
+      return p;
+    });
+    const builder = new ReferenceProfileBuilder();
+    const totals = new ProfileTotals();
+    for (let b = 0; b < prompts.length; b += 250) {
+      const batch = new TermBatch();
+      for (const p of prompts.slice(b, b + 250)) {
+        builder.add(p);
+        batch.add(p);
+      }
+      totals.merge(batch.part());
+    }
+    expect(JSON.stringify(totals.build())).toBe(JSON.stringify(builder.build()));
+    expect(Object.keys(builder.build().terms).filter((t) => /[^\x00-\x7f]/.test(t)).length).toBeGreaterThan(100);
+  });
+
   it('drift profile: terms found in the textStats pass (ASCII texts) count the same as ReferenceProfileBuilder', () => {
     const r = rng(3);
     const words = ['alpha', 'Beta', 'GAMMA', 'x', 'y2k', '2024', "don't", 'a-b', 'e.g.', '(ok)', 'a'.repeat(23), 'b'.repeat(24), 'C'.repeat(25), 'd'.repeat(26), 'e'.repeat(49), 'café', '日本語'];

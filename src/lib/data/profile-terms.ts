@@ -26,14 +26,53 @@ export interface ProfilePart {
 }
 
 /**
- * Per UTF-16 code unit: the lowercase code of an ASCII letter or digit, 0 for other ASCII, NON_ASCII
- * above 127 (such prompts take the regex path). One table load per character in the scan.
+ * Per UTF-16 code unit, for the scan: KIND says whether it is part of a term once lowercased (a
+ * letter or number: TERM), not (0), or HARD: its lowercase is not one code unit ("İ"), depends on
+ * what follows ("Σ", final sigma), or it is half of a surrogate pair; a prompt with a HARD unit
+ * takes the regex path (terms()). LOWER is the unit's lowercase (itself when HARD). ASCII is filled
+ * at load, the rest on the first non-ASCII character (~20 ms, once a thread): terms() on text
+ * with any non-ASCII character measured ~3x slower than the scan, and most real text has some.
  */
-const NON_ASCII = 0xffff;
-const CLASS = new Uint16Array(65536).fill(NON_ASCII);
+const TERM = 1;
+const HARD = 2;
+const KIND = new Uint8Array(65536);
+const LOWER = new Uint16Array(65536);
 for (let c = 0; c < 128; c++) {
   const lower = c >= 65 && c <= 90 ? c + 32 : c;
-  CLASS[c] = (lower >= 97 && lower <= 122) || (lower >= 48 && lower <= 57) ? lower : 0;
+  LOWER[c] = lower;
+  KIND[c] = (lower >= 97 && lower <= 122) || (lower >= 48 && lower <= 57) ? TERM : 0;
+}
+let unicodeReady = false;
+function unicodeTables(): void {
+  const termChar = /^[\p{L}\p{N}]$/u;
+  for (let c = 128; c < 65536; c++) {
+    LOWER[c] = c;
+    if ((c >= 0xd800 && c <= 0xdfff) || c === 0x3a3) {
+      KIND[c] = HARD;
+      continue;
+    }
+    const l = String.fromCharCode(c).toLowerCase();
+    if (l.length !== 1) {
+      KIND[c] = HARD;
+      continue;
+    }
+    LOWER[c] = l.charCodeAt(0);
+    KIND[c] = termChar.test(l) ? TERM : 0;
+  }
+  unicodeReady = true;
+}
+
+/** The lowercase of code unit c (building the non-ASCII tables the first time one is needed). */
+function lowerOf(c: number): number {
+  if (c >= 128 && !unicodeReady) unicodeTables();
+  return LOWER[c]!;
+}
+
+/** FNV-1a over the lowercased units of s[a..b): the LONG key of a term with non-ASCII letters. */
+function fnvTerm(s: string, a: number, b: number): number {
+  let h = 0x811c9dc5;
+  for (let i = a; i < b; i++) h = Math.imul(h ^ lowerOf(s.charCodeAt(i)), 0x01000193);
+  return h;
 }
 
 /**
@@ -65,36 +104,41 @@ export class TermBatch {
     let start = -1;
     let lo = 0;
     let hi = 0;
+    let ascii = true;
     for (let i = 0; i < n; i++) {
-      const l = CLASS[prompt.charCodeAt(i)]!;
-      if (l === NON_ASCII) {
+      const c = prompt.charCodeAt(i);
+      if (c >= 128 && !unicodeReady) unicodeTables();
+      const kind = KIND[c]!;
+      if (kind === TERM) {
+        if (start < 0) {
+          start = i;
+          lo = 0;
+          hi = 0;
+          ascii = true;
+        }
+        const pos = i - start;
+        if (c < 128) {
+          if (pos < 5) lo = (lo << 6) | code6(LOWER[c]!);
+          else if (pos < PACKED_MAX) hi = (hi << 6) | code6(LOWER[c]!);
+        } else ascii = false;
+        // terms() takes greedy pieces of at most 24.
+        if (pos === 23) {
+          k = this.push(prompt, k, start, i + 1, lo, hi, ascii);
+          start = -1;
+        }
+      } else if (kind === HARD) {
         for (const t of terms(prompt)) {
           const [k0, k1] = keyOfTerm(t);
           this.bump(t, 0, t.length, k0, k1);
         }
         return;
-      }
-      if (l !== 0) {
-        if (start < 0) {
-          start = i;
-          lo = 0;
-          hi = 0;
-        }
-        const pos = i - start;
-        if (pos < 5) lo = (lo << 6) | code6(l);
-        else if (pos < PACKED_MAX) hi = (hi << 6) | code6(l);
-        // terms() takes greedy pieces of at most 24.
-        if (pos === 23) {
-          k = this.push(prompt, k, start, i + 1, lo, hi);
-          start = -1;
-        }
       } else if (start >= 0) {
         // A last piece of one character does not match.
-        if (i - start >= 2) k = this.push(prompt, k, start, i, lo, hi);
+        if (i - start >= 2) k = this.push(prompt, k, start, i, lo, hi, ascii);
         start = -1;
       }
     }
-    if (start >= 0 && n - start >= 2) k = this.push(prompt, k, start, n, lo, hi);
+    if (start >= 0 && n - start >= 2) k = this.push(prompt, k, start, n, lo, hi, ascii);
     const sc = this.scratch;
     for (let j = 0; j < k; j += 4) this.bump(prompt, sc[j]!, sc[j + 1]!, sc[j + 2]!, sc[j + 3]!);
   }
@@ -109,13 +153,19 @@ export class TermBatch {
     for (let j = 0; j < found.length; j += 4) this.bump(source, found[j]!, found[j + 1]!, found[j + 2]!, found[j + 3]!);
   }
 
-  private push(s: string, k: number, a: number, b: number, lo: number, hi: number): number {
+  private push(s: string, k: number, a: number, b: number, lo: number, hi: number, ascii: boolean): number {
     if (k + 4 > this.scratch.length) {
       const sc = new Int32Array(this.scratch.length * 2);
       sc.set(this.scratch);
       this.scratch = sc;
     }
-    putTerm(this.scratch, k, s, a, b, lo, hi);
+    if (ascii) putTerm(this.scratch, k, s, a, b, lo, hi);
+    else {
+      this.scratch[k] = a;
+      this.scratch[k + 1] = b;
+      this.scratch[k + 2] = fnvTerm(s, a, b);
+      this.scratch[k + 3] = LONG;
+    }
     return k + 4;
   }
 
@@ -149,8 +199,7 @@ export class TermBatch {
     const o = this.meta[idx * 2]!;
     const pool = this.pool;
     for (let j = 0; j < len; j++) {
-      const c = s.charCodeAt(a + j);
-      if (pool[o + j] !== (c < 128 ? CLASS[c] : c)) return false;
+      if (pool[o + j] !== lowerOf(s.charCodeAt(a + j))) return false;
     }
     return true;
   }
@@ -174,9 +223,7 @@ export class TermBatch {
     this.meta[idx * 2] = this.used;
     this.meta[idx * 2 + 1] = len;
     for (let j = a; j < b; j++) {
-      let c = s.charCodeAt(j);
-      if (c >= 65 && c <= 90) c += 32;
-      this.pool[this.used++] = c;
+      this.pool[this.used++] = lowerOf(s.charCodeAt(j));
     }
     this.counts[idx] = 1;
     this.total++;
