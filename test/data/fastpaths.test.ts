@@ -160,6 +160,19 @@ describe('data prep fast paths give the same results as the plain versions', () 
     expect(JSON.stringify(totals.build(5))).toBe(JSON.stringify(builder.build(5)));
   });
 
+  it('drift profile: a prompt added with a weight counts as that many copies (repeated duplicates taken back once)', () => {
+    const prompts = ['alpha beta beta gamma', 'Café CAFÉ naïve 日本語', 'x', 'İstanbul Σίσυφος', 'one two three four'];
+    const once = new TermBatch();
+    const weighted = new TermBatch();
+    prompts.forEach((p, i) => {
+      for (let k = 0; k <= i; k++) once.add(p);
+      weighted.add(p, i + 1);
+    });
+    const a = once.part();
+    const b = weighted.part();
+    expect({...b, counts: [...b.counts]}).toEqual({...a, counts: [...a.counts]});
+  });
+
   it('drift profile: the scan over non-ASCII text (tables of lowercase and letter classes) counts the same as ReferenceProfileBuilder', () => {
     const r = rng(21);
     // Letters and numbers of many scripts, capitals whose lowercase is one unit or not (İ), final

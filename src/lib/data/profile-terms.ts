@@ -95,10 +95,14 @@ export class TermBatch {
   private mask = 8191;
   /** Terms of the current prompt (start, end, k0, k1), applied once the prompt proved ASCII. */
   private scratch = new Int32Array(4 * 1024);
+  /** Weight of the prompt being counted. */
+  private weight = 1;
 
-  add(prompt: string): void {
-    this.count++;
-    this.lengths[lengthBin(prompt.length)]!++;
+  /** Counts a prompt `weight` times (the same prompt added that many times: repeated duplicates). */
+  add(prompt: string, weight = 1): void {
+    this.count += weight;
+    this.weight = weight;
+    this.lengths[lengthBin(prompt.length)]! += weight;
     const n = prompt.length;
     let k = 0;
     let start = -1;
@@ -149,6 +153,7 @@ export class TermBatch {
    */
   addFound(source: string, found: Int32Array, promptLength: number): void {
     this.count++;
+    this.weight = 1;
     this.lengths[lengthBin(promptLength)]!++;
     for (let j = 0; j < found.length; j += 4) this.bump(source, found[j]!, found[j + 1]!, found[j + 2]!, found[j + 3]!);
   }
@@ -181,10 +186,11 @@ export class TermBatch {
         return;
       }
       if (tab[slot] === k0 && tab[slot + 1] === k1 && (k1 !== LONG || this.same(s, a, b, idx))) {
+        // count only grows, so it tells one prompt from the next (each term once per prompt).
         if (tab[slot + 3] !== this.count) {
           tab[slot + 3] = this.count;
-          this.counts[idx]!++;
-          this.total++;
+          this.counts[idx]! += this.weight;
+          this.total += this.weight;
         }
         return;
       }
@@ -225,8 +231,8 @@ export class TermBatch {
     for (let j = a; j < b; j++) {
       this.pool[this.used++] = lowerOf(s.charCodeAt(j));
     }
-    this.counts[idx] = 1;
-    this.total++;
+    this.counts[idx] = this.weight;
+    this.total += this.weight;
     const tab = this.tab;
     tab[slot] = k0;
     tab[slot + 1] = k1;
