@@ -19,15 +19,8 @@ const bin = path.join(repo, 'bin', 'run.js');
 const MB = Number(process.env.BENCH_DATA_MB ?? 200);
 const dir = mkdtempSync(path.join(os.tmpdir(), 'llmops-data-bench-'));
 
-function rng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// The project's seeded PRNG (mulberry32), from the build `npm run bench` makes first.
+const {prng: rng} = await import(path.join(repo, 'dist/lib/util/prng.js'));
 
 const rand = rng(7);
 const SYL = ['ka', 'lo', 'mi', 'ne', 'ra', 'to', 'su', 'vi', 'de', 'an', 'or', 'el', 'is', 'ut', 'pe', 'ba', 'co', 'fi', 'ga', 'hu'];

@@ -14,18 +14,9 @@ import {checkQuality} from '../../src/lib/data/quality.js';
 import {maxWindowChars, ngramCountBound, textStats, topNgram, topNgramFraction} from '../../src/lib/data/textstats.js';
 import {prepareData} from '../../src/lib/data/pipeline.js';
 import {optimalLsh} from '../../src/lib/data/minhash.js';
+import {prng as rng} from '../../src/lib/util/prng.js';
 
 const dataConfig = (data: Record<string, unknown>) => configSchema.parse({data}).data;
-
-function rng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // The regex pipeline normalizeText had before its fast paths (the reference).
 // eslint-disable-next-line no-control-regex

@@ -270,14 +270,19 @@ export async function prepareData(o: PrepOptions): Promise<PrepResult> {
   // prompts again).
   const removedPrompts = new TermBatch();
   const repeated = new Map<string, {prompt: string; n: number}>();
-  const takeBack = (prompt: string, key: string | undefined) => {
-    if (key === undefined) return removedPrompts.add(prompt);
+  const takeBack = (key: string | undefined, prompt: () => string) => {
+    if (key === undefined) return removedPrompts.add(prompt());
+    const hit = repeated.get(key);
+    if (hit) {
+      hit.n++;
+      return;
+    }
     if (repeated.size >= 1024) {
       const [oldest, e] = repeated.entries().next().value!;
       repeated.delete(oldest);
       removedPrompts.add(e.prompt, e.n);
     }
-    repeated.set(key, {prompt, n: 1});
+    repeated.set(key, {prompt: prompt(), n: 1});
   };
   const names = inputs.map((i) => i.name);
   const recordsBySrc = new Array<number>(inputs.length).fill(0);
@@ -298,13 +303,9 @@ export async function prepareData(o: PrepOptions): Promise<PrepResult> {
       w.duplicates.line(JSON.stringify({id: b.tags[i], source: names[b.src], line: b.line[i], duplicate_of: keptIds[keptIdx], kind, similarity: round4(sim)}));
       // The worker counted this training record's prompt in the drift profile: take it back.
       if (((b.flags[i]! >> 1) & 3) === 0 && inProfileSample(b.keyLo[i]!, profileSample)) {
-        const key = kind === 'exact' ? `${b.keyHi[i]}:${b.keyLo[i]}` : undefined;
-        const hit = key === undefined ? undefined : repeated.get(key);
-        if (hit) hit.n++;
-        else {
-          const rec = JSON.parse(out.toString('utf8', i === 0 ? 0 : b.end[i - 1]!, b.end[i]! - 1)) as {text?: string; messages?: Message[]};
-          takeBack(promptOf(rec), key);
-        }
+        takeBack(kind === 'exact' ? `${b.keyHi[i]}:${b.keyLo[i]}` : undefined, () =>
+          promptOf(JSON.parse(out.toString('utf8', i === 0 ? 0 : b.end[i - 1]!, b.end[i]! - 1)) as {text?: string; messages?: Message[]}),
+        );
       }
     };
     for (let i = 0; i < b.n; i++) {

@@ -277,9 +277,15 @@ export class BatchProcessor {
    * term strings per batch (~10% of all CPU with both). Flushed at TERM_FLUSH terms and at the end.
    */
   private terms = new TermBatch();
+  /** Drift-profile sample (1 = every training record) and whether textStats looks for terms. */
+  private readonly profileEvery: number;
+  private readonly termsInStats: boolean;
 
   constructor(private readonly o: ProcessOptions) {
     this.piiTypes = new Set(o.pii.types);
+    this.profileEvery = o.profile_every ?? 1;
+    // With a sample, most records are not in it: their terms are not looked for in the stats pass.
+    this.termsInStats = this.profileEvery === 1;
   }
 
   async init(): Promise<void> {
@@ -347,12 +353,10 @@ export class BatchProcessor {
     let body: string;
     if (c.kind === 'text') {
       const raw = c.text;
-      // With a sample, most records are not in it: their terms are not looked for in this pass.
-      const withTerms = (o.profile_every ?? 1) === 1;
-      stats = textStats(raw, withTerms);
+      stats = textStats(raw, this.termsInStats);
       const r = normalizeKnown(raw, o.normalize, stats);
       c.text = r.text;
-      if (!r.wordsKept) stats = textStats(c.text, withTerms);
+      if (!r.wordsKept) stats = textStats(c.text, this.termsInStats);
       termSource = r.wordsKept ? raw : c.text;
       body = c.text;
     } else {
@@ -405,7 +409,7 @@ export class BatchProcessor {
       if (found > 0) {
         pii = counts;
         if (redact) {
-          stats = textStats(redactedBody, c.kind === 'text' && (o.profile_every ?? 1) === 1);
+          stats = textStats(redactedBody, c.kind === 'text' && this.termsInStats);
           termSource = redactedBody;
         }
         if (o.pii.mode === 'drop') {
@@ -424,7 +428,7 @@ export class BatchProcessor {
     const split = u < o.split.train ? 0 : u < o.split.train + o.split.val ? 1 : 2;
     const json = keptJson(c, id, stats.jsonPlain);
     const i = p.kept(it.line, split, FORMATS.indexOf(c.format), digest, this.encoder(c), id, json, pii);
-    if (split === 0 && inProfileSample(digest.readUInt32BE(4), o.profile_every ?? 1)) {
+    if (split === 0 && inProfileSample(digest.readUInt32BE(4), this.profileEvery)) {
       // For text the prompt is the body the last textStats call scanned (redacted or not).
       if (c.kind === 'text' && stats.terms) this.terms.addFound(termSource, stats.terms, c.text.length);
       else this.terms.add(promptOf(c.kind === 'text' ? {text: c.text} : {messages: c.messages}));

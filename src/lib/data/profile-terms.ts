@@ -14,7 +14,7 @@
  * that orders and writes); test/data/profile-terms.test.ts checks the result equals the builder's.
  */
 import {LENGTH_EDGES, PROFILE_VERSION, REFERENCE_TOP_TERMS, lengthBin, terms, type ReferenceProfile} from '../monitor/profile.js';
-import {LONG, PACKED_MAX, code6, keyHash, keyOfTerm, putTerm} from './term-key.js';
+import {HARD, LONG, LOWER, PACKED_MAX, TERM, code6, fnvLower, keyHash, keyOfTerm, kindOf, lowerOf, putTerm} from './term-key.js';
 
 export interface ProfilePart {
   count: number;
@@ -23,56 +23,6 @@ export interface ProfilePart {
   /** Terms joined by "\n" (terms are letters and digits only). */
   terms: string;
   counts: Uint32Array;
-}
-
-/**
- * Per UTF-16 code unit, for the scan: KIND says whether it is part of a term once lowercased (a
- * letter or number: TERM), not (0), or HARD: its lowercase is not one code unit ("İ"), depends on
- * what follows ("Σ", final sigma), or it is half of a surrogate pair; a prompt with a HARD unit
- * takes the regex path (terms()). LOWER is the unit's lowercase (itself when HARD). ASCII is filled
- * at load, the rest on the first non-ASCII character (~20 ms, once a thread): terms() on text
- * with any non-ASCII character measured ~3x slower than the scan, and most real text has some.
- */
-const TERM = 1;
-const HARD = 2;
-const KIND = new Uint8Array(65536);
-const LOWER = new Uint16Array(65536);
-for (let c = 0; c < 128; c++) {
-  const lower = c >= 65 && c <= 90 ? c + 32 : c;
-  LOWER[c] = lower;
-  KIND[c] = (lower >= 97 && lower <= 122) || (lower >= 48 && lower <= 57) ? TERM : 0;
-}
-let unicodeReady = false;
-function unicodeTables(): void {
-  const termChar = /^[\p{L}\p{N}]$/u;
-  for (let c = 128; c < 65536; c++) {
-    LOWER[c] = c;
-    if ((c >= 0xd800 && c <= 0xdfff) || c === 0x3a3) {
-      KIND[c] = HARD;
-      continue;
-    }
-    const l = String.fromCharCode(c).toLowerCase();
-    if (l.length !== 1) {
-      KIND[c] = HARD;
-      continue;
-    }
-    LOWER[c] = l.charCodeAt(0);
-    KIND[c] = termChar.test(l) ? TERM : 0;
-  }
-  unicodeReady = true;
-}
-
-/** The lowercase of code unit c (building the non-ASCII tables the first time one is needed). */
-function lowerOf(c: number): number {
-  if (c >= 128 && !unicodeReady) unicodeTables();
-  return LOWER[c]!;
-}
-
-/** FNV-1a over the lowercased units of s[a..b): the LONG key of a term with non-ASCII letters. */
-function fnvTerm(s: string, a: number, b: number): number {
-  let h = 0x811c9dc5;
-  for (let i = a; i < b; i++) h = Math.imul(h ^ lowerOf(s.charCodeAt(i)), 0x01000193);
-  return h;
 }
 
 /**
@@ -111,8 +61,7 @@ export class TermBatch {
     let ascii = true;
     for (let i = 0; i < n; i++) {
       const c = prompt.charCodeAt(i);
-      if (c >= 128 && !unicodeReady) unicodeTables();
-      const kind = KIND[c]!;
+      const kind = kindOf(c);
       if (kind === TERM) {
         if (start < 0) {
           start = i;
@@ -168,7 +117,7 @@ export class TermBatch {
     else {
       this.scratch[k] = a;
       this.scratch[k + 1] = b;
-      this.scratch[k + 2] = fnvTerm(s, a, b);
+      this.scratch[k + 2] = fnvLower(s, a, b);
       this.scratch[k + 3] = LONG;
     }
     return k + 4;

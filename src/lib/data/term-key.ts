@@ -1,5 +1,5 @@
 /**
- * Keys of drift-profile terms (lowercase ASCII letters/digits, 2..24 characters) for the term
+ * Keys of drift-profile terms (lowercased letters and numbers, 2..24 characters) for the term
  * tables in profile-terms.ts, computed while scanning a text (textstats.ts, TermBatch.add):
  *
  * - a term of at most 10 characters is packed exactly, 6 bits a character, the first five in k0
@@ -15,14 +15,58 @@ export const PACKED_MAX = 10;
 /** The 6-bit code of a lowercase ASCII letter or digit (k): digits 1..10, letters 11..36. */
 export const code6 = (k: number): number => (k <= 57 ? k - 47 : k - 86);
 
-/** FNV-1a over s[a..b) with ASCII capitals lowercased. */
+/**
+ * Per UTF-16 code unit, for the scan: KIND says whether it is part of a term once lowercased (a
+ * letter or number: TERM), not (0), or HARD: its lowercase is not one code unit ("İ"), depends on
+ * what follows ("Σ", final sigma), or it is half of a surrogate pair; a prompt with a HARD unit
+ * takes the regex path (terms()). LOWER is the unit's lowercase (itself when HARD). ASCII is filled
+ * at load, the rest on the first non-ASCII character (~20 ms, once a thread): terms() on text
+ * with any non-ASCII character measured ~3x slower than the scan, and most real text has some.
+ */
+export const TERM = 1;
+export const HARD = 2;
+const KIND = new Uint8Array(65536);
+export const LOWER = new Uint16Array(65536);
+for (let c = 0; c < 128; c++) {
+  const lower = c >= 65 && c <= 90 ? c + 32 : c;
+  LOWER[c] = lower;
+  KIND[c] = (lower >= 97 && lower <= 122) || (lower >= 48 && lower <= 57) ? TERM : 0;
+}
+let unicodeReady = false;
+function unicodeTables(): void {
+  const termChar = /^[\p{L}\p{N}]$/u;
+  for (let c = 128; c < 65536; c++) {
+    LOWER[c] = c;
+    if ((c >= 0xd800 && c <= 0xdfff) || c === 0x3a3) {
+      KIND[c] = HARD;
+      continue;
+    }
+    const l = String.fromCharCode(c).toLowerCase();
+    if (l.length !== 1) {
+      KIND[c] = HARD;
+      continue;
+    }
+    LOWER[c] = l.charCodeAt(0);
+    KIND[c] = termChar.test(l) ? TERM : 0;
+  }
+  unicodeReady = true;
+}
+
+/** The scan class of code unit c: TERM, 0 or HARD (building the non-ASCII tables the first time). */
+export function kindOf(c: number): number {
+  if (c >= 128 && !unicodeReady) unicodeTables();
+  return KIND[c]!;
+}
+
+/** The lowercase of code unit c (building the non-ASCII tables the first time one is needed). */
+export function lowerOf(c: number): number {
+  if (c >= 128 && !unicodeReady) unicodeTables();
+  return LOWER[c]!;
+}
+/** FNV-1a over the lowercased code units of s[a..b). */
 export function fnvLower(s: string, a: number, b: number): number {
   let h = 0x811c9dc5;
-  for (let i = a; i < b; i++) {
-    let c = s.charCodeAt(i);
-    if (c >= 65 && c <= 90) c += 32;
-    h = Math.imul(h ^ c, 0x01000193);
-  }
+  for (let i = a; i < b; i++) h = Math.imul(h ^ lowerOf(s.charCodeAt(i)), 0x01000193);
   return h;
 }
 
