@@ -79,15 +79,20 @@ export class ReferenceProfileBuilder {
   }
 
   build(topK = REFERENCE_TOP_TERMS): ReferenceProfile {
-    const top = [...this.termCounts.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, topK);
-    return {
-      version: PROFILE_VERSION,
-      count: this.count,
-      length: {edges: [...LENGTH_EDGES], counts: [...this.lengthCounts]},
-      terms: Object.fromEntries(top),
-      total_terms: this.totalTerms,
-    };
+    return referenceProfile(this.count, this.lengthCounts, this.termCounts, this.totalTerms, topK);
   }
+}
+
+/** A reference profile from its counts: the topK terms by document frequency, ties by term. */
+export function referenceProfile(count: number, lengthCounts: number[], termCounts: Map<string, number>, totalTerms: number, topK = REFERENCE_TOP_TERMS): ReferenceProfile {
+  const top = [...termCounts.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, topK);
+  return {
+    version: PROFILE_VERSION,
+    count,
+    length: {edges: [...LENGTH_EDGES], counts: [...lengthCounts]},
+    terms: Object.fromEntries(top),
+    total_terms: totalTerms,
+  };
 }
 
 /** The prompt text of a canonical record: the text, or the system+user turns of a conversation. */
