@@ -10,7 +10,7 @@ import {createHash, randomBytes} from 'node:crypto';
 import {closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import {promptOf} from '../monitor/profile.js';
+import {promptOf} from '../profile/profile.js';
 import type {DataConfig} from '../config/schema.js';
 import {inputError, usageError} from '../errors.js';
 import type {Ledger} from '../ledger/ledger.js';

@@ -33,7 +33,7 @@ function supervisorAlive(run: RunRow): boolean {
 }
 
 export async function reconcileRuns(ledger: Ledger, opts: {loaded?: LoadedConfig; now?: number} = {}): Promise<ReconcileOutcome[]> {
-  const active = ledger.db.prepare("SELECT * FROM runs WHERE status IN ('queued', 'running')").all() as RunRow[];
+  const active = ledger.runs.active();
   const out: ReconcileOutcome[] = [];
   const now = opts.now ?? Date.now();
   for (const run of active) {

@@ -5,7 +5,8 @@
 import type {LoadedConfig} from '../config/load.js';
 import {ExitCode} from '../errors.js';
 import type {Ledger, RunRow, RunStatus} from '../ledger/ledger.js';
-import {canPrompt, formatUsd} from '../ui/output.js';
+import {canPrompt} from '../ui/output.js';
+import {formatUsd} from '../util/format.js';
 import {formatDuration} from '../util/time.js';
 import type {RunEstimate} from '../cost/estimate.js';
 import type {MonthlyBudgetCheck} from '../cost/budget.js';

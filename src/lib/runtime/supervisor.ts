@@ -341,10 +341,10 @@ export async function checkModelParity(modelDir: string): Promise<ParityOutcome>
   if (!existsSync(path.join(modelDir, 'parity_inputs.json'))) {
     return {checked: false, ok: false, maxAbsDiff: null, note: 'no parity_inputs.json in the model dir'};
   }
-  const specifier: string = './parity.js';
   let mod: {checkParity?: (dir: string) => Promise<{maxAbsDiff: number; ok: boolean}>};
   try {
-    mod = (await import(specifier)) as typeof mod;
+    // Imported only here: it loads onnxruntime, which nothing else in the supervisor needs.
+    mod = await import('./parity.js');
   } catch (error) {
     return {checked: false, ok: false, maxAbsDiff: null, note: `parity module unavailable: ${(error as Error).message}`};
   }
