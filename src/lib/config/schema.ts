@@ -103,7 +103,10 @@ const loraSchema = z
     r: positiveInt.default(8),
     alpha: positiveInt.default(16),
     dropout: ratio.default(0),
-    targets: z.array(z.string()).default(['qkv', 'proj']).describe('Module names LoRA adapts.'),
+    targets: z
+      .array(z.string())
+      .default(['qkv', 'proj'])
+      .describe('Module names LoRA adapts. The default [qkv, proj] means, on a Hugging Face base, every attention and MLP projection (q/k/v/o/gate/up/down_proj; GPT-2: c_attn/c_proj/c_fc).'),
   })
   .prefault({});
 
@@ -136,6 +139,10 @@ export const finetuneSchema = z
     method: z.enum(['lora', 'full']).default('lora'),
     base: z.string().optional().describe('RUN_ID, a model directory, or hf:OWNER/NAME.'),
     lora: loraSchema,
+    long_records: z
+      .enum(['truncate', 'drop', 'error'])
+      .default('truncate')
+      .describe('Records longer than the context: truncate to the context (loss on the assistant tokens kept), drop them, or fail naming the first. Counted in the run log either way.'),
   })
   .prefault({});
 
