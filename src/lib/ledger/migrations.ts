@@ -174,6 +174,30 @@ CREATE INDEX requests_summary ON requests(deployment_id, ts, status, prompt_toke
 DROP INDEX requests_dep_ts;
 `,
   },
+  {
+    version: 3,
+    name: 'eval-results',
+    // `llmops eval`: one row per metric measured on a model (eval-store.ts).
+    sql: `
+CREATE TABLE eval_results (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  eval_id TEXT NOT NULL,                     -- one llmops eval invocation
+  model TEXT NOT NULL,                       -- model folder
+  run_id TEXT,                               -- the run that made the model, when known
+  suite TEXT NOT NULL,                       -- perplexity | choices | generate | pairs
+  metric TEXT NOT NULL,
+  value REAL,
+  n INTEGER,
+  data TEXT,                                 -- eval file or dataset id
+  data_sha256 TEXT,
+  baseline TEXT,                             -- baseline model folder compared with
+  role TEXT NOT NULL DEFAULT 'model',        -- model | baseline
+  created_at TEXT NOT NULL
+);
+CREATE INDEX eval_results_run ON eval_results(run_id, suite, metric);
+CREATE INDEX eval_results_model ON eval_results(model, suite, metric);
+`,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = migrations.at(-1)!.version;
