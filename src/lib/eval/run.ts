@@ -73,6 +73,7 @@ interface Inputs {
 }
 
 export async function runEval(req: EvalRequest): Promise<EvalResult> {
+  if (req.extract) compileExtract(req.extract); // a bad pattern fails before any model loads
   const model = await resolveEvalModel(req.model, req);
   const inputs = await loadInputs(req, model);
   const baseline = req.baseline ? await resolveBaseline(req.baseline, model, req) : undefined;
