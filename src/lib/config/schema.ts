@@ -319,6 +319,36 @@ export const monitorSchema = z
   })
   .prefault({});
 
+const bound = z
+  .strictObject({
+    min: z.number().optional().describe('The value must be at least this.'),
+    max: z.number().optional().describe('The value must be at most this.'),
+  })
+  .describe('Bounds of a check: min, max or both.');
+
+export const evalSchema = z
+  .strictObject({
+    checks: z
+      .strictObject({
+        perplexity: bound.optional().describe('Token perplexity of the model.'),
+        perplexity_ratio: bound.optional().describe('Perplexity / the baseline\'s perplexity (needs --baseline), e.g. {max: 1.05}.'),
+        bits_per_byte: bound.optional(),
+        acc: bound.optional().describe('Multiple-choice accuracy (--choices).'),
+        acc_norm: bound.optional().describe('Length-normalised multiple-choice accuracy (--choices).'),
+        acc_delta: bound.optional().describe('acc minus the baseline\'s acc (needs --baseline), e.g. {min: -0.02}.'),
+        exact_match: bound.optional().describe('Generation exact match (--generate), e.g. {min: 0.3}.'),
+        exact_match_delta: bound.optional().describe('exact_match minus the baseline\'s (needs --baseline).'),
+        pct_stereotype: bound.optional().describe('Share of bias pairs where the stereotyping sentence is more likely (--pairs); 0.5 = no preference, e.g. {min: 0.4, max: 0.6}.'),
+      })
+      .prefault({})
+      .describe('Thresholds `llmops eval --check` enforces (exit 7 naming the failed check). A check whose metric was not measured is skipped.'),
+    batch_rows: positiveInt.default(16).describe('Most sequences in one forward pass.'),
+    batch_tokens: positiveInt.default(8192).describe('Most tokens (rows x padded length) in one forward pass.'),
+    max_new_tokens: positiveInt.default(128).describe('Longest answer --generate lets the model write.'),
+    threads: z.number().int().nonnegative().default(0).describe('onnxruntime intra-op threads; 0 = one per CPU core, at most 8.'),
+  })
+  .prefault({});
+
 export const configSchema = z
   .strictObject({
     $schema: z.string().optional(),
@@ -345,6 +375,7 @@ export const configSchema = z
     budget: budgetSchema,
     deploy: deploySchema,
     monitor: monitorSchema,
+    eval: evalSchema,
   })
   .prefault({});
 
@@ -355,6 +386,7 @@ export type TrainConfig = z.output<typeof trainSchema>;
 export type FinetuneConfig = z.output<typeof finetuneSchema>;
 export type DeployConfig = z.output<typeof deploySchema>;
 export type MonitorConfig = z.output<typeof monitorSchema>;
+export type EvalConfig = z.output<typeof evalSchema>;
 
 /** The JSON Schema of llmops.yaml, for editors (yaml-language-server) and docs. */
 export function configJsonSchema(): Record<string, unknown> {

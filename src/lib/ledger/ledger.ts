@@ -15,6 +15,7 @@ import {CostsStore} from './costs-store.js';
 import {DatasetsStore} from './datasets-store.js';
 import {openLedgerDb, schemaVersion, type Database, type OpenOptions} from './db.js';
 import {DeploymentsStore, type DeploymentFields} from './deployments-store.js';
+import {EvalStore} from './eval-store.js';
 import {MetricsStore, type MetricStats} from './metrics-store.js';
 import {PipelineStore} from './pipeline-store.js';
 import {RegistryStore} from './registry-store.js';
@@ -59,6 +60,13 @@ export class Ledger {
 
   close(): void {
     if (this.#db.open) this.#db.close();
+  }
+
+  private evalStore?: EvalStore;
+  /** eval_results (llmops eval). */
+  get evals(): EvalStore {
+    this.evalStore ??= new EvalStore(this.db);
+    return this.evalStore;
   }
 
   private registryStore?: RegistryStore;
