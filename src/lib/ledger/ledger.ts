@@ -7,6 +7,8 @@ import type {LoadedConfig} from '../config/load.js';
 import {notFoundError} from '../errors.js';
 import {nowIso} from '../util/time.js';
 import {openLedgerDb, schemaVersion, type Database, type OpenOptions} from './db.js';
+import {PipelineStore} from './pipeline-store.js';
+import {RegistryStore} from './registry-store.js';
 
 export type RunStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'stopped' | 'budget_exceeded' | 'lost';
 export const RUN_STATUSES: RunStatus[] = ['queued', 'running', 'succeeded', 'failed', 'stopped', 'budget_exceeded', 'lost'];
@@ -166,6 +168,21 @@ export class Ledger {
 
   close(): void {
     if (this.db.open) this.db.close();
+  }
+
+  private registryStore?: RegistryStore;
+  private pipelineStore?: PipelineStore;
+
+  /** Named models, their versions and aliases (registry-store.ts). */
+  get registry(): RegistryStore {
+    this.registryStore ??= new RegistryStore(this.db);
+    return this.registryStore;
+  }
+
+  /** Pipeline executions and stage decisions (pipeline-store.ts). */
+  get pipeline(): PipelineStore {
+    this.pipelineStore ??= new PipelineStore(this.db);
+    return this.pipelineStore;
   }
 
   schemaVersion(): number {

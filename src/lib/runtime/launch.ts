@@ -3,12 +3,12 @@
  * supervisor (`llmops runs supervise RUN_ID`) started in its own process group with its output in
  * logs/supervisor.log. The caller returns at once (--detach) or follows the ledger (attach.ts).
  */
-import {spawn} from 'node:child_process';
-import {closeSync, existsSync, mkdirSync, openSync, renameSync, rmSync, writeFileSync} from 'node:fs';
+import {existsSync, mkdirSync, renameSync, rmSync, writeFileSync} from 'node:fs';
 import path from 'node:path';
 import {fileURLToPath} from 'node:url';
 import type {LoadedConfig} from '../config/load.js';
 import type {Ledger, RunRow} from '../ledger/ledger.js';
+import {spawnDetached} from '../system/exec.js';
 import {runPaths} from './paths.js';
 import type {PreparedRun} from './spec.js';
 
@@ -63,17 +63,9 @@ export function launchRun(ledger: Ledger, loaded: LoadedConfig, run: PreparedRun
  * process group). Same as `llmops runs supervise RUN_ID`, without loading oclif.
  */
 export function startSupervisor(loaded: LoadedConfig, runId: string, logFile: string): number {
-  const fd = openSync(logFile, 'a');
-  try {
-    const child = spawn(process.execPath, [SUPERVISOR_MAIN, runId, ...(loaded.file ? [loaded.file] : [])], {
-      cwd: loaded.root,
-      detached: true,
-      stdio: ['ignore', fd, fd],
-      env: {...process.env, LLMOPS_SUPERVISOR: runId, LLMOPS_SUPERVISOR_RUN_DIR: path.dirname(path.dirname(logFile))},
-    });
-    child.unref();
-    return child.pid ?? 0;
-  } finally {
-    closeSync(fd);
-  }
+  return spawnDetached(process.execPath, [SUPERVISOR_MAIN, runId, ...(loaded.file ? [loaded.file] : [])], {
+    cwd: loaded.root,
+    logFile,
+    env: {...process.env, LLMOPS_SUPERVISOR: runId, LLMOPS_SUPERVISOR_RUN_DIR: path.dirname(path.dirname(logFile))},
+  }).pid;
 }
