@@ -65,7 +65,7 @@ export class Ledger {
   private evalStore?: EvalStore;
   /** eval_results (llmops eval). */
   get evals(): EvalStore {
-    this.evalStore ??= new EvalStore(this.db);
+    this.evalStore ??= new EvalStore(this.#db);
     return this.evalStore;
   }
 
@@ -82,6 +82,11 @@ export class Ledger {
   get pipeline(): PipelineStore {
     this.pipelineStore ??= new PipelineStore(this.#db);
     return this.pipelineStore;
+  }
+
+  /** Folds the write-ahead log into the main file (a backup or a file-level copy then has everything). */
+  checkpoint(): void {
+    this.#db.pragma('wal_checkpoint(TRUNCATE)');
   }
 
   schemaVersion(): number {
