@@ -7,6 +7,7 @@ import type {LoadedConfig} from '../config/load.js';
 import {notFoundError} from '../errors.js';
 import {nowIso} from '../util/time.js';
 import {openLedgerDb, schemaVersion, type Database, type OpenOptions} from './db.js';
+import {ImageStore} from './image-store.js';
 
 export type RunStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'stopped' | 'budget_exceeded' | 'lost';
 export const RUN_STATUSES: RunStatus[] = ['queued', 'running', 'succeeded', 'failed', 'stopped', 'budget_exceeded', 'lost'];
@@ -166,6 +167,12 @@ export class Ledger {
 
   close(): void {
     if (this.db.open) this.db.close();
+  }
+
+  private imageStore?: ImageStore;
+  /** Container images built by `llmops image build`. */
+  get images(): ImageStore {
+    return (this.imageStore ??= new ImageStore(this.db));
   }
 
   schemaVersion(): number {

@@ -174,6 +174,28 @@ CREATE INDEX requests_summary ON requests(deployment_id, ts, status, prompt_toke
 DROP INDEX requests_dep_ts;
 `,
   },
+  {
+    version: 3,
+    name: 'images',
+    // Container images from `llmops image build` (src/lib/ledger/image-store.ts).
+    sql: `
+CREATE TABLE images (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,      -- one row per build (a cached rebuild is another row)
+  image_id TEXT NOT NULL,                    -- the engine's image id (sha256:...)
+  tag TEXT NOT NULL,
+  target TEXT NOT NULL,                      -- server | trainer
+  engine TEXT NOT NULL,                      -- docker | podman
+  base TEXT NOT NULL,                        -- FROM
+  size_bytes INTEGER NOT NULL,
+  llmops_version TEXT NOT NULL,
+  model_run_id TEXT,                         -- the model baked in (server, --model)
+  model_sha256 TEXT,
+  build_seconds REAL NOT NULL,
+  created_at TEXT NOT NULL
+);
+CREATE INDEX images_target ON images(target, created_at);
+`,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = migrations.at(-1)!.version;
