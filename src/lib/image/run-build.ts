@@ -29,7 +29,9 @@ export async function runBuild(engine: ContainerEngine, b: BuildSpec, progress: 
   const recent: string[] = [];
   let step = '';
   let stepLines: string[] = [];
-  proc.onLine((line) => {
+  proc.onLine((raw) => {
+    // The legacy builder colours a RUN step's stderr red.
+    const line = raw.replace(/\x1b\[[0-9;]*m/g, '');
     recent.push(line);
     if (recent.length > 200) recent.shift();
     if (STEP.test(line)) {
