@@ -19,6 +19,7 @@ const MODULES: Record<BackendConfig['type'], {file: string; exportName: string}>
   ssh: {file: './ssh.js', exportName: 'SshBackend'},
   slurm: {file: './slurm.js', exportName: 'SlurmBackend'},
   kubernetes: {file: './kubernetes.js', exportName: 'KubernetesBackend'},
+  docker: {file: './docker.js', exportName: 'DockerBackend'},
 };
 
 /** The config of a named backend; `local` exists even when llmops.yaml does not define it. */
