@@ -177,6 +177,9 @@ if command -v dockerd >/dev/null && command -v docker >/dev/null; then
       mkdir -p "$R/usr/local/lib/node_modules" && cp -a "$(readlink -f "$NPMDIR")" "$R/usr/local/lib/node_modules/npm"
       ln -sf ../lib/node_modules/npm/bin/npm-cli.js "$R/usr/local/bin/npm"
       ln -sf ../lib/node_modules/npm/bin/npx-cli.js "$R/usr/local/bin/npx"
+      # Node's headers, so native modules (better-sqlite3) compile without downloading them.
+      NODEINC=$(dirname "$(dirname "$(readlink -f "$NODE")")")/include/node
+      [ -d "$NODEINC" ] && mkdir -p "$R/usr/local/include" && cp -a "$NODEINC" "$R/usr/local/include/node"
       # Behind a TLS-inspecting proxy npm and apt inside builds need this machine's extra CAs:
       # the local ones (kept by update-ca-certificates when a build installs ca-certificates) and the bundle.
       if [ -d /usr/local/share/ca-certificates ]; then cp -a /usr/local/share/ca-certificates/. "$R/usr/local/share/ca-certificates/"; fi
@@ -184,7 +187,7 @@ if command -v dockerd >/dev/null && command -v docker >/dev/null; then
       rm -rf "$R/var/cache/apt/archives/"*.deb "$R/var/lib/apt/lists/"*
       tar -C "$R" -cf "$K/base.tar.tmp" . && mv "$K/base.tar.tmp" "$K/base.tar" && rm -rf "$R"
     fi
-    docker import --change 'ENV NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt' \
+    docker import --change 'ENV NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt' --change 'ENV npm_config_nodedir=/usr/local' \
       --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
       "$K/base.tar" "$BASE" >/dev/null || die "docker import of $K/base.tar failed"
     say "base image $BASE imported"

@@ -21,6 +21,7 @@ export default class ImageBuild extends BaseCommand<typeof ImageBuild> {
     base: Flags.string({summary: 'Base image (FROM); default node:20-bookworm-slim (server), debian:bookworm-slim (trainer).'}),
     model: Flags.string({char: 'm', summary: 'Server: RUN_ID or exported model folder to bake into the image.'}),
     tag: Flags.string({char: 't', summary: 'Image tag (default llmops-server:VERSION, llmops-trainer:VERSION).'}),
+    'no-cache': Flags.boolean({summary: 'Rebuild every layer instead of reusing cached ones.'}),
   };
 
   async run(): Promise<ImageBuildResult> {
@@ -35,6 +36,7 @@ export default class ImageBuild extends BaseCommand<typeof ImageBuild> {
         ...(f.base ? {base: f.base} : {}),
         ...(f.model ? {model: f.model} : {}),
         ...(f.tag ? {tag: f.tag} : {}),
+        ...(f['no-cache'] ? {noCache: true} : {}),
         version: this.config.version,
         progress: (m) => this.progress(m),
       },

@@ -22,6 +22,8 @@ export interface ImageBuildParams {
   /** RUN_ID or a model folder to bake into the server image. */
   model?: string;
   tag?: string;
+  /** Rebuild every layer (docker build --no-cache). */
+  noCache?: boolean;
   version: string;
   progress: (msg: string) => void;
 }
@@ -116,7 +118,7 @@ async function buildOne(
   const ctx = target === 'server' ? await serverContext(withModel ? model : null) : trainerContext();
   const started = Date.now();
   try {
-    await runBuild(engine, {dir: ctx, tag, base, labels, target}, p.progress);
+    await runBuild(engine, {dir: ctx, tag, base, labels, target, ...(p.noCache ? {noCache: true} : {})}, p.progress);
   } finally {
     removeContext(ctx);
   }

@@ -12,6 +12,7 @@ export interface BuildSpec {
   base: string;
   labels: Record<string, string>;
   target: string;
+  noCache?: boolean;
 }
 
 /** Lines that start a build step: docker's legacy builder, BuildKit (plain progress) and buildah. */
@@ -19,6 +20,7 @@ const STEP = /^(Step \d+\/\d+ : |STEP \d+\/\d+: |#\d+ \[[^\]]+\] )/;
 
 export async function runBuild(engine: ContainerEngine, b: BuildSpec, progress: (m: string) => void): Promise<void> {
   const args = ['build', '--tag', b.tag, '--build-arg', `BASE=${b.base}`, ...Object.entries(b.labels).flatMap(([k, v]) => ['--label', `${k}=${v}`])];
+  if (b.noCache) args.push('--no-cache');
   if (engine.bin === 'podman') args.push('--format', 'docker'); // HEALTHCHECK is a docker-format field
   args.push(b.dir);
   // The legacy builder prints one plain line per step everywhere (BuildKit needs buildx).
@@ -45,7 +47,7 @@ export async function runBuild(engine: ContainerEngine, b: BuildSpec, progress: 
   });
   const r = await proc.exited;
   if (r.exitCode === 0) return;
-  const tail = (stepLines.length > 0 ? stepLines : recent).filter((l) => l.trim() !== '').slice(-15).join('\n');
+  const tail = (stepLines.length > 0 ? stepLines : recent).filter((l) => l.trim() !== '' && !/^npm notice/.test(l)).slice(-25).join('\n');
   throw new LlmopsError('RUN_FAILED', `Building the ${b.target} image ${b.tag} failed${step ? ` at ${step}` : ''} (exit code ${r.exitCode ?? r.signal}):\n${tail}`, {
     fix: step.includes('npm') ? 'Try this: check that the npm registry is reachable from the build (docker build --network host, or an npm mirror).' : 'Try this: fix the step above (a base image without apt-get or python3 needs another --base), then build again.',
   });
