@@ -80,7 +80,7 @@ describe('data prep fast paths give the same results as the plain versions', () 
       for (let i = 0; i < n; i++) s += pieces[Math.floor(r() * max)]!;
       for (const o of options) {
         const before = textStats(s, true);
-        const facts = {words: before.words, wordChars: before.wordChars, digits: before.digits, symbols: before.symbols, atOrColon: before.atOrColon,
+        const facts = {words: before.words, wordChars: before.wordChars, digits: before.digits, hashSigns: before.hashSigns, ellipses: before.ellipses, atOrColon: before.atOrColon,
           hashes: [...before.hashes], lens: [...before.lens], terms: termStrings(s, before.terms)};
         const got = normalizeKnown(s, o, before);
         expect(got.text, JSON.stringify({s, o})).toBe(referenceNormalize(s, o));
@@ -88,7 +88,7 @@ describe('data prep fast paths give the same results as the plain versions', () 
         kept++;
         if (got.text !== s) collapsed++;
         const after = textStats(got.text, true);
-        expect({words: after.words, wordChars: after.wordChars, digits: after.digits, symbols: after.symbols, atOrColon: after.atOrColon,
+        expect({words: after.words, wordChars: after.wordChars, digits: after.digits, hashSigns: after.hashSigns, ellipses: after.ellipses, atOrColon: after.atOrColon,
           hashes: [...after.hashes], lens: [...after.lens], terms: termStrings(got.text, after.terms)}, JSON.stringify({s, o})).toEqual(facts);
       }
     }
@@ -301,7 +301,8 @@ describe('data prep fast paths give the same results as the plain versions', () 
       // Reference: the original loop, every n computed.
       const st = textStats(text);
       let want: {rule: string; score: number; limit: number} | undefined = checkQuality(text, {...o, max_top_ngram_fraction: 1e9});
-      if (!want) {
+      // (The repetition rules apply from 50 words; some generated texts have fewer, empty words left out.)
+      if (!want && st.words >= 50) {
         for (const g of [2, 3, 4]) {
           const limit = Math.round((o.max_top_ngram_fraction - (g - 2) * 0.02) * 10_000) / 10_000;
           const frac = topNgramFraction(st, g, text.length);

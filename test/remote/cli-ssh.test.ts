@@ -6,7 +6,7 @@
 import {existsSync, readFileSync} from 'node:fs';
 import path from 'node:path';
 import {describe, expect, it} from 'vitest';
-import {sshTarget} from '../../src/lib/runtime/backends/ssh.js';
+import {sshTarget} from '../../src/lib/system/ssh.js';
 import {runCli, spawnCli, tempDir} from '../helpers/cli.js';
 import {makeProject, waitFinal, waitFor, withLedger} from '../runtime/helpers.js';
 import {services, sshBackendConfig, sshMasterPid, sshUnavailable} from './helpers.js';

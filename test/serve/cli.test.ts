@@ -7,7 +7,7 @@ import {Service} from 'kubernetes-models/v1';
 import {parseAllDocuments} from 'yaml';
 import {beforeAll, describe, expect, it} from 'vitest';
 import {Ledger} from '../../src/lib/ledger/ledger.js';
-import {isAlive} from '../../src/lib/runtime/process.js';
+import {isAlive} from '../../src/lib/system/process.js';
 import {runCli, tempDir} from '../helpers/cli.js';
 import {tinyModel} from './helpers/model.js';
 

@@ -27,6 +27,7 @@ import {ShingleSpill} from './spill.js';
 import {TokenCounter, type TokenStats} from './tokens.js';
 import {U64Map} from './u64map.js';
 import {JsonlWriter} from './writer.js';
+import {canonicalJson} from '../util/json.js';
 
 export const OUTPUT_FILES = ['train.jsonl', 'val.jsonl', 'test.jsonl', 'rejected.jsonl', 'duplicates.jsonl', 'profile.json', 'card.md'] as const;
 
@@ -78,19 +79,6 @@ export interface PrepResult {
 
 const sha256 = (s: string | Buffer) => createHash('sha256').update(s).digest('hex');
 const round4 = (x: number) => Math.round(x * 10_000) / 10_000;
-
-/** Canonical JSON (sorted keys) so a parameter hash does not depend on key order. */
-function canonicalJson(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
-  if (v && typeof v === 'object') {
-    return `{${Object.keys(v)
-      .sort()
-      .filter((k) => (v as Record<string, unknown>)[k] !== undefined)
-      .map((k) => `${JSON.stringify(k)}:${canonicalJson((v as Record<string, unknown>)[k])}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(v);
-}
 
 export function resolveParams(cfg: DataConfig, root: string): {params: PrepParams; tokenizerPath: string} {
   const s = cfg.split;

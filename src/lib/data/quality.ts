@@ -63,6 +63,19 @@ function duplicateLineBound(text: string): number {
   return shared / n;
 }
 
+/**
+ * Gopher's symbol-to-word ratio (Rae et al. 2021, A.1; datatrove GopherQualityFilter): the larger of
+ * "#" per word and ellipses ("...", "…") per word, over words that are not only punctuation. Most
+ * texts have neither symbol, and then the words are not counted again.
+ */
+export function symbolWordRatio(st: TextStats): number {
+  const top = Math.max(st.hashSigns, st.ellipses);
+  if (top === 0) return 0;
+  let n = 0;
+  for (let i = 0; i < st.words; i++) if (st.hashes[i] !== 0) n++;
+  return top / Math.max(1, n);
+}
+
 export function checkQuality(text: string, o: QualityOptions, stats?: TextStats): QualityVerdict | undefined {
   if (!o.enabled) return undefined;
   const chars = text.length;
@@ -71,14 +84,14 @@ export function checkQuality(text: string, o: QualityOptions, stats?: TextStats)
   if (chars > o.max_chars) return {rule: 'max_chars', score: chars, limit: o.max_chars};
 
   const st = stats ?? textStats(text);
-  const {words, wordChars, symbols, digits} = st;
+  const {words, wordChars, digits} = st;
   if (words < o.min_words) return {rule: 'min_words', score: words, limit: o.min_words};
   if (words > o.max_words) return {rule: 'max_words', score: words, limit: o.max_words};
   const mean = wordChars / words;
   if (mean < o.min_mean_word_length) return {rule: 'min_mean_word_length', score: round(mean), limit: o.min_mean_word_length};
   if (mean > o.max_mean_word_length) return {rule: 'max_mean_word_length', score: round(mean), limit: o.max_mean_word_length};
-  const symbolRatio = symbols / wordChars;
-  if (symbolRatio > o.max_symbol_ratio) return {rule: 'max_symbol_ratio', score: round(symbolRatio), limit: o.max_symbol_ratio};
+  const sym = symbolWordRatio(st);
+  if (sym > o.max_symbol_ratio) return {rule: 'max_symbol_ratio', score: round(sym), limit: o.max_symbol_ratio};
   const digitRatio = digits / wordChars;
   if (digitRatio > o.max_digit_ratio) return {rule: 'max_digit_ratio', score: round(digitRatio), limit: o.max_digit_ratio};
 

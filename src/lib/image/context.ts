@@ -7,7 +7,7 @@ import {copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, r
 import os from 'node:os';
 import path from 'node:path';
 import {environmentError, LlmopsError} from '../errors.js';
-import {capture} from '../runtime/exec.js';
+import {capture} from '../system/exec.js';
 import {packagePath, packageRoot} from '../util/package-root.js';
 import {lastLines} from './engine.js';
 

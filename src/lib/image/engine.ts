@@ -4,7 +4,7 @@
  * docker's arguments and get one of them. LLMOPS_CONTAINER_ENGINE=docker|podman picks one.
  */
 import {environmentError, LlmopsError} from '../errors.js';
-import {capture, type CaptureResult} from '../runtime/exec.js';
+import {capture, type CaptureResult} from '../system/exec.js';
 
 export interface ContainerEngine {
   /** The program: "docker" or "podman". */

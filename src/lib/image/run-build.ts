@@ -3,7 +3,7 @@
  * with the failing step and its last output lines.
  */
 import {LlmopsError} from '../errors.js';
-import {spawnGroup} from '../runtime/exec.js';
+import {spawnGroup} from '../system/exec.js';
 import type {ContainerEngine} from './engine.js';
 
 export interface BuildSpec {

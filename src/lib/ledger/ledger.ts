@@ -8,6 +8,8 @@ import {notFoundError} from '../errors.js';
 import {nowIso} from '../util/time.js';
 import {openLedgerDb, schemaVersion, type Database, type OpenOptions} from './db.js';
 import {ImageStore} from './image-store.js';
+import {PipelineStore} from './pipeline-store.js';
+import {RegistryStore} from './registry-store.js';
 
 export type RunStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'stopped' | 'budget_exceeded' | 'lost';
 export const RUN_STATUSES: RunStatus[] = ['queued', 'running', 'succeeded', 'failed', 'stopped', 'budget_exceeded', 'lost'];
@@ -170,9 +172,24 @@ export class Ledger {
   }
 
   private imageStore?: ImageStore;
-  /** Container images built by `llmops image build`. */
+  /** Container images built by `llmops image build` (image-store.ts). */
   get images(): ImageStore {
     return (this.imageStore ??= new ImageStore(this.db));
+  }
+
+  private registryStore?: RegistryStore;
+  private pipelineStore?: PipelineStore;
+
+  /** Named models, their versions and aliases (registry-store.ts). */
+  get registry(): RegistryStore {
+    this.registryStore ??= new RegistryStore(this.db);
+    return this.registryStore;
+  }
+
+  /** Pipeline executions and stage decisions (pipeline-store.ts). */
+  get pipeline(): PipelineStore {
+    this.pipelineStore ??= new PipelineStore(this.db);
+    return this.pipelineStore;
   }
 
   schemaVersion(): number {

@@ -4,7 +4,7 @@
  */
 import {FINAL_STATUSES, type Ledger, type RunRow} from '../ledger/ledger.js';
 import {formatUsd} from '../ui/output.js';
-import {formatDuration} from '../util/time.js';
+import {formatDuration, sleep} from '../util/time.js';
 import {progressOf} from './supervisor.js';
 
 export interface RunView {
@@ -88,6 +88,6 @@ export async function followRun(
         return run;
       }
     }
-    await new Promise((r) => setTimeout(r, pollMs));
+    await sleep(pollMs);
   }
 }

@@ -1,6 +1,6 @@
 /** What `runs show` and `runs compare` report about a run, from the ledger alone. */
 import type {Ledger, RunRow} from '../ledger/ledger.js';
-import {stableStringify} from './lineage.js';
+import {canonicalJson} from '../util/json.js';
 import type {RunSpec} from './backend.js';
 
 export interface RunDetail {
@@ -113,7 +113,7 @@ export function compareRuns(ledger: Ledger, runs: RunRow[]): RunComparison {
   const configDiff: Record<string, unknown[]> = {};
   for (const k of keys) {
     const vals = flats.map((f) => f[k] ?? null);
-    if (new Set(vals.map((v) => stableStringify(v))).size > 1) configDiff[k] = vals;
+    if (new Set(vals.map((v) => canonicalJson(v))).size > 1) configDiff[k] = vals;
   }
   const summaries = runs.map((r) => ledger.metricSummary(r.id));
   const metricKeys = [...new Set(summaries.flatMap((s) => Object.keys(s)))].sort();

@@ -3,11 +3,11 @@
  * supervisor (`llmops runs supervise RUN_ID`) started in its own process group with its output in
  * logs/supervisor.log. The caller returns at once (--detach) or follows the ledger (attach.ts).
  */
-import {spawn} from 'node:child_process';
-import {closeSync, mkdirSync, openSync, renameSync, writeFileSync} from 'node:fs';
+import {mkdirSync, renameSync, writeFileSync} from 'node:fs';
 import {fileURLToPath} from 'node:url';
 import type {LoadedConfig} from '../config/load.js';
 import type {Ledger, RunRow} from '../ledger/ledger.js';
+import {spawnDetached} from '../system/exec.js';
 import {runPaths} from './paths.js';
 import type {PreparedRun} from './spec.js';
 
@@ -49,17 +49,9 @@ export function launchRun(ledger: Ledger, loaded: LoadedConfig, run: PreparedRun
  * process group). Same as `llmops runs supervise RUN_ID`, without loading oclif.
  */
 export function startSupervisor(loaded: LoadedConfig, runId: string, logFile: string): number {
-  const fd = openSync(logFile, 'a');
-  try {
-    const child = spawn(process.execPath, [SUPERVISOR_MAIN, runId, ...(loaded.file ? [loaded.file] : [])], {
-      cwd: loaded.root,
-      detached: true,
-      stdio: ['ignore', fd, fd],
-      env: {...process.env, LLMOPS_SUPERVISOR: runId},
-    });
-    child.unref();
-    return child.pid ?? 0;
-  } finally {
-    closeSync(fd);
-  }
+  return spawnDetached(process.execPath, [SUPERVISOR_MAIN, runId, ...(loaded.file ? [loaded.file] : [])], {
+    cwd: loaded.root,
+    logFile,
+    env: {...process.env, LLMOPS_SUPERVISOR: runId},
+  }).pid;
 }

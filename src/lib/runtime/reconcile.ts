@@ -14,9 +14,9 @@ import type {Ledger, RunRow} from '../ledger/ledger.js';
 import {runsHere, type BackendStatus} from './backend.js';
 import {EventIngestor} from './ingest.js';
 import {runPaths} from './paths.js';
-import {groupAlive, isOurProcess} from './process.js';
+import {groupAlive, isOurProcess} from '../system/process.js';
 import {decideFinal, progressOf, runSpecOf, type SupervisorState} from './supervisor.js';
-import {readLinesFrom} from './tail.js';
+import {readLinesFrom} from '../system/tail.js';
 import {readStopRequest} from './control.js';
 
 /** A run whose supervisor never wrote its pid is left alone this long (it may be starting). */

@@ -3,7 +3,7 @@
  * budget check, launch, then detach or follow the run to its end with a live status line.
  */
 import type {LoadedConfig} from '../config/load.js';
-import {ExitCode, LlmopsError} from '../errors.js';
+import {ExitCode} from '../errors.js';
 import type {Ledger, RunRow, RunStatus} from '../ledger/ledger.js';
 import {canPrompt, formatUsd} from '../ui/output.js';
 import {formatDuration} from '../util/time.js';
@@ -245,8 +245,4 @@ async function attach(ctx: RunCommandContext, runId: string): Promise<{final: Ru
   } finally {
     process.off('SIGINT', handler);
   }
-}
-
-export function badFlag(message: string, fix: string): LlmopsError {
-  return new LlmopsError('USAGE', message, {fix});
 }

@@ -86,6 +86,10 @@ export async function deployDocker(p: DockerDeployParams, loaded: LoadedConfig, 
     price_per_hour: cfg.price_per_hour,
     config_json: JSON.stringify({...cfg, api_key_env: apiKeyEnv ?? null, host, port, ...state}),
   });
+  if (p.model) {
+    const {recordServedVersion} = await import('../registry/resolve.js');
+    recordServedVersion(ledger, id, p.model, process.cwd());
+  }
   const args = runArgs({container, id, host, port, image, name: p.name, ledger, modelDir: baked ? null : model.dir, configFile: loaded.file ?? null, apiKey: Boolean(apiKey)});
   p.progress(`Starting ${p.name} (${id}) from ${image} as container ${container}...`);
   const started = await engineCapture(engine, args, 120_000);
@@ -247,9 +251,9 @@ export async function dockerLogs(row: DeploymentRow, tailLines = 0): Promise<str
   const {container} = stateOf(row);
   if (await containerState(engine, container)) return containerLogs(engine, container, tailLines);
   if (row.log_path && existsSync(row.log_path)) {
-    const {tail} = await import('./deployments.js');
+    const {lastLines: fileLastLines} = await import('../system/tail.js');
     const {readFileSync} = await import('node:fs');
-    return tailLines > 0 ? tail(row.log_path, tailLines) : readFileSync(row.log_path, 'utf8');
+    return tailLines > 0 ? fileLastLines(row.log_path, tailLines).join('\n') : readFileSync(row.log_path, 'utf8');
   }
   throw notFoundError(`Deployment ${row.name} (${row.id}): its container is gone and no log was kept.`);
 }

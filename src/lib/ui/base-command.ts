@@ -3,7 +3,7 @@
  *
  * - `--json`: the value a command's run() returns is its result object, printed as JSON on stdout
  *   (oclif's enableJsonFlag). Errors under --json are `{"error": {...}}` on stdout, with the same
- *   exit code as without --json (oclif 4 alone would exit 1: it reads err.exitCode, see FACTS.md).
+ *   exit code as without --json (oclif 4 alone would exit 1: it reads err.exitCode).
  * - User errors (LlmopsError) print their message and "Try this: ..." fix, never a stack trace;
  *   anything else is a bug and says so (stack with --verbose).
  * - Colour is decided once, here (see ui/output.ts).
