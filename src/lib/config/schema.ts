@@ -261,7 +261,17 @@ export const kubernetesBackend = z.strictObject({
   ...priced,
 });
 
-export const backendSchema = z.discriminatedUnion('type', [localBackend, sshBackend, slurmBackend, kubernetesBackend]);
+export const dockerBackend = z.strictObject({
+  type: z.literal('docker'),
+  image: z
+    .string()
+    .optional()
+    .describe('Trainer image (`llmops image build --target trainer`); default llmops-trainer:VERSION.'),
+  gpus: gpuSpec.optional().describe('GPUs given to the container (docker run --gpus COUNT); needs the NVIDIA container toolkit.'),
+  ...priced,
+});
+
+export const backendSchema = z.discriminatedUnion('type', [localBackend, sshBackend, slurmBackend, kubernetesBackend, dockerBackend]);
 
 export const pricingSchema = z
   .strictObject({

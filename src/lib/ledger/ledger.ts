@@ -16,6 +16,7 @@ import {DatasetsStore} from './datasets-store.js';
 import {openLedgerDb, schemaVersion, type Database, type OpenOptions} from './db.js';
 import {DeploymentsStore, type DeploymentFields} from './deployments-store.js';
 import {EvalStore} from './eval-store.js';
+import {ImageStore} from './image-store.js';
 import {MetricsStore, type MetricStats} from './metrics-store.js';
 import {PipelineStore} from './pipeline-store.js';
 import {RegistryStore} from './registry-store.js';
@@ -67,6 +68,12 @@ export class Ledger {
   get evals(): EvalStore {
     this.evalStore ??= new EvalStore(this.#db);
     return this.evalStore;
+  }
+
+  private imageStore?: ImageStore;
+  /** Container images built by `llmops image build` (image-store.ts). */
+  get images(): ImageStore {
+    return (this.imageStore ??= new ImageStore(this.#db));
   }
 
   private registryStore?: RegistryStore;
