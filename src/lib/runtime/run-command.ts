@@ -5,9 +5,10 @@
 import {existsSync} from 'node:fs';
 import path from 'node:path';
 import type {LoadedConfig} from '../config/load.js';
-import {ExitCode, LlmopsError} from '../errors.js';
+import {ExitCode} from '../errors.js';
 import type {Ledger, RunRow, RunStatus} from '../ledger/ledger.js';
-import {canPrompt, formatUsd} from '../ui/output.js';
+import {canPrompt} from '../ui/output.js';
+import {formatUsd} from '../util/format.js';
 import {formatDuration} from '../util/time.js';
 import type {RunEstimate} from '../cost/estimate.js';
 import type {MonthlyBudgetCheck} from '../cost/budget.js';
@@ -259,8 +260,4 @@ async function attach(ctx: RunCommandContext, runId: string): Promise<{final: Ru
   } finally {
     process.off('SIGINT', handler);
   }
-}
-
-export function badFlag(message: string, fix: string): LlmopsError {
-  return new LlmopsError('USAGE', message, {fix});
 }
