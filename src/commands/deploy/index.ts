@@ -20,6 +20,7 @@ Binds 127.0.0.1 unless --host says otherwise; any other address needs --api-key-
 
   static examples = [
     '<%= config.bin %> deploy --model r-20261126-abc123',
+    '<%= config.bin %> deploy --model chat@prod --detach',
     '<%= config.bin %> deploy --model .llmops/runs/r-20261126-abc123/model --port 8080 --detach',
     'LLMOPS_API_KEY=$(openssl rand -hex 24) <%= config.bin %> deploy --host 0.0.0.0 --api-key-env LLMOPS_API_KEY',
     '<%= config.bin %> deploy --target k8s --dry-run',
@@ -27,7 +28,7 @@ Binds 127.0.0.1 unless --host says otherwise; any other address needs --api-key-
   ];
 
   static flags = {
-    model: Flags.string({char: 'm', summary: 'RUN_ID (its exported model) or a model folder; default: the newest run with a model.'}),
+    model: Flags.string({char: 'm', summary: 'RUN_ID (its exported model), a model folder, or NAME@ALIAS / NAME@vN of the registry; default: the newest run with a model.'}),
     name: Flags.string({char: 'n', summary: 'Deployment name (also the `model` clients ask for).', default: 'default'}),
     target: Flags.string({summary: '"local" or the name of a backend in llmops.yaml (kubernetes: manifests).', default: 'local'}),
     host: Flags.string({summary: 'Address to bind (default deploy.host, 127.0.0.1).'}),

@@ -12,7 +12,9 @@ export interface TextStats {
   words: number;
   wordChars: number;
   digits: number;
-  symbols: number;
+  /** Gopher's symbols: "#" characters, and ellipses ("..." counted as str.count does, and "…"). */
+  hashSigns: number;
+  ellipses: number;
   /** Per word: hash of its lowercase letters/digits, 0 when it has none (pure punctuation).
    * This and `lens` are views of buffers the next textStats call reuses. */
   hashes: Uint32Array;
@@ -42,10 +44,9 @@ export interface TextStats {
   window: [number, number, number];
 }
 
-function isSymbol(c: number): boolean {
-  // # $ % & * + / < = > @ [ \ ] ^ _ ` { | } ~
-  return c === 35 || c === 36 || c === 37 || c === 38 || c === 42 || c === 43 || c === 47 || (c >= 60 && c <= 62) ||
-    c === 64 || (c >= 91 && c <= 96) || (c >= 123 && c <= 126);
+/** Characters with a flag of their own: # & < @ \ (isFlagged keeps them off the common path). */
+function isFlagged(c: number): boolean {
+  return c === 35 || c === 38 || c === 60 || c === 64 || c === 92;
 }
 
 let hashBuf = new Uint32Array(4096);
@@ -75,7 +76,11 @@ export function textStats(text: string, withTerms = false): TextStats {
   let words = 0;
   let wordChars = 0;
   let digits = 0;
-  let symbols = 0;
+  let hashSigns = 0;
+  let ellipses = 0;
+  // Position of the last "." and the length of the run of dots ending there.
+  let lastDot = -9;
+  let dotRun = 0;
   let h = 0x2545f491;
   let alnum = 0;
   let len = 0;
@@ -163,9 +168,15 @@ export function textStats(text: string, withTerms = false): TextStats {
       k = c;
       plain = false;
       if ((c & 0xf800) === 0xd800) jsonPlain = false;
-    } else if (isSymbol(c)) {
-      symbols++;
-      if (c === 64) atOrColon = true;
+      else if (c === 0x2026) ellipses++;
+    } else if (c === 46) {
+      // "..." counted without overlap, as Python's str.count("...") does: one per third dot of a run.
+      dotRun = lastDot === i - 1 ? dotRun + 1 : 1;
+      lastDot = i;
+      if (dotRun % 3 === 0) ellipses++;
+    } else if (isFlagged(c)) {
+      if (c === 35) hashSigns++;
+      else if (c === 64) atOrColon = true;
       else if (c === 92) jsonPlain = false;
       else if (c === 60 || c === 38) markup = true;
     } else if (c === 58) atOrColon = true;
@@ -209,7 +220,7 @@ export function textStats(text: string, withTerms = false): TextStats {
   // Views, not copies: every caller is done with them before the next textStats call (one fewer
   // pair of allocations per record).
   if (n > 0 && (text.charCodeAt(0) === 32 || text.charCodeAt(0) === 10)) spacing = true;
-  const st: TextStats = {words, wordChars, digits, symbols, hashes: hashBuf.subarray(0, words), lens: lenBuf.subarray(0, words), atOrColon,
+  const st: TextStats = {words, wordChars, digits, hashSigns, ellipses, hashes: hashBuf.subarray(0, words), lens: lenBuf.subarray(0, words), atOrColon,
     plain, markup, spacing, jsonPlain, window: [w2, w3, w4]};
   if (tk >= 0) st.terms = termBuf.subarray(0, tk);
   return st;
@@ -302,7 +313,18 @@ export function topNgram(s: TextStats, n: number, totalChars: number): {frac: nu
   }
   for (let i = 0; i < m; i++) if (grams[i] === 0) grams[i] = 1;
   if (best < 2) return {frac: 0, best};
-  const at = grams.indexOf(bestHash);
+  // Among n-grams with the top count, the first to occur (as Counter.most_common picks in
+  // datatrove): its length decides the fraction when tied n-grams differ in length.
+  let at = grams.indexOf(bestHash);
+  for (let i = 0; i < at; i++) {
+    const g = grams[i]!;
+    let j = g & mask;
+    while (keys[j] !== g) j = (j + 1) & mask;
+    if (counts[j] === best) {
+      at = i;
+      break;
+    }
+  }
   let chars = n - 1;
   for (let j = 0; j < n; j++) chars += s.lens[at + j]!;
   return {frac: (best * chars) / totalChars, best};

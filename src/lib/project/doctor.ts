@@ -8,7 +8,7 @@ import {createRequire} from 'node:module';
 import path from 'node:path';
 import type {LoadedConfig} from '../config/load.js';
 import {LATEST_SCHEMA_VERSION} from '../ledger/migrations.js';
-import {probe} from '../runtime/exec.js';
+import {probe} from '../system/exec.js';
 import {describePython} from './python.js';
 
 export interface Check {

@@ -10,6 +10,7 @@ import type {Ledger} from '../ledger/ledger.js';
 import {nowIso} from '../util/time.js';
 import {newDeploymentId, reconcile, spawnDetached, toInfo, type DeploymentInfo} from './deployments.js';
 import {resolveModel} from './model-dir.js';
+import {recordServedVersion} from '../registry/resolve.js';
 import {checkBind, startServer} from './server.js';
 import type {ScheduleMode} from './scheduler.js';
 
@@ -125,6 +126,7 @@ export async function deployLocal(p: LocalDeployParams, loaded: LoadedConfig, le
       price_per_hour: cfg.price_per_hour,
       config_json: JSON.stringify({...cfg, api_key_env: apiKeyEnv ?? null, host, port, mode: p.mode ?? 'batch', dtype: p.dtype ?? null}),
     });
+    if (p.model) recordServedVersion(ledger, id, p.model, process.cwd());
   }
   if (p.detach) {
     const row = ledger.findDeployment(id)!;

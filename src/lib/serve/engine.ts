@@ -101,6 +101,22 @@ export class OnnxModel {
     return this.layout.kvType === 'float16' ? new Uint16Array(n) : new Float32Array(n);
   }
 
+  /** The graph's inputs: only those it declares, the KV cache in its own element type. */
+  private feeds(inputIds: BigInt64Array, positions: BigInt64Array, mask: BigInt64Array, past: KvArray[], b: number, s: number, pastLen: number): Record<string, OrtTensor> {
+    const {Tensor} = this.ort;
+    const {kvType, nKvHead, headDim} = this.layout;
+    const feeds: Record<string, OrtTensor> = {input_ids: new Tensor('int64', inputIds, [b, s])};
+    if (this.layout.hasAttentionMask) feeds.attention_mask = new Tensor('int64', mask, [b, pastLen + s]);
+    if (this.layout.hasPositionIds) feeds.position_ids = new Tensor('int64', positions, [b, s]);
+    if (this.layout.hasUseCacheBranch) feeds.use_cache_branch = new Tensor('bool', [pastLen > 0], [1]);
+    const dims = [b, nKvHead, pastLen, headDim];
+    for (let i = 0; i < this.spec.nLayer; i++) {
+      feeds[`past_key_values.${i}.key`] = new Tensor(kvType, past[2 * i]!, dims);
+      feeds[`past_key_values.${i}.value`] = new Tensor(kvType, past[2 * i + 1]!, dims);
+    }
+    return feeds;
+  }
+
   /**
    * One forward pass. `past` holds 2*n_layer arrays of [B, KV, pastLen, D]; returns the logits of
    * the last position of each row ([B, V], float32) and the presents ([B, KV, pastLen+S, D]).
@@ -114,18 +130,8 @@ export class OnnxModel {
     s: number,
     pastLen: number,
   ): Promise<{lastLogits: Float32Array; present: KvArray[]}> {
-    const {Tensor} = this.ort;
     const {nLayer, vocabSize} = this.spec;
-    const {kvType, nKvHead, headDim} = this.layout;
-    const feeds: Record<string, OrtTensor> = {input_ids: new Tensor('int64', inputIds, [b, s])};
-    if (this.layout.hasAttentionMask) feeds.attention_mask = new Tensor('int64', mask, [b, pastLen + s]);
-    if (this.layout.hasPositionIds) feeds.position_ids = new Tensor('int64', positions, [b, s]);
-    if (this.layout.hasUseCacheBranch) feeds.use_cache_branch = new Tensor('bool', [pastLen > 0], [1]);
-    const dims = [b, nKvHead, pastLen, headDim];
-    for (let i = 0; i < nLayer; i++) {
-      feeds[`past_key_values.${i}.key`] = new Tensor(kvType, past[2 * i]!, dims);
-      feeds[`past_key_values.${i}.value`] = new Tensor(kvType, past[2 * i + 1]!, dims);
-    }
+    const feeds = this.feeds(inputIds, positions, mask, past, b, s, pastLen);
     const out = await this.session.run(feeds);
     const logits = out.logits!.data;
     const lastLogits = new Float32Array(b * vocabSize);
@@ -138,6 +144,16 @@ export class OnnxModel {
       present.push(out[`present.${i}.key`]!.data as KvArray, out[`present.${i}.value`]!.data as KvArray);
     }
     return {lastLogits, present};
+  }
+
+  /**
+   * Logits of every position ([B, S, V], float32) for rows without a cache: what scoring (eval,
+   * echo with logprobs) needs, where generation needs only the last position.
+   */
+  async allLogits(inputIds: BigInt64Array, positions: BigInt64Array, mask: BigInt64Array, b: number, s: number): Promise<Float32Array> {
+    const out = await this.session.run(this.feeds(inputIds, positions, mask, this.emptyPast(), b, s, 0), ['logits']);
+    const data = out.logits!.data;
+    return toFloat32(data, 0, (data as ArrayLike<number>).length);
   }
 
   emptyPast(): KvArray[] {
