@@ -81,7 +81,7 @@ describe('ledger files refused, not replaced', () => {
 
   it('damaged pages: exit 10 "damaged" with a recovery command, not a bug report', async () => {
     const p = makeProject();
-    withLedger(p.dbFile, (l) => l.db.pragma('wal_checkpoint(TRUNCATE)'));
+    withLedger(p.dbFile, (l) => l.checkpoint());
     const size = statSync(p.dbFile).size;
     const fd = openSync(p.dbFile, 'r+');
     // Every page after the schema page overwritten: the tables' b-trees no longer parse.

@@ -68,6 +68,22 @@ export interface LineageResult {
   subject: {type: 'deployment' | 'run' | 'dataset'; id: string};
   upstream: DeploymentNode | RunNode | DatasetNode;
   downstream: Downstream;
+  /** A run: the registry versions it is, and the aliases pointing at them now. */
+  registry?: Array<{name: string; version: string; aliases: string[]}>;
+  /** A run: the pipeline stages that produced it. */
+  pipeline?: Array<{executionId: string; stage: string; kind: string; reason: string; status: string; at: string}>;
+  /** A deployment started from NAME@ALIAS / NAME@vN: the versions it served, from when. */
+  servedVersions?: Array<{modelRef: string; name: string; alias: string | null; version: string; since: string}>;
+}
+
+function runExtras(ledger: Ledger, runId: string): Pick<LineageResult, 'registry' | 'pipeline'> {
+  const registry = ledger.registry.versionsOfRun(runId).map((v) => ({
+    name: v.name,
+    version: `v${v.version}`,
+    aliases: ledger.registry.aliases(v.name).filter((a) => a.version === v.version).map((a) => a.alias),
+  }));
+  const pipeline = ledger.pipeline.stagesProducingRun(runId).map((s) => ({executionId: s.execution_id, stage: s.stage, kind: s.kind, reason: s.reason, status: s.status, at: s.started_at}));
+  return {...(registry.length > 0 ? {registry} : {}), ...(pipeline.length > 0 ? {pipeline} : {})};
 }
 
 const parseJson = (s: string | null | undefined): Record<string, unknown> => {
@@ -169,12 +185,13 @@ export function lineage(ledger: Ledger, ref: string): LineageResult {
   const downstream: Downstream = {runs: [], deployments: []};
   const dep = ledger.findDeployment(ref);
   if (dep) {
-    return {subject: {type: 'deployment', id: dep.id}, upstream: deploymentNode(ledger, dep), downstream};
+    const served = ledger.registry.deploymentModels(dep.id).map((m) => ({modelRef: m.model_ref, name: m.name, alias: m.alias, version: `v${m.version}`, since: m.ts}));
+    return {subject: {type: 'deployment', id: dep.id}, upstream: deploymentNode(ledger, dep), downstream, ...(served.length > 0 ? {servedVersions: served} : {})};
   }
   const run = ledger.findRun(ref);
   if (run) {
     downstreamOfRun(ledger, run.id, downstream, new Set([run.id]));
-    return {subject: {type: 'run', id: run.id}, upstream: runNode(ledger, run), downstream};
+    return {subject: {type: 'run', id: run.id}, upstream: runNode(ledger, run), downstream, ...runExtras(ledger, run.id)};
   }
   const ds = ledger.getDataset(ref);
   if (ds) {
@@ -227,6 +244,9 @@ export function renderLineage(result: LineageResult): string {
   } else {
     dataset(up, '');
   }
+  for (const v of result.servedVersions ?? []) lines.push(`  serving ${v.modelRef} = ${v.name}@${v.version} since ${v.since}`);
+  for (const v of result.registry ?? []) lines.push(`registered as ${v.name}@${v.version}${v.aliases.length > 0 ? ` (aliases: ${v.aliases.join(', ')})` : ''}`);
+  for (const p of result.pipeline ?? []) lines.push(`made by pipeline ${p.executionId}, stage ${p.stage} (${p.status}; ran because: ${p.reason})`);
   const {runs, deployments} = result.downstream;
   if (runs.length > 0 || deployments.length > 0) {
     lines.push('', 'used by:');

@@ -8,7 +8,7 @@ import path from 'node:path';
 import type {LoadedConfig} from '../config/load.js';
 import {LlmopsError, inputError, usageError} from '../errors.js';
 import {packagePath} from '../util/package-root.js';
-import {capture} from './exec.js';
+import {capture} from '../system/exec.js';
 import {checkModelParity, type ParityOutcome} from './supervisor.js';
 
 export type ExportDtype = 'fp32' | 'fp16';

@@ -11,7 +11,7 @@
 import {existsSync, readFileSync} from 'node:fs';
 import type {LoadedConfig} from '../config/load.js';
 import type {Ledger, RunRow} from '../ledger/ledger.js';
-import type {BackendStatus} from './backend.js';
+import {runsHere, type BackendStatus} from './backend.js';
 import {EventIngestor} from './ingest.js';
 import {runPaths} from './paths.js';
 import {groupAlive, isOurProcess} from '../system/process.js';
@@ -70,7 +70,7 @@ async function settle(ledger: Ledger, run: RunRow, loaded?: LoadedConfig): Promi
       loaded = undefined;
     }
   }
-  const localPid = run.backend_type === 'local' && handle ? Number((handle.state as {pid?: number}).pid) : undefined;
+  const localPid = runsHere(run.backend_type) && handle ? Number((handle.state as {pid?: number}).pid) : undefined;
   // The run's process is still going without its supervisor: give it a new one.
   if (localPid && groupAlive(localPid)) {
     if (loaded) {
@@ -82,7 +82,7 @@ async function settle(ledger: Ledger, run: RunRow, loaded?: LoadedConfig): Promi
     }
     return {id: run.id, action: 'alive'};
   }
-  if (handle && run.backend_type !== 'local' && loaded) {
+  if (handle && !runsHere(run.backend_type) && loaded) {
     // A remote run may well be going on without us: ask its backend before declaring it dead.
     try {
       const {getBackend} = await import('./backends/index.js');

@@ -147,7 +147,7 @@ export async function prepareRun(ledger: Ledger, loaded: LoadedConfig, req: Laun
   const paths = runPaths(runDir);
   const budgetUsd = req.budgetUsd ?? cfg.budget.per_run_usd;
   const git = await gitInfo(loaded.root);
-  const gpus = bcfg.type === 'local' || bcfg.type === 'ssh' ? (bcfg.gpus?.count ?? 0) : bcfg.type === 'slurm' ? bcfg.gpus_per_node * bcfg.nodes : bcfg.gpus * bcfg.nodes;
+  const gpus = bcfg.type === 'local' || bcfg.type === 'ssh' || bcfg.type === 'docker' ? (bcfg.gpus?.count ?? 0) : bcfg.type === 'slurm' ? bcfg.gpus_per_node * bcfg.nodes : bcfg.gpus * bcfg.nodes;
 
   if (kind === 'command') {
     const command = req.command ?? [];
@@ -214,7 +214,7 @@ export async function prepareRun(ledger: Ledger, loaded: LoadedConfig, req: Laun
         finetune,
         tokenizer,
         export: true,
-        threads: section.threads ?? (bcfg.type === 'local' && !bcfg.gpus ? 1 : null),
+        threads: section.threads ?? ((bcfg.type === 'local' || bcfg.type === 'docker') && !bcfg.gpus ? 1 : null),
       };
   const python = (bcfg.type === 'local' ? bcfg.python : undefined) ?? (bcfg.type === 'local' ? cfg.python : (bcfg as {python?: string}).python ?? cfg.python);
   const settings = {

@@ -11,7 +11,7 @@ import {CostMeter} from '../cost/meter.js';
 import type {Ledger, RunRow, RunStatus} from '../ledger/ledger.js';
 import {FINAL_STATUSES} from '../ledger/ledger.js';
 import {localizePath, registerArtifact} from './artifacts.js';
-import type {Backend, BackendHandle, BackendStatus, RunSpec} from './backend.js';
+import {runsHere, type Backend, type BackendHandle, type BackendStatus, type RunSpec} from './backend.js';
 import {getBackend} from './backends/index.js';
 import {readStopRequest, type StopRequest} from './control.js';
 import {gpuMetrics} from './gpu.js';
@@ -91,7 +91,7 @@ export async function supervise(ledger: Ledger, loaded: LoadedConfig, runId: str
     ledger.setRunStatus(run.id, 'failed', `backend "${run.backend}": ${(error as Error).message}`);
     return {id: run.id, status: 'failed', reason: (error as Error).message};
   }
-  const remotePollMs = backend.type === 'local' ? pollMs : Math.max(pollMs, 2000);
+  const remotePollMs = runsHere(backend.type) ? pollMs : Math.max(pollMs, 2000);
   ledger.updateRun(run.id, {pid: process.pid});
   const state = readState(run);
   const saveState = () => ledger.updateRun(run.id, {backend_state_json: JSON.stringify(state)});
@@ -134,7 +134,7 @@ export async function supervise(ledger: Ledger, loaded: LoadedConfig, runId: str
   };
   const mirrorLog = async (): Promise<void> => {
     // The local backend writes logs/run.log itself; remote logs are copied here for `runs logs`.
-    if (!state.handle || backend.type === 'local') return;
+    if (!state.handle || runsHere(backend.type)) return;
     const {text, offset} = await backend.readLog(state.handle, state.logOffset);
     if (offset === state.logOffset) return;
     appendFileSync(paths.log, text);
@@ -197,7 +197,7 @@ export async function supervise(ledger: Ledger, loaded: LoadedConfig, runId: str
   try {
     for (;;) {
       const now = Date.now();
-      if (now - lastStatusAt >= remotePollMs || backend.type === 'local') {
+      if (now - lastStatusAt >= remotePollMs || runsHere(backend.type)) {
         lastStatus = await backend.status(handle);
         lastStatusAt = now;
       }
@@ -257,7 +257,7 @@ export async function supervise(ledger: Ledger, loaded: LoadedConfig, runId: str
       }
       // Wake early when a local process exits, so a finished run is recorded at once.
       const exiting = (backend as Backend & {waitExit?: (h: BackendHandle) => Promise<void>}).waitExit?.(handle);
-      await Promise.race([sleep(backend.type === 'local' ? pollMs : remotePollMs), ...(exiting ? [exiting] : [])]);
+      await Promise.race([sleep(runsHere(backend.type) ? pollMs : remotePollMs), ...(exiting ? [exiting] : [])]);
     }
 
     // ---- the run's process is gone: bring everything home and decide --------------------
