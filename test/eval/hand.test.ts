@@ -11,7 +11,7 @@ import {Scorer} from '../../src/lib/eval/scorer.js';
 import {choices, generate, normaliseAnswer, pairs, perplexity} from '../../src/lib/eval/suites.js';
 import {readGenerate} from '../../src/lib/eval/data.js';
 import {OnnxModel} from '../../src/lib/serve/engine.js';
-import {loadModelSpec} from '../../src/lib/serve/model-dir.js';
+import {loadServableModel} from '../../src/lib/serve/model-dir.js';
 import {ModelTokenizer} from '../../src/lib/serve/tokenizer.js';
 import {BOS, buildBigramModel, bytes, chainLl, lp} from './helpers/bigram.js';
 
@@ -20,9 +20,9 @@ let scorer: Scorer;
 let dir: string;
 
 beforeAll(async () => {
-  const spec = loadModelSpec(buildBigramModel(8));
+  const spec = loadServableModel(buildBigramModel(8));
   model = await OnnxModel.load(spec, 1);
-  scorer = new Scorer(model, new ModelTokenizer(spec), {maxRows: 3});
+  scorer = new Scorer(model, ModelTokenizer.fromFolder(spec.dir), {maxRows: 3});
   dir = mkdtempSync(path.join(os.tmpdir(), 'llmops-eval-hand-'));
 }, 60_000);
 afterAll(async () => model?.close());

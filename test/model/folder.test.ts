@@ -86,7 +86,7 @@ describe('loadModelFolder: config.json of every supported family, in its own key
       /key "n_layer" must be a positive integer, found "2"/,
     );
     expect(() => loadModelFolder(folder({'config.json': '{not json'}))).toThrow(/config\.json is not valid JSON/);
-    expect(() => loadModelFolder(folder({}))).toThrow(/has no config\.json/);
+    expect(() => loadModelFolder(folder({}))).toThrow(/has no config\.json and no onnx\/model\.onnx/);
   });
 });
 

@@ -55,10 +55,10 @@ export class Scorer {
     private readonly opts: ScorerOptions = {},
   ) {
     const spec = model.spec;
-    this.contextLength = spec.nPositions;
-    // llmops's own export is trained on <|bos|>text<|eos|>: its texts start with BOS (the server
-    // prepends it to completions prompts the same way).
-    this.prefix = spec.bosId === null ? [] : [spec.bosId];
+    this.contextLength = spec.contextLength;
+    // Texts start with BOS when the tokenizer adds one (Llama; llmops's own export, trained on
+    // <|bos|>text<|eos|>), exactly as the server encodes completions prompts.
+    this.prefix = spec.addBos && spec.bosId !== null ? [spec.bosId] : [];
     this.emptyPrefix = spec.bosId ?? spec.eosIds[0] ?? 0;
   }
 

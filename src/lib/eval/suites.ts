@@ -3,7 +3,8 @@
  * the numbers the issue names; definitions follow lm-evaluation-harness (docs/eval.md).
  */
 import {Scheduler} from '../serve/scheduler.js';
-import {renderChat, tokenizeChat} from '../serve/chat-format.js';
+import {tokenizeChat} from '../model/sft.js';
+import {chatPrompt} from '../serve/chat-format.js';
 import type {ChoiceRecord, GenerateRecord, PairRecord, TextRecord} from './data.js';
 import type {Scorer, ScorerOptions} from './scorer.js';
 
@@ -24,7 +25,6 @@ export interface PerplexityResult {
  * ln 2 / UTF-8 bytes of the scored text (the text record, the assistant contents).
  */
 export async function perplexity(scorer: Scorer, records: TextRecord[], onProgress?: Progress): Promise<PerplexityResult> {
-  const fmt = scorer.model.spec.chatFormat;
   let bytes = 0;
   const seqs = records.map((r) => {
     if ('text' in r) {
@@ -32,7 +32,7 @@ export async function perplexity(scorer: Scorer, records: TextRecord[], onProgre
       return {ids: [...scorer.prefix, ...scorer.encode(r.text)]};
     }
     for (const m of r.messages) if (m.role === 'assistant') bytes += Buffer.byteLength(m.content);
-    return tokenizeChat(fmt, (t) => scorer.encode(t), r.messages);
+    return tokenizeChat(scorer.model.spec, scorer.tokenizer, r.messages);
   });
   const scored = await scorer.rolling(seqs, onProgress);
   const nll = -scored.reduce((a, s) => a + s.ll, 0);
@@ -133,8 +133,8 @@ export async function generate(scorer: Scorer, records: GenerateRecord[], opts: 
   try {
     const outs = await Promise.all(
       records.map(async (r) => {
-        const promptIds = r.messages ? scorer.encode(renderChat(spec.chatFormat, r.messages)) : [...scorer.prefix, ...scorer.encode(r.prompt!)];
-        const room = spec.nPositions - promptIds.length;
+        const promptIds = r.messages ? scorer.encode(chatPrompt(spec, r.messages)) : [...scorer.prefix, ...scorer.encode(r.prompt!)];
+        const room = spec.contextLength - promptIds.length;
         const res =
           room <= 0
             ? {text: ''}

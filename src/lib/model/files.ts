@@ -71,7 +71,10 @@ export function tokenIdOf(tokJson: Record<string, unknown>, token: string): numb
  * Whether plain text gets a BOS: tokenizer_config.json's add_bos_token when set, else whether the
  * tokenizer.json post-processor starts a single sequence with a special token (Llama 3 style).
  */
-export function readAddBos(tokCfg: Record<string, unknown>, tokJson: Record<string, unknown> | undefined): boolean {
+export function readAddBos(tokCfg: Record<string, unknown>, tokJson: Record<string, unknown> | undefined, modelType?: unknown): boolean {
+  // llmops's byte-level GPT is trained on <|bos|>{text}<|eos|> records; its exports predate
+  // add_bos_token in their tokenizer_config.json, so plain text gets its BOS here.
+  if (modelType === 'llmops-gpt') return true;
   if (typeof tokCfg.add_bos_token === 'boolean') return tokCfg.add_bos_token;
   const pp = tokJson?.post_processor as {type?: string; single?: unknown[]; processors?: unknown[]} | null | undefined;
   const templ = pp?.type === 'Sequence' ? (pp.processors as Array<typeof pp>).find((p) => p?.type === 'TemplateProcessing') : pp;

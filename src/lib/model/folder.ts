@@ -206,6 +206,11 @@ export function loadModelFolder(dir: string, opts: {dtype?: string; runId?: stri
     });
   }
   const cfgFile = path.join(dir, 'config.json');
+  if (!existsSync(cfgFile)) {
+    throw inputError(`${dir} is not a model folder: it has no config.json${availableGraphs(dir).length ? '' : ' and no onnx/model.onnx'}.`, {
+      fix: 'Try this: point --model at an exported model (RUN_DIR/model), a Hugging Face model folder, or hf:OWNER/NAME.',
+    });
+  }
   const cfg = readJsonObject(cfgFile, true)!;
   const {family, modelType} = familyOf(cfg, dir, cfgFile);
   const arch = readArch(family, cfg, cfgFile);
@@ -228,7 +233,7 @@ export function loadModelFolder(dir: string, opts: {dtype?: string; runId?: stri
     ...arch,
     bosId,
     eosIds,
-    addBos: readAddBos(tokCfg, tokJson),
+    addBos: readAddBos(tokCfg, tokJson, family),
     onnxPath: graph.onnxPath,
     onnxDataPaths: graph.onnxPath ? externalDataOf(graph.onnxPath) : [],
     dtype: graph.dtype,

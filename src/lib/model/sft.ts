@@ -8,7 +8,8 @@
  * rendering prefixes of the conversation. The turn's text starts where
  * render(messages[0..i), add_generation_prompt=true) ends (the template's own assistant header is
  * excluded) and ends where render(messages[0..i]) ends, so it includes the template's end-of-turn
- * marker (<|im_end|>, <|eot_id|>, </s>...) that teaches the model to stop. When a template is not
+ * marker (<|im_end|>, <|eot_id|>, </s>...) that teaches the model to stop, without the whitespace
+ * the template writes after that marker. When a template is not
  * prefix-stable (one that rewrites earlier turns), the turn's content is searched in the rendered
  * text after the previous turn instead, which includes its content but not the end marker.
  *
@@ -34,7 +35,7 @@ export function assistantSpans(model: TemplateModel, messages: ChatMessage[], fu
     let end: number;
     if (full.startsWith(before) && full.startsWith(through) && through.length > before.length && before.length >= searchFrom) {
       start = before.length;
-      end = through.length;
+      end = trimSeparator(full, start, through.length, messages[i]!.content);
     } else {
       const content = messages[i]!.content;
       const at = content ? full.indexOf(content, searchFrom) : -1;
@@ -46,6 +47,19 @@ export function assistantSpans(model: TemplateModel, messages: ChatMessage[], fu
     searchFrom = end;
   }
   return spans;
+}
+
+/**
+ * The whitespace a template writes after a turn's end marker ("<|im_end|>\n") separates turns and
+ * is never generated (generation stops at the marker): it is left out of the span, but never the
+ * content's own trailing whitespace.
+ */
+function trimSeparator(full: string, start: number, end: number, content: string): number {
+  const at = content ? full.indexOf(content, start) : -1;
+  const contentEnd = at !== -1 && at + content.length <= end ? at + content.length : start;
+  let e = end;
+  while (e > contentEnd && /\s/.test(full[e - 1]!)) e--;
+  return e;
 }
 
 function commonPrefix(a: number[], b: number[]): number {

@@ -36,7 +36,7 @@ export class ModelTokenizer {
     const gen = readJsonObject(path.join(dir, 'generation_config.json'), false) ?? {};
     this.bosId = idOf(tokCfg.bos_token) ?? intIds(cfg.bos_token_id)[0] ?? null;
     this.eosIds = [...new Set([...intIds(gen.eos_token_id), ...intIds(cfg.eos_token_id), ...intIds(idOf(tokCfg.eos_token))])];
-    this.addBos = readAddBos(tokCfg, tokJson);
+    this.addBos = readAddBos(tokCfg, tokJson, cfg.model_type);
     this.addEos = tokCfg.add_eos_token === true;
   }
 
