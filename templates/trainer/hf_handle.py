@@ -9,7 +9,6 @@ truncate (default), drop, or error; they are counted in the log and in the runni
 import json
 import os
 
-import torch
 
 from data import DataError
 from export_hf import TokenizerFiles, export_hf_model
