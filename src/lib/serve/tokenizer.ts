@@ -24,6 +24,11 @@ export class ModelTokenizer {
   decode(ids: number[]): string {
     return this.tok.decode(ids, {skip_special_tokens: true});
   }
+
+  /** One token's own text, special tokens included (the `tokens` of a logprobs answer). */
+  tokenText(id: number): string {
+    return this.tok.decode([id], {skip_special_tokens: false});
+  }
 }
 
 /**
