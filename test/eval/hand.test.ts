@@ -11,7 +11,7 @@ import {Scorer} from '../../src/lib/eval/scorer.js';
 import {choices, generate, normaliseAnswer, pairs, perplexity} from '../../src/lib/eval/suites.js';
 import {readGenerate} from '../../src/lib/eval/data.js';
 import {OnnxModel} from '../../src/lib/serve/engine.js';
-import {loadModelSpec} from '../../src/lib/serve/model-dir.js';
+import {loadServableModel} from '../../src/lib/serve/model-dir.js';
 import {ModelTokenizer} from '../../src/lib/serve/tokenizer.js';
 import {BOS, buildBigramModel, bytes, chainLl, lp} from './helpers/bigram.js';
 
@@ -20,9 +20,9 @@ let scorer: Scorer;
 let dir: string;
 
 beforeAll(async () => {
-  const spec = loadModelSpec(buildBigramModel(8));
+  const spec = loadServableModel(buildBigramModel(8));
   model = await OnnxModel.load(spec, 1);
-  scorer = new Scorer(model, new ModelTokenizer(spec), {maxRows: 3});
+  scorer = new Scorer(model, ModelTokenizer.fromFolder(spec.dir), {maxRows: 3});
   dir = mkdtempSync(path.join(os.tmpdir(), 'llmops-eval-hand-'));
 }, 60_000);
 afterAll(async () => model?.close());
@@ -45,13 +45,14 @@ describe('hand-computed values on a bigram model', () => {
     expect(r.bits_per_byte).toBeCloseTo(nll / Math.LN2 / (3 + texts[1]!.length), 5);
   });
 
-  it('scores a chat record on its rendered template, assistant content and <|end|> only', async () => {
+  it('scores a chat record on its rendered template, the assistant turn only (content through the template\'s end of turn)', async () => {
     const r = await perplexity(scorer, readTexts(file('chat.jsonl', [{messages: [{role: 'user', content: 'yo'}, {role: 'assistant', content: 'hi'}]}])).records);
-    // "<|user|>\nyo<|end|>\n<|assistant|>\nhi<|end|>\n": ids 260 10 y o 262 10 261 10 h i 262 10
+    // "<|user|>\nyo<|end|>\n<|assistant|>\nhi<|end|>\n": ids 260 10 y o 262 10 261 10 h i 262 10;
+    // the assistant turn is "hi<|end|>\n" (src/lib/model/sft.ts: where the template's turn ends).
     const nl = 10;
-    const expected = lp(nl, 104) + lp(104, 105) + lp(105, 262);
-    expect(r.tokens).toBe(3);
-    expect(r.value).toBeCloseTo(Math.exp(-expected / 3), 5);
+    const expected = lp(nl, 104) + lp(104, 105) + lp(105, 262) + lp(262, nl);
+    expect(r.tokens).toBe(4);
+    expect(r.value).toBeCloseTo(Math.exp(-expected / 4), 5);
   });
 
   it('multiple choice: acc takes the highest log-likelihood, acc_norm divides it by the choice length in bytes', async () => {

@@ -10,7 +10,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {deploySchema} from '../../src/lib/config/schema.js';
 import {Scorer} from '../../src/lib/eval/scorer.js';
 import {OnnxModel} from '../../src/lib/serve/engine.js';
-import {loadModelSpec} from '../../src/lib/serve/model-dir.js';
+import {loadServableModel} from '../../src/lib/serve/model-dir.js';
 import {startServer, type RunningServer} from '../../src/lib/serve/server.js';
 import {ModelTokenizer} from '../../src/lib/serve/tokenizer.js';
 import {Ledger} from '../../src/lib/ledger/ledger.js';
@@ -29,9 +29,9 @@ beforeAll(async () => {
   server = await startServer({modelDir, modelRunId: 'r-serve-test', name: 'tiny', host: '127.0.0.1', port: 0, deploy: deploySchema.parse({}), ledger, deploymentId: 'd-lp'});
   await server.ready;
   client = new OpenAI({baseURL: server.url + '/v1', apiKey: 'unused', maxRetries: 0});
-  const spec = loadModelSpec(modelDir);
+  const spec = loadServableModel(modelDir);
   onnx = await OnnxModel.load(spec, 1);
-  scorer = new Scorer(onnx, new ModelTokenizer(spec));
+  scorer = new Scorer(onnx, ModelTokenizer.fromFolder(spec.dir));
 }, 300_000);
 
 afterAll(async () => {

@@ -42,6 +42,7 @@ Binds 127.0.0.1 unless --host says otherwise; any other address needs --api-key-
     replicas: Flags.integer({summary: 'Kubernetes: minimum replicas.', default: 1, min: 1}),
     'max-replicas': Flags.integer({summary: 'Kubernetes: maximum replicas for the autoscaler.', default: 4, min: 1}),
     image: Flags.string({summary: 'Kubernetes: container image (default node:20-slim, or vllm/vllm-openai).'}),
+    dtype: Flags.string({summary: 'ONNX graph variant to serve: fp32, fp16, q8, int8, uint8, q4, q4f16, bnb4 (default: the best the folder has for a CPU).'}),
     mode: Flags.string({summary: 'How concurrent requests share the model.', options: ['batch', 'interleave'], hidden: true}),
     'deployment-id': Flags.string({summary: 'Internal: the ledger record a detached server runs for.', hidden: true}),
   };
@@ -91,6 +92,7 @@ Binds 127.0.0.1 unless --host says otherwise; any other address needs --api-key-
         detach: f.detach,
         ...(f['deployment-id'] ? {deploymentId: f['deployment-id']} : {}),
         ...(f.mode ? {mode: f.mode as 'batch' | 'interleave'} : {}),
+        ...(f.dtype ? {dtype: f.dtype} : {}),
         bin: process.argv[1]!,
         ...(f.config ? {configFlag: f.config} : {}),
         progress: (m) => process.stderr.write(m + '\n'),

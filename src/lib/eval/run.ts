@@ -12,8 +12,8 @@ import type {NewEvalResult} from '../ledger/eval-store.js';
 import type {Ledger} from '../ledger/ledger.js';
 import {lineage, type RunNode} from '../ledger/lineage.js';
 import {OnnxModel} from '../serve/engine.js';
-import {loadModelSpec, resolveModel} from '../serve/model-dir.js';
-import {ModelTokenizer} from '../serve/tokenizer.js';
+import {ModelTokenizer} from '../model/tokenizer.js';
+import {loadServableModel, resolveModel} from '../serve/model-dir.js';
 import {runChecks, type CheckResult} from './checks.js';
 import {readChoices, readGenerate, readPairs, readTexts, type ChoiceRecord, type GenerateRecord, type Loaded, type PairRecord, type TextRecord} from './data.js';
 import {progressReporter} from './progress.js';
@@ -96,7 +96,7 @@ async function resolveEvalModel(ref: string, req: EvalRequest): Promise<ModelRef
     return {ref, dir: await downloadRepo(ref, {cacheDir: req.cacheDir}), run_id: null};
   }
   const {dir, runId} = resolveModel(ref, req.ledger, req.cwd);
-  return {ref, dir, run_id: runId ?? loadModelSpec(dir).runId};
+  return {ref, dir, run_id: runId ?? loadServableModel(dir).runId};
 }
 
 /** `--baseline auto`: the base a fine-tune started from, from the lineage. */
@@ -148,10 +148,10 @@ function datasetTestSplit(req: EvalRequest, model: ModelRef): NonNullable<Inputs
 }
 
 async function measure(model: ModelRef, inputs: Inputs, req: EvalRequest, role: 'model' | 'baseline'): Promise<SuiteResults> {
-  const spec = loadModelSpec(model.dir, model.run_id);
+  const spec = loadServableModel(model.dir, {runId: model.run_id});
   const cores = (await import('node:os')).availableParallelism();
   const onnx = await OnnxModel.load(spec, req.config.threads || Math.min(8, cores));
-  const scorer = new Scorer(onnx, new ModelTokenizer(spec), {maxRows: req.config.batch_rows, maxTokens: req.config.batch_tokens});
+  const scorer = new Scorer(onnx, ModelTokenizer.fromFolder(model.dir), {maxRows: req.config.batch_rows, maxTokens: req.config.batch_tokens});
   const label = (suite: string) => `eval ${role === 'baseline' ? 'baseline ' : ''}${suite}`;
   const out: SuiteResults = {};
   try {

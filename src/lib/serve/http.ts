@@ -9,9 +9,10 @@ import {requestProfile} from '../monitor/profile.js';
 import type {RequestRow} from '../ledger/ledger.js';
 import {ApiError, badRequest} from './api-error.js';
 import {parseJsonBody, readBody} from './body.js';
-import {promptTextOf, renderChat} from './chat-format.js';
+import {ChatTemplateError} from '../model/chat-template.js';
+import type {ModelFolder} from '../model/folder.js';
+import {chatPrompt, promptTextOf} from './chat-format.js';
 import type {ServerMetrics} from './metrics.js';
-import type {ModelSpec} from './model-dir.js';
 import {QueueFullError, type Scheduler} from './scheduler.js';
 import {chatLogprobs, keepWithin, legacyLogprobs} from './logprobs.js';
 import type {GenerationResult} from './sequence.js';
@@ -19,7 +20,7 @@ import type {ModelTokenizer} from './tokenizer.js';
 import {parseRequest, type Endpoint, type ParsedRequest} from './validate.js';
 
 export interface Engine {
-  spec: ModelSpec;
+  spec: ModelFolder;
   tokenizer: ModelTokenizer;
   scheduler: Scheduler;
 }
@@ -136,7 +137,7 @@ async function handle(ctx: HttpContext, keyDigest: Buffer | undefined, created: 
           object: 'model',
           created,
           owned_by: 'llmops',
-          ...(ctx.engine ? {max_model_len: ctx.engine.spec.nPositions} : {}),
+          ...(ctx.engine ? {max_model_len: ctx.engine.spec.contextLength} : {}),
         },
       ],
     });
@@ -200,13 +201,23 @@ async function generate(
   if (p.promptIds?.some((id) => id >= spec.vocabSize)) {
     return fail(badRequest(`Invalid value for 'prompt': token ids must be below the vocabulary size ${spec.vocabSize}.`, 'prompt'), p.stream);
   }
-  const promptText = chat ? renderChat(spec.chatFormat, p.messages!) : (p.prompt ?? tokenizer.decode(p.promptIds!));
-  const ctxLen = spec.nPositions;
+  let promptText: string;
+  try {
+    promptText = chat ? chatPrompt(spec, p.messages!) : (p.prompt ?? tokenizer.decode(p.promptIds!, {skipSpecialTokens: true}));
+  } catch (error) {
+    // The model's own template refused the conversation: the client's fault, with its message.
+    if (error instanceof ChatTemplateError) return fail(badRequest(error.templateMessage, 'messages'), p.stream);
+    if (error instanceof Error && 'exitCode' in error) return fail(badRequest(error.message, 'messages'), p.stream);
+    throw error;
+  }
+  const ctxLen = spec.contextLength;
   if (promptText.length > ctxLen * MAX_CHARS_PER_TOKEN) {
     return fail(badRequest(`This model's maximum context length is ${ctxLen} tokens; the prompt is far longer (${promptText.length} characters).`, chat ? 'messages' : 'prompt', 'context_length_exceeded'), p.stream);
   }
-  // The trainer wraps text records as <|bos|>{text}<|eos|> but renders chats without <|bos|>.
-  const promptIds = p.promptIds ?? [...(!chat && spec.bosId !== null ? [spec.bosId] : []), ...tokenizer.encode(promptText)];
+  // A chat is tokenized as rendered (the template writes its own BOS); plain text gets the
+  // tokenizer's special tokens as the model's config says (BOS for Llama, none for GPT-2). A prompt
+  // of token ids is used as it is.
+  const promptIds = p.promptIds ?? tokenizer.encode(promptText, {addSpecialTokens: !chat});
   if (promptIds.length === 0) return fail(badRequest('The prompt is empty.', 'prompt'), p.stream);
   const maxParam = chat ? 'max_completion_tokens' : 'max_tokens';
   if (promptIds.length >= ctxLen) {

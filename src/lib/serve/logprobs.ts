@@ -46,7 +46,7 @@ function tokenTexts(tok: ModelTokenizer, ids: number[], start: number): {texts: 
   let at = start;
   for (const id of ids) {
     offsets.push(at);
-    texts.push(tok.tokenText(id));
+    texts.push(tok.decode([id]));
     at += dec.push(id).length;
   }
   return {texts, offsets, end: at + dec.flush().length};
@@ -65,7 +65,7 @@ export function legacyLogprobs(tok: ModelTokenizer, entries: TokenLogprob[]): Le
   return {
     tokens: texts,
     token_logprobs: entries.map((e) => e.logprob),
-    top_logprobs: entries.map((e) => (e.top === null ? null : Object.fromEntries(e.top.map(([id, lp]) => [tok.tokenText(id), lp])))),
+    top_logprobs: entries.map((e) => (e.top === null ? null : Object.fromEntries(e.top.map(([id, lp]) => [tok.decode([id]), lp])))),
     text_offset: offsets,
   };
 }
@@ -76,12 +76,12 @@ const bytesOf = (s: string) => [...Buffer.from(s, 'utf8')];
 export function chatLogprobs(tok: ModelTokenizer, entries: TokenLogprob[]): {content: unknown[]; refusal: null} {
   return {
     content: entries.map((e) => {
-      const token = tok.tokenText(e.id);
+      const token = tok.decode([e.id]);
       return {
         token,
         logprob: e.logprob,
         bytes: bytesOf(token),
-        top_logprobs: (e.top ?? []).map(([id, lp]) => ({token: tok.tokenText(id), logprob: lp, bytes: bytesOf(tok.tokenText(id))})),
+        top_logprobs: (e.top ?? []).map(([id, lp]) => ({token: tok.decode([id]), logprob: lp, bytes: bytesOf(tok.decode([id]))})),
       };
     }),
     refusal: null,

@@ -42,11 +42,8 @@ export class Scheduler {
     readonly opts: SchedulerOptions,
   ) {
     const spec = model.spec;
-    this.stopIds = new Set(spec.eosIds);
-    for (const s of spec.chatFormat.stop) {
-      const id = tokenizer.special.get(s);
-      if (id !== undefined) this.stopIds.add(id);
-    }
+    // Every EOS id of the model ends a generation (generation_config lists, config, tokenizer).
+    this.stopIds = new Set([...spec.eosIds, ...tokenizer.eosIds]);
     this.loopDone = this.loop();
   }
 

@@ -63,7 +63,7 @@ export class Sequence {
     private readonly stopIds: Set<number>,
   ) {
     this.rng = makeRng(req.seed);
-    this.decoder = new IncrementalDecoder(tokenizer);
+    this.decoder = new IncrementalDecoder(tokenizer, req.promptIds);
     this.maxStopLen = Math.max(0, ...req.stop.map((s) => s.length));
     this.promise = new Promise((resolve) => (this.resolve = resolve));
   }
