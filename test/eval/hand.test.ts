@@ -111,6 +111,18 @@ describe('generation on the bigram model (greedy = the next byte value, until th
   });
 });
 
+describe('pairs files', () => {
+  it('reads the CrowS-Pairs CSV layout: quoted sentences with commas, extra columns ignored, bias_type optional', async () => {
+    const f = path.join(dir, 'crows.csv');
+    writeFileSync(f, ',sent_more,sent_less,stereo_antistereo,bias_type,annotations\n0,"He said, ""no"".","She said, ""no"".",stereo,gender,[]\n1,a b,b a,stereo,,[]\n');
+    const {records} = await readPairs(f);
+    expect(records).toEqual([
+      {sentMore: 'He said, "no".', sentLess: 'She said, "no".', biasType: 'gender'},
+      {sentMore: 'a b', sentLess: 'b a', biasType: 'unspecified'},
+    ]);
+  });
+});
+
 describe('bad eval input', () => {
   it('a pairs CSV without the sent_less column names the file, the line and the columns expected', async () => {
     const f = path.join(dir, 'bad.csv');
