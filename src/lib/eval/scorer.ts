@@ -22,6 +22,8 @@ export interface ScorerOptions {
   maxRows?: number;
   /** Most tokens (rows x padded length) in one forward pass. */
   maxTokens?: number;
+  /** Longest sequence fed at once (rolling window length); default and maximum: the model's context length. */
+  maxLength?: number;
   /** Called after each batch with the number of requests done. */
   onProgress?: (done: number, total: number) => void;
 }
@@ -54,7 +56,7 @@ export class Scorer {
     readonly tokenizer: ModelTokenizer,
     private readonly opts: ScorerOptions = {},
   ) {
-    this.contextLength = model.spec.contextLength;
+    this.contextLength = Math.min(model.spec.contextLength, opts.maxLength ?? Infinity);
     // As the tokenizer encodes a text with its special tokens: BOS first when the model's config
     // says so (Llama, llmops's own export), nothing for GPT-2 or Qwen.
     const bos = tokenizer.bosId;
