@@ -3,7 +3,7 @@
  * and a Content-Security-Policy that forbids every network fetch, so it looks the same offline,
  * attached to a ticket or archived by CI.
  */
-import {formatUsd} from '../ui/output.js';
+import {formatUsd} from '../util/format.js';
 import type {EvalResultRow} from '../ledger/eval-store.js';
 import type {DriftResult} from './drift.js';
 import type {TimeBucket} from './requests.js';
