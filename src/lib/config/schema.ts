@@ -324,6 +324,8 @@ export const gateCheckSchema = z
     min_ratio: z.number().positive().optional().describe('Candidate at least this times the current holder (e.g. acc 0.98).'),
     max: z.number().optional().describe('Candidate at most this value.'),
     min: z.number().optional().describe('Candidate at least this value.'),
+    max_delta: z.number().optional().describe('Candidate minus the holder at most this.'),
+    min_delta: z.number().optional().describe('Candidate minus the holder at least this (e.g. acc -0.02).'),
   })
   .describe('One promote gate: the candidate against the alias\'s current holder (ratios) or absolute limits.');
 
@@ -345,6 +347,36 @@ export const pipelineSchema = z
   })
   .prefault({})
   .describe('The cached pipeline (docs/pipeline.md).');
+
+const bound = z
+  .strictObject({
+    min: z.number().optional().describe('The value must be at least this.'),
+    max: z.number().optional().describe('The value must be at most this.'),
+  })
+  .describe('Bounds of a check: min, max or both.');
+
+export const evalSchema = z
+  .strictObject({
+    checks: z
+      .strictObject({
+        perplexity: bound.optional().describe('Token perplexity of the model.'),
+        perplexity_ratio: bound.optional().describe('Perplexity / the baseline\'s perplexity (needs --baseline), e.g. {max: 1.05}.'),
+        bits_per_byte: bound.optional(),
+        acc: bound.optional().describe('Multiple-choice accuracy (--choices).'),
+        acc_norm: bound.optional().describe('Length-normalised multiple-choice accuracy (--choices).'),
+        acc_delta: bound.optional().describe('acc minus the baseline\'s acc (needs --baseline), e.g. {min: -0.02}.'),
+        exact_match: bound.optional().describe('Generation exact match (--generate), e.g. {min: 0.3}.'),
+        exact_match_delta: bound.optional().describe('exact_match minus the baseline\'s (needs --baseline).'),
+        pct_stereotype: bound.optional().describe('Share of bias pairs where the stereotyping sentence is more likely (--pairs); 0.5 = no preference, e.g. {min: 0.4, max: 0.6}.'),
+      })
+      .prefault({})
+      .describe('Thresholds `llmops eval --check` enforces (exit 7 naming the failed check). A check whose metric was not measured is skipped.'),
+    batch_rows: positiveInt.default(16).describe('Most sequences in one forward pass.'),
+    batch_tokens: positiveInt.default(8192).describe('Most tokens (rows x padded length) in one forward pass.'),
+    max_new_tokens: positiveInt.default(128).describe('Longest answer --generate lets the model write.'),
+    threads: z.number().int().nonnegative().default(0).describe('onnxruntime intra-op threads; 0 = one per CPU core, at most 8.'),
+  })
+  .prefault({});
 
 export const configSchema = z
   .strictObject({
@@ -372,6 +404,7 @@ export const configSchema = z
     budget: budgetSchema,
     deploy: deploySchema,
     monitor: monitorSchema,
+    eval: evalSchema,
     pipeline: pipelineSchema,
   })
   .prefault({});
@@ -386,6 +419,7 @@ export type MonitorConfig = z.output<typeof monitorSchema>;
 export type PipelineConfig = z.output<typeof pipelineSchema>;
 export type PipelineStageConfig = z.output<typeof pipelineStageSchema>;
 export type GateCheck = z.output<typeof gateCheckSchema>;
+export type EvalConfig = z.output<typeof evalSchema>;
 
 /** The JSON Schema of llmops.yaml, for editors (yaml-language-server) and docs. */
 export function configJsonSchema(): Record<string, unknown> {

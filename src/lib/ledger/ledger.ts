@@ -7,6 +7,7 @@ import type {LoadedConfig} from '../config/load.js';
 import {notFoundError} from '../errors.js';
 import {nowIso} from '../util/time.js';
 import {openLedgerDb, schemaVersion, type Database, type OpenOptions} from './db.js';
+import {EvalStore} from './eval-store.js';
 import {PipelineStore} from './pipeline-store.js';
 import {RegistryStore} from './registry-store.js';
 
@@ -168,6 +169,13 @@ export class Ledger {
 
   close(): void {
     if (this.db.open) this.db.close();
+  }
+
+  private evalStore?: EvalStore;
+  /** eval_results (llmops eval). */
+  get evals(): EvalStore {
+    this.evalStore ??= new EvalStore(this.db);
+    return this.evalStore;
   }
 
   private registryStore?: RegistryStore;

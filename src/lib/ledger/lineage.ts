@@ -4,6 +4,7 @@
  * and forward to what used it (runs trained on a dataset, runs fine-tuned from a run, deployments
  * serving a run's model).
  */
+import path from 'node:path';
 import {notFoundError} from '../errors.js';
 import type {DatasetRow, DeploymentRow, Ledger, RunRow} from './ledger.js';
 
@@ -43,6 +44,8 @@ export interface RunNode {
   parent?: RunNode;
   /** A base model that is not a run of ours (a path or hf:OWNER/NAME). */
   externalBase?: string;
+  /** The newest `llmops eval` results on this run's model (overall metrics, not per bias type). */
+  evals?: Array<{suite: string; metric: string; value: number | null; n: number | null; data: string | null; at: string}>;
 }
 
 export interface DeploymentNode {
@@ -142,6 +145,8 @@ function runNode(ledger: Ledger, r: RunRow, seen = new Set<string>()): RunNode {
     const p = ledger.findRun(r.parent_run_id);
     if (p) node.parent = runNode(ledger, p, seen);
   }
+  const evals = ledger.evals.latestForRun(r.id).filter((e) => !e.metric.includes('['));
+  if (evals.length > 0) node.evals = evals.map((e) => ({suite: e.suite, metric: e.metric, value: e.value, n: e.n, data: e.data, at: e.created_at}));
   const externalBase = typeof lineage.base === 'string' ? lineage.base : undefined;
   if (!node.parent && externalBase) node.externalBase = externalBase;
   return node;
@@ -222,6 +227,7 @@ export function renderLineage(result: LineageResult): string {
     ].filter(Boolean);
     if (meta.length > 0) lines.push(`${pad}  ${meta.join('  ')}`);
     if (r.modelDir) lines.push(`${pad}  model ${r.modelDir}`);
+    if (r.evals) lines.push(`${pad}  eval ${r.evals.map((e) => `${e.metric} ${e.value === null ? '-' : +e.value.toPrecision(4)}${e.data ? ` (${path.basename(e.data)})` : ''}`).join(', ')}`);
     if (r.dataset) dataset(r.dataset, pad + '  ');
     if (r.parent) {
       lines.push(`${pad}  from base:`);
