@@ -45,7 +45,11 @@ describe('llmops init --ci', () => {
     writeFileSync(path.join(p.dir, 'data', 'raw', 'new.jsonl'), TRAIN_PROMPTS.map((t) => JSON.stringify({text: t})).join('\n') + '\n');
     appendFileSync(path.join(p.dir, 'llmops.yaml'), 'data:\n  inputs: ["data/raw/*.jsonl"]\n  out: data/retrain\npipeline:\n  stages:\n    - kind: prep\n');
     p.ledger.registry.addVersion({name: 'chat', source: 'run', runId: 'ft-1'});
-    p.ledger.registry.appendAliasMove({name: 'chat', alias: 'prod', action: 'move', from: null, to: 1, reason: 'first'});
+    // Promoted 90 minutes ago (written with its time, as the fixture writes its other history).
+    const promotedAt = new Date(p.now - 90 * 60_000).toISOString();
+    p.ledger.db
+      .prepare("INSERT INTO alias_history (name, alias, ts, action, from_version, to_version, reason, actor, eval_json) VALUES ('chat', 'prod', ?, 'move', NULL, 1, 'first', 'pipeline:p-test', ?)")
+      .run(promotedAt, JSON.stringify({source: 'llmops-eval', perplexity: 12.5}));
     p.ledger.registry.recordDeploymentModel({deploymentId: 'dep-1', modelRef: 'chat@prod', name: 'chat', alias: 'prod', version: 1});
     insertRequests(p.ledger, Array.from({length: 60}, (_, i) => promptRequest('dep-1', p.now - 1000 * (i + 100), TRAIN_PROMPTS[i % 8]!)));
 
@@ -76,6 +80,13 @@ describe('llmops init --ci', () => {
     s = shell(monitor.run!, p.dir, env);
     expect(s.code, s.out).toBe(0);
     expect(readFileSync(out, 'utf8')).toContain('breach=true');
+    // monitor (and its HTML) show the served version, its promotion, the eval it was promoted with, drift since.
+    const m = await runCli(['monitor', 'support-bot', '--since', '24h', '--json', '--html', path.join(root, 'report.html')], {cwd: p.dir});
+    expect(m.json.served).toMatchObject({ref: 'chat@prod', version: 'v1', aliasNow: 'v1', promotedAt, promotedBy: 'pipeline:p-test', eval: {perplexity: 12.5}});
+    expect(m.json.served.driftSincePromotion.drift.status).toBe('drift');
+    const html = readFileSync(path.join(root, 'report.html'), 'utf8');
+    expect(html).toContain('Serving chat@prod = chat@v1');
+    expect(html).toMatch(/promoted with perplexity 12\.5/);
     s = shell(retrain.run!, p.dir, env);
     expect(s.code, s.out).toBe(0);
     expect(s.out).toMatch(/prep +ran/);
