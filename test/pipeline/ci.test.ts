@@ -8,6 +8,7 @@ import {spawnSync} from 'node:child_process';
 import {appendFileSync, chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs';
 import path from 'node:path';
 import {afterAll, describe, expect, it} from 'vitest';
+import Database from 'better-sqlite3';
 import {parse} from 'yaml';
 import {Ledger} from '../../src/lib/ledger/ledger.js';
 import {BIN, PYTHON, runCli, tempDir} from '../helpers/cli.js';
@@ -47,9 +48,11 @@ describe('llmops init --ci', () => {
     p.ledger.registry.addVersion({name: 'chat', source: 'run', runId: 'ft-1'});
     // Promoted 90 minutes ago (written with its time, as the fixture writes its other history).
     const promotedAt = new Date(p.now - 90 * 60_000).toISOString();
-    p.ledger.db
+    const raw = new Database(p.dbFile);
+    raw
       .prepare("INSERT INTO alias_history (name, alias, ts, action, from_version, to_version, reason, actor, eval_json) VALUES ('chat', 'prod', ?, 'move', NULL, 1, 'first', 'pipeline:p-test', ?)")
       .run(promotedAt, JSON.stringify({source: 'llmops-eval', perplexity: 12.5}));
+    raw.close();
     p.ledger.registry.recordDeploymentModel({deploymentId: 'dep-1', modelRef: 'chat@prod', name: 'chat', alias: 'prod', version: 1});
     insertRequests(p.ledger, Array.from({length: 60}, (_, i) => promptRequest('dep-1', p.now - 1000 * (i + 100), TRAIN_PROMPTS[i % 8]!)));
 

@@ -29,6 +29,43 @@ const fieldMap = z
   })
   .describe('Maps your field names to the canonical ones, e.g. {text: body}.');
 
+/** A rule with a limit: the limit, or false to turn the rule off. */
+const limit = <T extends z.ZodNumber>(n: T, def: number | false, what: string) =>
+  z.union([z.literal(false), n]).default(def as never).describe(`${what} (false: off).`);
+const onOff = (def: boolean, what: string) => z.boolean().default(def).describe(`${what} (false: off).`);
+
+/**
+ * Quality rules by record kind (docs/data.md, "Quality rules"): text records get the Gopher/C4 rules,
+ * chat and instruction records the supervised fine-tuning rules. Unknown names are config errors.
+ */
+const qualityRules = z
+  .strictObject({
+    // Text records: Gopher (Rae et al. 2021) as datatrove defines it, C4 (Raffel et al. 2020), and bounds of our own.
+    min_chars: limit(z.number().int().nonnegative(), 1, 'Text: fewest characters'),
+    max_chars: limit(positiveInt, 100_000, 'Text: most characters'),
+    min_words: limit(z.number().int().nonnegative(), 1, 'Text: fewest words'),
+    max_words: limit(positiveInt, 20_000, 'Text: most words'),
+    min_mean_word_length: limit(nonNegative, 2, 'Text: shortest mean word length'),
+    max_mean_word_length: limit(nonNegative, 12, 'Text: longest mean word length'),
+    max_symbol_ratio: limit(ratio, 0.1, 'Text: most "#" or ellipses per word (Gopher)'),
+    max_digit_ratio: limit(ratio, 0.3, 'Text: most digits per word character'),
+    max_duplicate_line_fraction: limit(ratio, 0.3, 'Text: most duplicate lines per line (Gopher, from 50 words)'),
+    max_top_ngram_fraction: limit(ratio, 0.2, 'Text: most characters in the top 2-gram; 3-/4-grams 0.02/0.04 lower (Gopher, from 50 words)'),
+    c4_lorem_ipsum: onOff(true, 'Text: reject "lorem ipsum" (C4)'),
+    c4_curly_bracket: onOff(false, 'Text: reject any "{" (C4; removes code)'),
+    // Chat and instruction records: supervised fine-tuning.
+    empty_turn: onOff(true, 'Chat: no assistant turn, or an empty user or assistant turn'),
+    role_order: onOff(true, 'Chat: system?, then user/assistant alternating (tool turns after tool calls), ending with assistant'),
+    max_turn_chars: limit(positiveInt, 100_000, 'Chat: most characters in one turn'),
+    echo: onOff(true, 'Chat: an answer that only repeats the prompt'),
+    max_repeats: limit(positiveInt, 20, 'Chat: most consecutive repeats of one word, phrase (up to 8 words) or line in a turn'),
+    encoding_debris: onOff(true, 'Chat: mojibake, U+FFFD or HTML-escaped tags'),
+    refusal: onOff(false, 'Chat: refusal boilerplate in an answer ("As an AI language model", "I cannot assist")'),
+    language_mismatch: onOff(false, 'Chat: the answer in another language than the prompt (both detected with confidence)'),
+    min_answer_chars: limit(positiveInt, false, 'Chat: fewest characters in the last answer'),
+  })
+  .prefault({});
+
 export const dataSchema = z
   .strictObject({
     inputs: z
@@ -50,17 +87,8 @@ export const dataSchema = z
     quality: z
       .strictObject({
         enabled: z.boolean().default(true),
-        min_chars: z.number().int().nonnegative().default(1),
-        max_chars: positiveInt.default(100_000),
-        min_words: z.number().int().nonnegative().default(1),
-        max_words: positiveInt.default(20_000),
-        min_mean_word_length: nonNegative.default(2),
-        max_mean_word_length: nonNegative.default(12),
-        max_symbol_ratio: ratio.default(0.1),
-        max_digit_ratio: ratio.default(0.3),
-        max_duplicate_line_fraction: ratio.default(0.3),
-        max_top_ngram_fraction: ratio.default(0.2),
         language: z.string().nullable().default(null).describe('ISO 639-1 code to keep (e.g. "en"), or null for any.'),
+        rules: qualityRules,
       })
       .prefault({}),
     pii: z
@@ -103,7 +131,10 @@ const loraSchema = z
     r: positiveInt.default(8),
     alpha: positiveInt.default(16),
     dropout: ratio.default(0),
-    targets: z.array(z.string()).default(['qkv', 'proj']).describe('Module names LoRA adapts.'),
+    targets: z
+      .array(z.string())
+      .default(['qkv', 'proj'])
+      .describe('Module names LoRA adapts. The default [qkv, proj] means, on a Hugging Face base, every attention and MLP projection (q/k/v/o/gate/up/down_proj; GPT-2: c_attn/c_proj/c_fc).'),
   })
   .prefault({});
 
@@ -136,6 +167,10 @@ export const finetuneSchema = z
     method: z.enum(['lora', 'full']).default('lora'),
     base: z.string().optional().describe('RUN_ID, a model directory, or hf:OWNER/NAME.'),
     lora: loraSchema,
+    long_records: z
+      .enum(['truncate', 'drop', 'error'])
+      .default('truncate')
+      .describe('Records longer than the context: truncate to the context (loss on the assistant tokens kept), drop them, or fail naming the first. Counted in the run log either way.'),
   })
   .prefault({});
 
@@ -226,7 +261,17 @@ export const kubernetesBackend = z.strictObject({
   ...priced,
 });
 
-export const backendSchema = z.discriminatedUnion('type', [localBackend, sshBackend, slurmBackend, kubernetesBackend]);
+export const dockerBackend = z.strictObject({
+  type: z.literal('docker'),
+  image: z
+    .string()
+    .optional()
+    .describe('Trainer image (`llmops image build --target trainer`); default llmops-trainer:VERSION.'),
+  gpus: gpuSpec.optional().describe('GPUs given to the container (docker run --gpus COUNT); needs the NVIDIA container toolkit.'),
+  ...priced,
+});
+
+export const backendSchema = z.discriminatedUnion('type', [localBackend, sshBackend, slurmBackend, kubernetesBackend, dockerBackend]);
 
 export const pricingSchema = z
   .strictObject({

@@ -170,10 +170,10 @@ function deploymentNode(ledger: Ledger, d: DeploymentRow): DeploymentNode {
 }
 
 function downstreamOfRun(ledger: Ledger, runId: string, out: Downstream, seen: Set<string>): void {
-  for (const d of ledger.db.prepare('SELECT * FROM deployments WHERE model_run_id = ? ORDER BY created_at').all(runId) as DeploymentRow[]) {
+  for (const d of ledger.deployments.servingRun(runId)) {
     out.deployments.push({id: d.id, name: d.name, status: d.status, modelRunId: runId});
   }
-  for (const c of ledger.db.prepare('SELECT * FROM runs WHERE parent_run_id = ? ORDER BY created_at').all(runId) as RunRow[]) {
+  for (const c of ledger.runs.children(runId)) {
     if (seen.has(c.id)) continue;
     seen.add(c.id);
     out.runs.push({id: c.id, kind: c.kind, status: c.status, via: 'parent'});
@@ -196,7 +196,7 @@ export function lineage(ledger: Ledger, ref: string): LineageResult {
   const ds = ledger.getDataset(ref);
   if (ds) {
     const seen = new Set<string>();
-    for (const r of ledger.db.prepare('SELECT * FROM runs WHERE dataset_id = ? ORDER BY created_at').all(ds.id) as RunRow[]) {
+    for (const r of ledger.runs.usingDataset(ds.id)) {
       if (seen.has(r.id)) continue;
       seen.add(r.id);
       downstream.runs.push({id: r.id, kind: r.kind, status: r.status, via: 'dataset'});
@@ -204,9 +204,7 @@ export function lineage(ledger: Ledger, ref: string): LineageResult {
     }
     return {subject: {type: 'dataset', id: ds.id}, upstream: datasetNode(ds), downstream};
   }
-  throw notFoundError(`"${ref}" is not a deployment, run or dataset in the ledger (${ledger.file}).`, {
-    fix: 'Try this: `llmops runs list`, `llmops deploy list`, or the dataset id printed by `llmops data prep`.',
-  });
+  throw notFoundError(`"${ref}" is not a deployment, run or dataset in the ledger (${ledger.file}).`, {details: {entity: 'lineage', id: ref}});
 }
 
 /** An indented, human tree of the upstream chain. */

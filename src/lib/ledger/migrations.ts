@@ -284,6 +284,28 @@ CREATE INDEX eval_results_run ON eval_results(run_id, suite, metric);
 CREATE INDEX eval_results_model ON eval_results(model, suite, metric);
 `,
   },
+  {
+    version: 6,
+    name: 'images',
+    // Container images from `llmops image build` (src/lib/ledger/image-store.ts).
+    sql: `
+CREATE TABLE images (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,      -- one row per build (a cached rebuild is another row)
+  image_id TEXT NOT NULL,                    -- the engine's image id (sha256:...)
+  tag TEXT NOT NULL,
+  target TEXT NOT NULL,                      -- server | trainer
+  engine TEXT NOT NULL,                      -- docker | podman
+  base TEXT NOT NULL,                        -- FROM
+  size_bytes INTEGER NOT NULL,
+  llmops_version TEXT NOT NULL,
+  model_run_id TEXT,                         -- the model baked in (server, --model)
+  model_sha256 TEXT,
+  build_seconds REAL NOT NULL,
+  created_at TEXT NOT NULL
+);
+CREATE INDEX images_target ON images(target, created_at);
+`,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = migrations.at(-1)!.version;

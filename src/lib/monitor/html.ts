@@ -4,7 +4,7 @@
  * attached to a ticket or archived by CI.
  */
 import {renderServed, type ServedModel} from './served.js';
-import {formatUsd} from '../ui/output.js';
+import {formatUsd} from '../util/format.js';
 import type {EvalResultRow} from '../ledger/eval-store.js';
 import type {DriftResult} from './drift.js';
 import type {TimeBucket} from './requests.js';

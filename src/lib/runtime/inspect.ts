@@ -58,9 +58,7 @@ export function runSettings(run: RunRow): Record<string, unknown> {
 }
 
 export function runDetail(ledger: Ledger, run: RunRow): RunDetail {
-  const counts = ledger.db
-    .prepare('SELECT type, count(*) AS n FROM run_events WHERE run_id = ? GROUP BY type')
-    .all(run.id) as Array<{type: string; n: number}>;
+  const counts = ledger.runs.eventCounts(run.id);
   let parity: unknown = null;
   try {
     parity = (JSON.parse(run.summary_json) as {parity?: unknown}).parity ?? null;
@@ -96,7 +94,7 @@ export function runDetail(ledger: Ledger, run: RunRow): RunDetail {
       sizeBytes: a.size_bytes,
       meta: JSON.parse(a.meta_json) as Record<string, unknown>,
     })),
-    events: {count: counts.reduce((s, c) => s + c.n, 0), byType: Object.fromEntries(counts.map((c) => [c.type, c.n]))},
+    events: {count: Object.values(counts).reduce((s, n) => s + n, 0), byType: counts},
     parity,
   };
 }
