@@ -15,6 +15,7 @@ export default class Init extends BaseCommand<typeof Init> {
     '<%= config.bin %> init my-project',
     '<%= config.bin %> init my-project --yes',
     '<%= config.bin %> init . --force --name demo --template empty --python /usr/bin/python3',
+    '<%= config.bin %> init . --force --yes --ci github',
   ];
 
   static args = {
@@ -27,6 +28,7 @@ export default class Init extends BaseCommand<typeof Init> {
     python: Flags.string({summary: 'Python interpreter with torch (default: the first of python3, /usr/bin/python3 that has torch).'}),
     yes: Flags.boolean({char: 'y', summary: 'Take the defaults for every question.'}),
     force: Flags.boolean({summary: 'Write into a non-empty directory (existing files are kept).'}),
+    ci: Flags.string({summary: 'Also write a CI workflow: monitor the production deployment on a schedule, retrain (`pipeline run`) on a drift or SLO breach.', options: ['github', 'gitlab']}),
   };
 
   async run(): Promise<InitResult> {
@@ -68,6 +70,10 @@ export default class Init extends BaseCommand<typeof Init> {
 
     const info = detected && detected.command === python ? detected : await describePython(python);
     const result = scaffoldProject(dir, {name, template, python, force: this.flags.force});
+    if (this.flags.ci) {
+      const {writeCiWorkflow} = await import('../lib/project/ci.js');
+      result.files.push(writeCiWorkflow(result.dir, this.flags.ci as 'github' | 'gitlab'));
+    }
     const rel = dir === '.' ? '' : `cd ${dir} && `;
     const next = [
       `${rel}llmops doctor`,

@@ -9,17 +9,20 @@ export interface PushResult {
   files: number;
   bytes: number;
   commit: string | null;
+  /** Hub tags set on the commit: the registry version and the aliases holding it. */
+  tags: string[];
 }
 
 export default class Push extends BaseCommand<typeof Push> {
   static summary = "Upload a run's exported model folder to the Hugging Face Hub.";
-  static description = 'The token comes from HF_TOKEN (write access) and is never printed or recorded. HF_ENDPOINT points at a mirror.\n\n--json result: {runId, modelDir, repo, url, files, bytes, commit}';
-  static examples = ['<%= config.bin %> push r-20261126-abc123 --repo my-org/tiny-chat', '<%= config.bin %> push ./path/to/model --repo me/model --private'];
+  static description = 'The token comes from HF_TOKEN (write access) and is never printed or recorded. HF_ENDPOINT points at a mirror.\n\nNAME@ALIAS / NAME@vN: the commit is tagged with the version (v3) and every alias holding it (prod), moving tags that existed.\n\n--json result: {runId, modelDir, repo, url, files, bytes, commit, tags}';
+  static examples = ['<%= config.bin %> push r-20261126-abc123 --repo my-org/tiny-chat', '<%= config.bin %> push ./path/to/model --repo me/model --private', '<%= config.bin %> push chat@prod --repo my-org/chat'];
   static args = {run: Args.string({description: 'RUN_ID (its RUN_DIR/model), a model folder, or NAME@ALIAS / NAME@vN.', required: true})};
   static flags = {
     repo: Flags.string({summary: 'Target repository, OWNER/NAME (created if missing).', required: true}),
     private: Flags.boolean({summary: 'Create the repository private.'}),
     message: Flags.string({summary: 'Commit message.'}),
+    tags: Flags.boolean({summary: 'With NAME@ALIAS or NAME@vN: tag the commit with the version and the aliases holding it.', default: true, allowNo: true}),
   };
 
   async run(): Promise<PushResult> {
@@ -28,8 +31,9 @@ export default class Push extends BaseCommand<typeof Push> {
       throw usageError(`--repo ${this.flags.repo}: expected OWNER/NAME.`, {fix: 'Try this: --repo my-org/tiny-chat'});
     }
     const ledger = await this.ledger();
+    const loaded = await this.projectConfig();
     const {resolveModel, loadServableModel} = await import('../lib/serve/model-dir.js');
-    const model = resolveModel(this.args.run, ledger);
+    const model = resolveModel(this.args.run, ledger, loaded.root);
     loadServableModel(model.dir, {runId: model.runId});
     this.progress(`Uploading ${model.dir} to ${this.flags.repo}...`);
     const {uploadFolder} = await import('../lib/hub/index.js');
@@ -38,7 +42,15 @@ export default class Push extends BaseCommand<typeof Push> {
       ...(this.flags.message ? {message: this.flags.message} : {}),
     });
     if (model.runId) ledger.addArtifact({runId: model.runId, kind: 'model', path: r.url, meta: {pushed_to: r.repo, commit: r.commit, files: r.files}});
+    // A registry version (chat@prod, chat@v3) is mirrored onto the Hub's tags: v3 and its aliases.
+    const {hubTagsFor} = await import('../lib/registry/resolve.js');
+    const tags = this.flags.tags ? hubTagsFor(ledger, loaded.root, this.args.run) : [];
+    if (tags.length > 0 && r.commit) {
+      const {setTags} = await import('../lib/hub/index.js');
+      await setTags(this.flags.repo, tags, r.commit);
+      this.progress(`Tagged ${r.commit.slice(0, 8)}: ${tags.join(', ')}`);
+    }
     if (!this.jsonEnabled()) this.log(`Pushed ${r.files} files (${(r.bytes / 1e6).toFixed(1)} MB) to ${r.url}${r.commit ? ` (commit ${r.commit.slice(0, 8)})` : ''}.`);
-    return {runId: model.runId, modelDir: model.dir, ...r};
+    return {runId: model.runId, modelDir: model.dir, ...r, tags: r.commit ? tags : []};
   }
 }

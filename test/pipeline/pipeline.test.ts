@@ -49,6 +49,9 @@ describe('llmops pipeline run', () => {
       ['prep', 'succeeded'], ['train', 'succeeded'], ['finetune', 'succeeded'], ['eval', 'succeeded'], ['promote', 'succeeded'],
     ]);
     const first = byName(r);
+    // The eval stage measured the candidate with the eval engine (perplexity on the test split).
+    expect(first.eval.output.eval.source).toBe('llmops-eval');
+    expect(first.eval.output.eval.perplexity.value).toBeGreaterThan(1);
     expect(first.promote.output.model).toMatchObject({name: 'chat', alias: 'prod', version: 1});
     expect(runCount()).toBe(2);
 

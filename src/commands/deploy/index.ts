@@ -20,7 +20,7 @@ Binds 127.0.0.1 unless --host says otherwise; any other address needs --api-key-
 
   static examples = [
     '<%= config.bin %> deploy --model r-20261126-abc123',
-    '<%= config.bin %> deploy --model chat@prod --detach',
+    '<%= config.bin %> deploy --model chat@prod --detach --follow-alias',
     '<%= config.bin %> deploy --model .llmops/runs/r-20261126-abc123/model --port 8080 --detach',
     'LLMOPS_API_KEY=$(openssl rand -hex 24) <%= config.bin %> deploy --host 0.0.0.0 --api-key-env LLMOPS_API_KEY',
     '<%= config.bin %> deploy --target docker --model r-20261126-abc123 --port 0',
@@ -36,6 +36,7 @@ Binds 127.0.0.1 unless --host says otherwise; any other address needs --api-key-
     port: Flags.integer({char: 'p', summary: 'Port (default deploy.port, 8000; 0 = any free port).', min: 0, max: 65535}),
     'api-key-env': Flags.string({summary: 'Environment variable holding the API key clients must send (required off loopback).'}),
     detach: Flags.boolean({char: 'd', summary: 'Run in the background and return once healthy.'}),
+    'follow-alias': Flags.boolean({summary: 'With --model NAME@ALIAS: switch to the new version when the alias moves, without dropping a request.'}),
     'dry-run': Flags.boolean({summary: 'Kubernetes targets: print the manifests instead of applying them.'}),
     engine: Flags.string({summary: 'Kubernetes: our server (llmops) or vLLM for Hugging Face models.', options: ['llmops', 'vllm'], default: 'llmops'}),
     'hf-model': Flags.string({summary: 'With --engine vllm: the Hugging Face model id (OWNER/NAME).'}),
@@ -112,6 +113,7 @@ Binds 127.0.0.1 unless --host says otherwise; any other address needs --api-key-
         ...(f.port === undefined ? {} : {port: f.port}),
         ...(f['api-key-env'] ? {apiKeyEnv: f['api-key-env']} : {}),
         detach: f.detach,
+        ...(f['follow-alias'] ? {followAlias: true} : {}),
         ...(f['deployment-id'] ? {deploymentId: f['deployment-id']} : {}),
         ...(f.mode ? {mode: f.mode as 'batch' | 'interleave'} : {}),
         ...(f.dtype ? {dtype: f.dtype} : {}),

@@ -357,6 +357,42 @@ export const monitorSchema = z
   })
   .prefault({});
 
+export const STAGE_KINDS = ['prep', 'train', 'finetune', 'eval', 'export', 'promote', 'deploy'] as const;
+export type StageKind = (typeof STAGE_KINDS)[number];
+
+const stageName = z.string().regex(/^[a-z][\w-]{0,39}$/, 'a stage name: lower-case letters, digits, "_" and "-"');
+
+export const gateCheckSchema = z
+  .strictObject({
+    metric: z.string().describe('An eval metric: perplexity, bits_per_byte, acc, acc_norm, exact_match, pct_stereotype.'),
+    max_ratio: z.number().positive().optional().describe('Candidate at most this times the current holder (e.g. perplexity 1.02).'),
+    min_ratio: z.number().positive().optional().describe('Candidate at least this times the current holder (e.g. acc 0.98).'),
+    max: z.number().optional().describe('Candidate at most this value.'),
+    min: z.number().optional().describe('Candidate at least this value.'),
+    max_delta: z.number().optional().describe('Candidate minus the holder at most this.'),
+    min_delta: z.number().optional().describe('Candidate minus the holder at least this (e.g. acc -0.02).'),
+  })
+  .describe('One promote gate: the candidate against the alias\'s current holder (ratios) or absolute limits.');
+
+export const pipelineStageSchema = z.strictObject({
+  name: stageName.optional().describe('Stage name (default: its kind). `pipeline run NAME` runs it and what it needs.'),
+  kind: z.enum(STAGE_KINDS).describe('What the stage does.'),
+  needs: z.array(stageName).optional().describe('Stages whose outputs it takes (default: the stage before it).'),
+  backend: z.string().optional().describe('train/finetune: the backend of `backends` to run on (default: the section\'s backend).'),
+  inputs: z.array(z.string()).default([]).describe('Extra files or globs whose content is part of the stage\'s inputs.'),
+  options: z
+    .record(z.string(), z.unknown())
+    .default({})
+    .describe('prep/train/finetune/deploy: keys of that config section (data, train, finetune, deploy) set for this stage; eval: eval options; promote: {model, alias, checks}; export: {}.'),
+});
+
+export const pipelineSchema = z
+  .strictObject({
+    stages: z.array(pipelineStageSchema).default([]).describe('Stages in order; `llmops pipeline run` runs those whose inputs changed.'),
+  })
+  .prefault({})
+  .describe('The cached pipeline (docs/pipeline.md).');
+
 const bound = z
   .strictObject({
     min: z.number().optional().describe('The value must be at least this.'),
@@ -387,40 +423,6 @@ export const evalSchema = z
     threads: z.number().int().nonnegative().default(0).describe('onnxruntime intra-op threads; 0 = one per CPU core, at most 8.'),
   })
   .prefault({});
-
-export const STAGE_KINDS = ['prep', 'train', 'finetune', 'eval', 'export', 'promote', 'deploy'] as const;
-export type StageKind = (typeof STAGE_KINDS)[number];
-
-const stageName = z.string().regex(/^[a-z][\w-]{0,39}$/, 'a stage name: lower-case letters, digits, "_" and "-"');
-
-export const gateCheckSchema = z
-  .strictObject({
-    metric: z.string().describe('An eval metric: perplexity, bits_per_byte, acc, acc_norm, exact_match, pct_stereotype.'),
-    max_ratio: z.number().positive().optional().describe('Candidate at most this times the current holder (e.g. perplexity 1.02).'),
-    min_ratio: z.number().positive().optional().describe('Candidate at least this times the current holder (e.g. acc 0.98).'),
-    max: z.number().optional().describe('Candidate at most this value.'),
-    min: z.number().optional().describe('Candidate at least this value.'),
-  })
-  .describe('One promote gate: the candidate against the alias\'s current holder (ratios) or absolute limits.');
-
-export const pipelineStageSchema = z.strictObject({
-  name: stageName.optional().describe('Stage name (default: its kind). `pipeline run NAME` runs it and what it needs.'),
-  kind: z.enum(STAGE_KINDS).describe('What the stage does.'),
-  needs: z.array(stageName).optional().describe('Stages whose outputs it takes (default: the stage before it).'),
-  backend: z.string().optional().describe('train/finetune: the backend of `backends` to run on (default: the section\'s backend).'),
-  inputs: z.array(z.string()).default([]).describe('Extra files or globs whose content is part of the stage\'s inputs.'),
-  options: z
-    .record(z.string(), z.unknown())
-    .default({})
-    .describe('prep/train/finetune/deploy: keys of that config section (data, train, finetune, deploy) set for this stage; eval: eval options; promote: {model, alias, checks}; export: {}.'),
-});
-
-export const pipelineSchema = z
-  .strictObject({
-    stages: z.array(pipelineStageSchema).default([]).describe('Stages in order; `llmops pipeline run` runs those whose inputs changed.'),
-  })
-  .prefault({})
-  .describe('The cached pipeline (docs/pipeline.md).');
 
 export const configSchema = z
   .strictObject({
@@ -460,10 +462,10 @@ export type TrainConfig = z.output<typeof trainSchema>;
 export type FinetuneConfig = z.output<typeof finetuneSchema>;
 export type DeployConfig = z.output<typeof deploySchema>;
 export type MonitorConfig = z.output<typeof monitorSchema>;
-export type EvalConfig = z.output<typeof evalSchema>;
 export type PipelineConfig = z.output<typeof pipelineSchema>;
 export type PipelineStageConfig = z.output<typeof pipelineStageSchema>;
 export type GateCheck = z.output<typeof gateCheckSchema>;
+export type EvalConfig = z.output<typeof evalSchema>;
 
 /** The JSON Schema of llmops.yaml, for editors (yaml-language-server) and docs. */
 export function configJsonSchema(): Record<string, unknown> {

@@ -185,3 +185,30 @@ export async function uploadFolder(dir: string, repo: string, opts: Omit<HubOpti
     });
   }
 }
+
+/**
+ * Points tags of a model repository at a revision (the Hub's tag API: DELETE then POST
+ * /api/models/OWNER/NAME/tag/...), so an existing tag moves. Used to mirror registry versions and
+ * aliases (v3, prod) onto the Hub.
+ */
+export async function setTags(repo: string, tags: string[], revision: string, opts: Omit<HubOptions, 'cacheDir'> & {message?: string} = {}): Promise<string[]> {
+  const token = tokenOf({...opts, cacheDir: ''});
+  const hubUrl = hubUrlOf({...opts, cacheDir: ''});
+  const headers = {authorization: `Bearer ${token ?? ''}`, 'content-type': 'application/json'};
+  const done: string[] = [];
+  for (const tag of tags) {
+    const del = await fetch(`${hubUrl}/api/models/${repo}/tag/${encodeURIComponent(tag)}`, {method: 'DELETE', headers});
+    if (!del.ok && del.status !== 404) throw tagError(repo, tag, del.status, await del.text(), token);
+    const res = await fetch(`${hubUrl}/api/models/${repo}/tag/${encodeURIComponent(revision)}`, {method: 'POST', headers, body: JSON.stringify({tag, message: opts.message ?? `llmops: ${tag}`})});
+    if (!res.ok) throw tagError(repo, tag, res.status, await res.text(), token);
+    done.push(tag);
+  }
+  return done;
+}
+
+function tagError(repo: string, tag: string, status: number, body: string, token: string | undefined): LlmopsError {
+  const text = token ? body.split(token).join('***') : body;
+  return new LlmopsError('ENVIRONMENT', `Tagging ${repo} with "${tag}" failed (HTTP ${status}): ${text.slice(0, 200)}`, {
+    fix: 'Try this: check the token has write access to the repository; the upload itself succeeded.',
+  });
+}

@@ -3,6 +3,7 @@
  * live view, the SLO exit code, and the human rendering. Kept out of src/commands so the commands
  * stay thin and this stays testable.
  */
+import {renderServed} from './served.js';
 import type {LoadedConfig} from '../config/load.js';
 import {ExitCode} from '../errors.js';
 import type {Ledger} from '../ledger/ledger.js';
@@ -68,6 +69,7 @@ export async function runDeploymentCommand(
   const result = await monitorDeployment(o.ledger, cfg, opts);
   if (!o.io.json) {
     o.io.log(renderSummary(result));
+    if (result.served) o.io.log('\n' + renderServed(result.served).join('\n'));
     if (result.slo) o.io.log('\n' + renderSlo(result.slo));
     if (result.report) o.io.warn(`Report written to ${result.report}`);
   }

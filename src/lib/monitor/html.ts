@@ -3,6 +3,7 @@
  * and a Content-Security-Policy that forbids every network fetch, so it looks the same offline,
  * attached to a ticket or archived by CI.
  */
+import {renderServed, type ServedModel} from './served.js';
 import {formatUsd} from '../util/format.js';
 import type {EvalResultRow} from '../ledger/eval-store.js';
 import type {DriftResult} from './drift.js';
@@ -18,6 +19,8 @@ export interface DeploymentReportInput {
   series: {bucket_ms: number; buckets: TimeBucket[]};
   lineage: LineageRun[];
   slo?: SloResult;
+  /** The registry version served, its promotion and the drift since (served.ts). */
+  served?: ServedModel;
   /** Newest `llmops eval` results of the deployed model (eval_results). */
   evals?: EvalResultRow[];
   generatedAt?: string;
@@ -216,7 +219,10 @@ export function deploymentReport(input: DeploymentReportInput): string {
     evalCard(input.evals),
   ].join('');
   const sub = `${escapeXml(s.deployment.id)} · ${escapeXml(s.deployment.status)} · ${escapeXml(s.deployment.url)} · window ${escapeXml(s.window.since)} → ${escapeXml(s.window.until)} · drift ${driftBadge(s.drift)}`;
-  return page(`llmops monitor: ${s.deployment.name}`, sub, `<div class="kpis">${kpis}</div>${sloBlock}<div class="grid">${charts}</div>`, input.generatedAt ?? new Date().toISOString());
+  const servedBlock = input.served
+    ? `<section class="card" style="margin-bottom:16px" id="served"><h2>Serving ${escapeXml(input.served.ref)} = ${escapeXml(`${input.served.name}@${input.served.version}`)}</h2><pre>${escapeXml(renderServed(input.served).slice(1).map((l) => l.trim()).join('\n'))}</pre></section>`
+    : '';
+  return page(`llmops monitor: ${s.deployment.name}`, sub, `<div class="kpis">${kpis}</div>${servedBlock}${sloBlock}<div class="grid">${charts}</div>`, input.generatedAt ?? new Date().toISOString());
 }
 
 export function runReport(m: RunMonitor, extra: {tokensPerS: Series['points']; gpuUtil: Series['points']; generatedAt?: string}): string {

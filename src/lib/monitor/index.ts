@@ -2,6 +2,7 @@
  * The library behind `llmops monitor` and `llmops runs watch`: everything a command does, callable
  * without the CLI (tests, a notebook, a cron script).
  */
+import {servedModel, type ServedModel} from './served.js';
 import {mkdirSync, writeFileSync} from 'node:fs';
 import path from 'node:path';
 import type {MonitorConfig} from '../config/schema.js';
@@ -27,6 +28,8 @@ export interface DeploymentMonitorOptions {
 }
 
 export interface DeploymentMonitorResult extends DeploymentSummary {
+  /** A deployment started from NAME@ALIAS / NAME@vN: the version, its promotion, drift since. */
+  served?: ServedModel;
   slo?: SloResult;
   /** Absolute path of the HTML report, with --html. */
   report?: string;
@@ -41,6 +44,8 @@ export async function monitorDeployment(ledger: Ledger, cfg: MonitorConfig, opts
   const dep = resolveDeployment(ledger, opts.deployment);
   const {summary, distributions} = summarize(ledger, dep, w, cfg, {now: opts.now, distributions: Boolean(opts.html)});
   const result: DeploymentMonitorResult = {...summary};
+  const served = servedModel(ledger, dep, cfg, opts.now);
+  if (served) result.served = served;
   if (opts.check) {
     const slo = evaluateSlos(summary, cfg.slo);
     const fromEnv = cfg.alert_webhook_env ? process.env[cfg.alert_webhook_env] : undefined;
@@ -60,6 +65,7 @@ export async function monitorDeployment(ledger: Ledger, cfg: MonitorConfig, opts
       series: timeSeries(ledger, dep.id, w),
       lineage: lineage(ledger, dep.model_run_id),
       slo,
+      ...(served ? {served} : {}),
       evals: dep.model_run_id ? ledger.evals.latestForRun(dep.model_run_id) : ledger.evals.latestForModel(dep.model_dir),
     });
     result.report = writeReport(opts.html, html);

@@ -55,6 +55,13 @@ function checkOne(c: GateCheck, cand: EvalSummary, holder: EvalSummary | null): 
   };
   if (c.max_ratio !== undefined) ratio(`<= ${c.max_ratio}x holder`, c.max_ratio, (v, b) => v <= b);
   if (c.min_ratio !== undefined) ratio(`>= ${c.min_ratio}x holder`, c.min_ratio, (v, b) => v >= b);
+  const delta = (rule: string, d: number, ok: (v: number, h: number) => boolean) => {
+    if (cv === null) return out.push(missing(rule));
+    if (!holder || hv === null) return out.push({metric: c.metric, rule, candidate: cv, holder: hv, pass: true, note: holder ? `the holder has no ${c.metric}: not compared` : 'no current holder: nothing to compare with'});
+    return out.push({metric: c.metric, rule, candidate: cv, holder: hv, pass: ok(cv, hv), note: `limit ${fmt(hv + d)}`});
+  };
+  if (c.max_delta !== undefined) delta(`<= holder ${c.max_delta >= 0 ? '+' : ''}${c.max_delta}`, c.max_delta, (v, h) => v - h <= c.max_delta! + 1e-12);
+  if (c.min_delta !== undefined) delta(`>= holder ${c.min_delta >= 0 ? '+' : ''}${c.min_delta}`, c.min_delta, (v, h) => v - h >= c.min_delta! - 1e-12);
   for (const [key, rule, ok] of [
     ['max', (x: number) => `<= ${x}`, (v: number, x: number) => v <= x],
     ['min', (x: number) => `>= ${x}`, (v: number, x: number) => v >= x],
@@ -76,4 +83,22 @@ export function renderChecks(results: CheckResult[]): string[] {
   return results.map(
     (r) => `${r.metric} ${fmt(r.candidate)}${r.holder === null ? '' : ` vs holder ${fmt(r.holder)}`}: ${r.rule}${r.note ? ` (${r.note})` : ''}: ${r.pass ? 'pass' : 'FAIL'}`,
   );
+}
+
+/**
+ * `eval.checks` of llmops.yaml (the eval engine's form: {perplexity_ratio: {max: 1.05}, acc_delta:
+ * {min: -0.02}, pct_stereotype: {min: 0.4, max: 0.6}}) as promote checks, where the baseline is
+ * the alias's current holder.
+ */
+export function checksFromEvalConfig(checks: Record<string, {min?: number; max?: number} | undefined>): GateCheck[] {
+  const out: GateCheck[] = [];
+  for (const [key, b] of Object.entries(checks)) {
+    if (!b || (b.min === undefined && b.max === undefined)) continue;
+    const ratio = /^(.*)_ratio$/.exec(key);
+    const delta = /^(.*)_delta$/.exec(key);
+    if (ratio) out.push({metric: ratio[1]!, ...(b.max === undefined ? {} : {max_ratio: b.max}), ...(b.min === undefined ? {} : {min_ratio: b.min})});
+    else if (delta) out.push({metric: delta[1]!, ...(b.max === undefined ? {} : {max_delta: b.max}), ...(b.min === undefined ? {} : {min_delta: b.min})});
+    else out.push({metric: key, ...(b.max === undefined ? {} : {max: b.max}), ...(b.min === undefined ? {} : {min: b.min})});
+  }
+  return out;
 }

@@ -10,7 +10,7 @@ import {dataSchema, finetuneSchema, trainSchema, deploySchema, gateCheckSchema, 
 import {ConfigError, ExitCode, LlmopsError, usageError} from '../errors.js';
 import type {Ledger} from '../ledger/ledger.js';
 import type {EvalSummary} from './eval-adapter.js';
-import {DEFAULT_CHECKS} from './gate.js';
+import {checksFromEvalConfig, DEFAULT_CHECKS} from './gate.js';
 import {flatten, hashPaths, type FileHasher, type Fingerprint} from './fingerprint.js';
 import {nearestUpstream, type Stage} from './graph.js';
 
@@ -189,8 +189,8 @@ const evalKind: KindHandler = {
     // Suite files named in the options (choices, pairs...) are inputs by content.
     const files = Object.values(stage.options).filter((v): v is string => typeof v === 'string' && existsSync(path.resolve(ctx.loaded.root, v)));
     const r = await commonInputs(ctx, stage, files);
-    const checks = (ctx.loaded.config as unknown as {eval?: {checks?: unknown}}).eval?.checks;
-    if (checks !== undefined) Object.assign(r.config, flatten(checks, 'eval.checks'));
+    // The eval engine's settings (batching, checks) are inputs of the eval stage too.
+    Object.assign(r.config, flatten(ctx.loaded.config.eval, 'eval'));
     return r;
   },
   async execute(ctx, stage) {
@@ -220,12 +220,15 @@ export function promoteOptions(ctx: StageContext, stage: Stage): {model: string;
   if (typeof o.alias !== 'string') problems.push({file, path: `pipeline.stages.${stage.index}.options.alias`, message: 'the alias to move, e.g. alias: prod'});
   const unknown = Object.keys(o).filter((k) => !['model', 'alias', 'checks'].includes(k));
   for (const k of unknown) problems.push({file, path: `pipeline.stages.${stage.index}.options.${k}`, message: 'unknown promote option; expected model, alias, checks'});
-  const rawChecks = o.checks ?? (ctx.loaded.config as unknown as {eval?: {checks?: unknown}}).eval?.checks;
   let checks: GateCheck[] | undefined;
-  if (rawChecks !== undefined) {
-    const r = gateCheckSchema.array().safeParse(rawChecks);
+  if (o.checks !== undefined) {
+    const r = gateCheckSchema.array().safeParse(o.checks);
     if (r.success) checks = r.data;
-    else if (o.checks !== undefined) for (const i of r.error.issues) problems.push({file, path: `pipeline.stages.${stage.index}.options.checks.${i.path.map(String).join('.')}`, message: i.message});
+    else for (const i of r.error.issues) problems.push({file, path: `pipeline.stages.${stage.index}.options.checks.${i.path.map(String).join('.')}`, message: i.message});
+  } else {
+    // No checks of its own: the project's eval.checks, the holder as the baseline.
+    const fromEval = checksFromEvalConfig(ctx.loaded.config.eval.checks as Record<string, {min?: number; max?: number}>);
+    if (fromEval.length > 0) checks = fromEval;
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return {model: o.model as string, alias: o.alias as string, checks: checks ?? DEFAULT_CHECKS};

@@ -101,3 +101,10 @@ export function baseFromRegistry(ledger: Ledger, root: string, base: string | un
   const r = resolveModelRef(ledger, root, base);
   return r.hfRef ?? r.runId ?? r.dir;
 }
+
+/** Hub tags mirroring a registry reference: the version (v3) and every alias pointing at it now. */
+export function hubTagsFor(ledger: Ledger, root: string, ref: string): string[] {
+  if (!isRegistryRef(root, ref)) return [];
+  const v = resolveModelRef(ledger, root, ref).version!;
+  return [`v${v.version}`, ...ledger.registry.aliases(v.name).filter((a) => a.version === v.version).map((a) => a.alias)];
+}

@@ -10,7 +10,8 @@ import type {Ledger} from '../ledger/ledger.js';
 import {nowIso} from '../util/time.js';
 import {newDeploymentId, reconcile, spawnDetached, toInfo, type DeploymentInfo} from './deployments.js';
 import {resolveModel} from './model-dir.js';
-import {recordServedVersion} from '../registry/resolve.js';
+import {isRegistryRef, recordServedVersion} from '../registry/resolve.js';
+import {parseModelRef} from '../registry/refs.js';
 import {checkBind, startServer} from './server.js';
 import type {ScheduleMode} from './scheduler.js';
 
@@ -26,6 +27,8 @@ export interface LocalDeployParams {
   mode?: ScheduleMode;
   /** ONNX graph variant: fp32, fp16, q4... (default: the best the folder has for a CPU). */
   dtype?: string;
+  /** Reload when the alias the model was given as (NAME@ALIAS) moves. */
+  followAlias?: boolean;
   /** The CLI entry (bin/run.js) and the --config it was given, for the detached child. */
   bin: string;
   configFlag?: string;
@@ -113,6 +116,9 @@ export async function deployLocal(p: LocalDeployParams, loaded: LoadedConfig, le
         fix: `Try this: llmops deploy stop ${p.name}, or another --name.`,
       });
     }
+    if (p.followAlias && !(p.model && isRegistryRef(process.cwd(), p.model) && parseModelRef(p.model)?.alias)) {
+      throw usageError('--follow-alias needs --model NAME@ALIAS (a registry alias such as chat@prod).', {fix: 'Try this: llmops deploy --model chat@prod --follow-alias'});
+    }
     model = p.model ? resolveModel(p.model, ledger, process.cwd()) : latestModel(ledger);
     // Fail before recording anything when the folder is not a servable model.
     const {loadServableModel} = await import('./model-dir.js');
@@ -141,6 +147,7 @@ export async function deployLocal(p: LocalDeployParams, loaded: LoadedConfig, le
     if (apiKeyEnv) args.push('--api-key-env', apiKeyEnv);
     if (p.mode) args.push('--mode', p.mode);
     if (p.dtype) args.push('--dtype', p.dtype);
+    if (p.followAlias) args.push('--follow-alias');
     if (p.configFlag) args.push('--config', path.resolve(p.configFlag));
     p.progress(`Starting ${p.name} (${id}) in the background; log: ${row.log_path}`);
     const up = await spawnDetached({ledger, deploymentId: id, args, bin: p.bin, logPath: row.log_path!, cwd: process.cwd()});
@@ -194,7 +201,10 @@ async function serveAttached(
     process.off('SIGTERM', onSig);
     throw error;
   }
+  const {followAlias} = await import('./follow.js');
+  const unfollow = p.followAlias ? followAlias(ledger, id, server, loaded.root, p.progress) : () => {};
   const sig = await stopped;
+  unfollow();
   p.progress(`Received ${sig}: stopping ${p.name}...`);
   await server.close();
   process.off('SIGINT', onSig);

@@ -44,6 +44,11 @@ export interface RunningServer {
   /** Resolves once the model is loaded and /health answers 200. */
   ready: Promise<void>;
   scheduler(): Scheduler | undefined;
+  /**
+   * Serves another model folder without dropping a request: the new model is loaded first, new
+   * requests go to it, and requests in flight finish on the old one, which is then released.
+   */
+  reload(modelDir: string, runId: string | null): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -63,7 +68,8 @@ export function checkBind(host: string, apiKey: string | undefined, apiKeyEnv: s
 }
 
 export async function startServer(o: ServeOptions): Promise<RunningServer> {
-  const spec = loadServableModel(o.modelDir, {runId: o.modelRunId, ...(o.dtype ? {dtype: o.dtype} : {})});
+  let spec = loadServableModel(o.modelDir, {runId: o.modelRunId, ...(o.dtype ? {dtype: o.dtype} : {})});
+  let model: OnnxModel | undefined;
   const names = [o.name, ...(spec.runId && spec.runId !== o.name ? [spec.runId] : [])];
   let scheduler: Scheduler | undefined;
   const metrics = new ServerMetrics(o.name, () => ({running: scheduler?.numRunning ?? 0, waiting: scheduler?.numWaiting ?? 0}));
@@ -79,6 +85,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
       logText: o.deploy.log_text,
     },
     metrics,
+    // The model a request is recorded against is the one serving now (it changes on reload).
     ...(recorder ? {record: (row) => recorder.push({...row, deployment_id: o.deploymentId!, model_run_id: spec.runId})} : {}),
   };
   const server = createHttpServer(ctx);
@@ -108,7 +115,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
       : undefined;
   const ready = (async () => {
     await o.loadAfter;
-    const model = await OnnxModel.load(spec, o.deploy.threads);
+    model = await OnnxModel.load(spec, o.deploy.threads);
     const tokenizer = ModelTokenizer.fromFolder(spec.dir);
     scheduler = new Scheduler(model, tokenizer, {maxConcurrent: o.deploy.max_concurrent, maxQueue: o.deploy.max_queue, mode: o.mode ?? 'batch'});
     ctx.engine = {spec, tokenizer, scheduler};
@@ -121,6 +128,23 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     port,
     ready,
     scheduler: () => scheduler,
+    async reload(modelDir, runId) {
+      await ready;
+      const nextSpec = loadServableModel(modelDir, {runId, ...(o.dtype ? {dtype: o.dtype} : {})});
+      const nextModel = await OnnxModel.load(nextSpec, o.deploy.threads);
+      const tokenizer = ModelTokenizer.fromFolder(nextSpec.dir);
+      const next = new Scheduler(nextModel, tokenizer, {maxConcurrent: o.deploy.max_concurrent, maxQueue: o.deploy.max_queue, mode: o.mode ?? 'batch'});
+      const [oldScheduler, oldModel] = [scheduler, model];
+      // Handlers take ctx.engine once per request: from here on, new requests use the new model.
+      spec = nextSpec;
+      model = nextModel;
+      scheduler = next;
+      ctx.engine = {spec: nextSpec, tokenizer, scheduler: next};
+      ctx.opts.names.splice(0, ctx.opts.names.length, o.name, ...(nextSpec.runId && nextSpec.runId !== o.name ? [nextSpec.runId] : []));
+      while (oldScheduler && (oldScheduler.numRunning > 0 || oldScheduler.numWaiting > 0)) await new Promise((r) => setTimeout(r, 20));
+      await oldScheduler?.close();
+      await oldModel?.close();
+    },
     close() {
       closing ??= (async () => {
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
