@@ -9,11 +9,10 @@ truncate (default), drop, or error; they are counted in the log and in the runni
 import json
 import os
 
-import torch
 
 from data import DataError
 from export_hf import TokenizerFiles, export_hf_model
-from hf_models import load_pretrained
+from hf_models import ModelConfig, build_model, load_pretrained, parse_config
 from lora import apply_lora, merge_lora
 
 # The projections LoRA adapts when the spec keeps the default targets of our own GPT ([qkv, proj]).
@@ -64,18 +63,23 @@ def read_tokens(path, context, policy):
 
 
 class HFNative:
-    def __init__(self, model, cfg, ft, hp, device):
+    """A Hugging Face-family model: fine-tuned from a checkpoint, or (arch llama) trained from scratch."""
+
+    def __init__(self, model, cfg, hp, device, tok_dir, tokens_dir, policy="truncate", ft=None, base=None):
         self.ft = ft
         self.cfg = cfg
         self.lora = None
-        if ft["method"] == "lora":
+        if ft and ft["method"] == "lora":
             lc = ft["lora"]
             targets = lora_targets(cfg.family, lc["targets"])
             self.lora = {"r": lc["r"], "alpha": lc["alpha"], "dropout": lc.get("dropout", 0.0), "targets": targets}
             apply_lora(model, targets, lc["r"], lc["alpha"], self.lora["dropout"])
         self.module = model.to(device)
         self.context = min(cfg.max_position_embeddings, hp["context"])
-        tok_files = TokenizerFiles(ft["base"])
+        self.tokens_dir = tokens_dir
+        self.policy = policy
+        self.base = base
+        tok_files = TokenizerFiles(tok_dir)
         pad = tok_files.token_id("pad_token")
         if pad is None:
             pad = tok_files.token_id("eos_token") or 0
@@ -86,7 +90,18 @@ class HFNative:
     @classmethod
     def load(cls, ft, hp, device):
         model, cfg = load_pretrained(ft["base"])
-        return cls(model, cfg, ft, hp, device)
+        base = {"path": os.path.abspath(ft["base"]), "type": "hf", "family": cfg.family, "method": ft["method"]}
+        return cls(model, cfg, hp, device, ft["base"], ft.get("tokens"), ft.get("long_records") or "truncate",
+                   ft=ft, base=base)
+
+    @classmethod
+    def fresh_llama(cls, spec, hp, device):
+        """A Llama-architecture model from the preset's sizes and the tokenizer's vocabulary."""
+        tok = TokenizerFiles(spec["tokenizer"])
+        cfg = llama_config(hp, tok)
+        model = build_model(cfg)
+        model.init_weights(std=0.02)
+        return cls(model, cfg, hp, device, spec["tokenizer"], spec.get("tokens"))
 
     def set_sdpa(self, on):
         pass
@@ -99,11 +114,10 @@ class HFNative:
         return 6.0 * self.module.num_params() + 12.0 * c.n_layer * c.n_head * c.head_dim * self.context
 
     def base_info(self):
-        return {"path": os.path.abspath(self.ft["base"]), "type": "hf", "family": self.cfg.family,
-                "method": self.ft["method"]}
+        return self.base
 
     def load_split(self, ds_dir, split, kind):
-        tdir = self.ft.get("tokens")
+        tdir = self.tokens_dir
         if not tdir:
             raise DataError("spec.finetune.tokens: a Hugging Face base is fine-tuned from data the CLI tokenized; "
                             "none was given. Try this: start the run with `llmops finetune`")
@@ -116,7 +130,7 @@ class HFNative:
         info = (meta.get("splits") or {}).get(split)
         if not info:
             return None, None
-        policy = self.ft.get("long_records") or "truncate"
+        policy = self.policy
         if policy not in LONG_POLICIES:
             raise DataError(f"spec.finetune.long_records: expected one of {', '.join(LONG_POLICIES)}, got {policy!r}")
         mode = info["mode"]
@@ -132,9 +146,13 @@ class HFNative:
 
     def _trainable_state(self):
         return {k: v.detach().cpu() for k, v in self.module.state_dict().items()
-                if self.ft["method"] == "full" or "lora_" in k}
+                if self.lora is None or "lora_" in k}
 
     def checkpoint_payload(self):
+        if self.ft is None:  # from scratch: the whole model, its config and tokenizer
+            return {"model.pt": {"format": "hf-native", "base": None, "config": self.cfg.to_dict(),
+                                 "tokenizer": os.path.abspath(self.tok_files.dir), "family": self.cfg.family,
+                                 "method": "train", "lora": None, "state_dict": self._trainable_state()}}
         return {"model.pt": {"format": "hf-native", "base": os.path.abspath(self.ft["base"]), "family": self.cfg.family,
                              "method": self.ft["method"], "lora": self.lora, "state_dict": self._trainable_state()}}
 
@@ -148,11 +166,32 @@ class HFNative:
         if self.lora:
             merge_lora(model)
         lora = dict(self.lora, merged=True) if self.lora else None
-        return export_hf_model(model, self.tok_files, out_dir, "fp32", dict(meta, base=self.base_info(), lora=lora))
+        return export_hf_model(model, self.tok_files, out_dir, "fp32", dict(meta, base=self.base, lora=lora))
+
+
+def llama_config(hp, tok):
+    """Llama sizes from a preset: hidden n_embd, n_layer, n_head, n_kv_head (0: n_head) key/value heads,
+    SwiGLU width 8/3 hidden rounded up to 32, context as max_position_embeddings, tied embeddings."""
+    h, heads = hp["n_embd"], hp["n_head"]
+    kv = hp.get("n_kv_head") or heads
+    if heads % kv:
+        raise ValueError(f"overrides.n_kv_head: {kv} must divide n_head ({heads})")
+    inter = -(-(8 * h // 3) // 32) * 32
+    raw = {"model_type": "llama", "vocab_size": tok.vocab_size, "hidden_size": h, "intermediate_size": inter,
+           "num_hidden_layers": hp["n_layer"], "num_attention_heads": heads, "num_key_value_heads": kv,
+           "max_position_embeddings": hp["context"], "rms_norm_eps": 1e-5, "rope_theta": 10000.0,
+           "tie_word_embeddings": True, "initializer_range": 0.02}
+    return parse_config(raw, "train preset")
 
 
 def export_hf_checkpoint(payload, out_dir, meta):
-    """`export.py --checkpoint` of an hf-native run: the base, plus the checkpoint's trained weights, merged."""
+    """`export.py --checkpoint` of an hf-native run: the base (or, from scratch, the saved config) plus
+    the checkpoint's trained weights, merged."""
+    if payload.get("base") is None:
+        cfg = ModelConfig.from_dict(payload["config"])
+        model = build_model(cfg)
+        model.load_state_dict(payload["state_dict"], strict=False)
+        return export_hf_model(model, TokenizerFiles(payload["tokenizer"]), out_dir, "fp32", dict(meta, base=None, lora=None))
     model, cfg = load_pretrained(payload["base"])
     lora = payload.get("lora")
     if lora:

@@ -80,6 +80,9 @@ def set_rng_state(s, device):
 def build(spec, hp, tok, device):
     """The model handle for this run: ours (llmops-gpt) or a Hugging Face base."""
     ft = spec.get("finetune")
+    if spec.get("arch") == "llama" and not ft:
+        from hf_handle import HFNative
+        return HFNative.fresh_llama(spec, hp, device)
     if ft:
         from handles import detect_base
         return detect_base(ft, hp, tok, device)
@@ -110,7 +113,8 @@ def run(spec, events, stop):
     torch.manual_seed(spec["seed"])
     random.seed(spec["seed"])
 
-    tok = load_tokenizer(spec["tokenizer"])
+    # A Llama-architecture run brings a Hugging Face tokenizer; its data arrives tokenized by the CLI.
+    tok = None if spec.get("arch") == "llama" else load_tokenizer(spec["tokenizer"])
     handle = build(spec, hp, tok, device)
     tok = handle.tokenizer
     context = handle.context

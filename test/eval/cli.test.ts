@@ -42,6 +42,7 @@ describe('llmops eval', () => {
     expect(j.model).toMatchObject({run_id: 'r-ft'});
     expect(j.perplexity).toMatchObject({tokens: 'the cat sat on a mat'.length + 'the dog ran to the park with a ball'.length + 'a cat and a dog'.length, data: 'ds-eval'});
     expect(j.perplexity.value).toBeGreaterThan(1);
+    expect(j.perplexity.window).toBe(128);
     expect(j.baseline.model).toMatchObject({run_id: 'r-base'});
     expect(j.baseline.deltas.perplexity_ratio).toBeCloseTo(j.perplexity.value / j.baseline.perplexity.value, 10);
     expect(j.checks).toEqual([

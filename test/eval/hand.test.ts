@@ -45,13 +45,14 @@ describe('hand-computed values on a bigram model', () => {
     expect(r.bits_per_byte).toBeCloseTo(nll / Math.LN2 / (3 + texts[1]!.length), 5);
   });
 
-  it('scores a chat record on its rendered template, assistant content and <|end|> only', async () => {
+  it('scores a chat record on its rendered template, the assistant turn only (content through the template\'s end of turn)', async () => {
     const r = await perplexity(scorer, readTexts(file('chat.jsonl', [{messages: [{role: 'user', content: 'yo'}, {role: 'assistant', content: 'hi'}]}])).records);
-    // "<|user|>\nyo<|end|>\n<|assistant|>\nhi<|end|>\n": ids 260 10 y o 262 10 261 10 h i 262 10
+    // "<|user|>\nyo<|end|>\n<|assistant|>\nhi<|end|>\n": ids 260 10 y o 262 10 261 10 h i 262 10;
+    // the assistant turn is "hi<|end|>\n" (src/lib/model/sft.ts: where the template's turn ends).
     const nl = 10;
-    const expected = lp(nl, 104) + lp(104, 105) + lp(105, 262);
-    expect(r.tokens).toBe(3);
-    expect(r.value).toBeCloseTo(Math.exp(-expected / 3), 5);
+    const expected = lp(nl, 104) + lp(104, 105) + lp(105, 262) + lp(262, nl);
+    expect(r.tokens).toBe(4);
+    expect(r.value).toBeCloseTo(Math.exp(-expected / 4), 5);
   });
 
   it('multiple choice: acc takes the highest log-likelihood, acc_norm divides it by the choice length in bytes', async () => {
@@ -107,6 +108,18 @@ describe('generation on the bigram model (greedy = the next byte value, until th
 
   it('normalises case, spaces, "$" and "," in numbers and a final period', () => {
     expect(normaliseAnswer('  The  Answer:\n$1,000. ')).toBe('the answer: 1000');
+  });
+});
+
+describe('pairs files', () => {
+  it('reads the CrowS-Pairs CSV layout: quoted sentences with commas, extra columns ignored, bias_type optional', async () => {
+    const f = path.join(dir, 'crows.csv');
+    writeFileSync(f, ',sent_more,sent_less,stereo_antistereo,bias_type,annotations\n0,"He said, ""no"".","She said, ""no"".",stereo,gender,[]\n1,a b,b a,stereo,,[]\n');
+    const {records} = await readPairs(f);
+    expect(records).toEqual([
+      {sentMore: 'He said, "no".', sentLess: 'She said, "no".', biasType: 'gender'},
+      {sentMore: 'a b', sentLess: 'b a', biasType: 'unspecified'},
+    ]);
   });
 });
 

@@ -4,12 +4,14 @@
  * with the logits of our torch forward on the ORIGINAL checkpoint.
  */
 import {spawnSync} from 'node:child_process';
+import {createHash} from 'node:crypto';
 import {existsSync, mkdirSync, writeFileSync} from 'node:fs';
 import path from 'node:path';
 import {beforeAll, describe, expect, it} from 'vitest';
 import {runCli} from '../helpers/cli.js';
 import {makeProject} from '../runtime/helpers.js';
 import {PYTHON, TRAINER_DIR} from './helpers.js';
+import {serveRepo} from './hub-stand-in.js';
 import {TINY, exportRandom, makeTokenizerDir, maxAbsDiff, torchReference, transformersJs} from './hf-helpers.js';
 
 const PROMPT = '<|user|>\nHi there<|end|>\n<|assistant|>\n';
@@ -56,6 +58,21 @@ for f in ("tokenizer.json", "tokenizer_config.json", "generation_config.json"): 
     expect(r16.code, r16.stderr + r16.stdout).toBe(0);
     expect(r16.json).toMatchObject({modelDir: path.join(project.dir, 'models', 'TinyLlama-bf16-fp16'), dtype: 'fp16', parity: {ok: true}});
     expect(existsSync(path.join(r16.json.modelDir, 'onnx', 'model_fp16.onnx'))).toBe(true);
+  });
+
+  it('export hf:OWNER/NAME downloads the checkpoint into the cache and names the commit it converted (Hub mocked by a local stand-in server)', {timeout: 180_000}, async () => {
+    const sha = createHash('sha1').update('tiny-llama@1').digest('hex');
+    const hub = await serveRepo('acme/tiny-llama', ckpt, sha);
+    try {
+      const r = await runCli(['export', 'hf:acme/tiny-llama', '--json'], {cwd: project.dir, env: {HF_ENDPOINT: hub.url, HF_TOKEN: undefined}});
+      expect(r.code, r.stderr + r.stdout).toBe(0);
+      expect(r.json).toMatchObject({source: 'hf:acme/tiny-llama', revision: sha, family: 'llama',
+        modelDir: path.join(project.dir, 'models', 'acme--tiny-llama'), parity: {checked: true, ok: true}});
+      expect(r.json.checkpoint).toContain(path.join('models--acme--tiny-llama', 'snapshots', sha));
+      expect(hub.requests.some((q) => q.includes('/resolve/') && q.endsWith('model.safetensors.index.json'))).toBe(true);
+    } finally {
+      await hub.close();
+    }
   });
 
   it('refuses an unsupported model_type, naming it and the supported families (exit 4)', {timeout: 60_000}, async () => {

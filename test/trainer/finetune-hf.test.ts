@@ -40,7 +40,7 @@ describe('llmops finetune on a Hugging Face Llama checkpoint (no transformers)',
     const data = readJsonl(path.join(project.dir, 'data', 'prepared', 'train.jsonl'));
     const tok = ModelTokenizer.fromFolder(base);
     const learnt = tok.decode(rows[0].ids.filter((_: number, i: number) => rows[0].mask[i] === 1));
-    expect(learnt).toBe(`${data[0].messages[1].content}<|end|>\n`);
+    expect(learnt).toBe(`${data[0].messages[1].content}<|end|>`);
     expect(readJson(path.join(runDir, 'tokens', 'meta.json')).splits.train).toMatchObject({mode: 'chat', records: 200});
 
     // Records longer than the context (200) are truncated by default, and counted.

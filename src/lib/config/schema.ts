@@ -380,6 +380,7 @@ export const evalSchema = z
       })
       .prefault({})
       .describe('Thresholds `llmops eval --check` enforces (exit 7 naming the failed check). A check whose metric was not measured is skipped.'),
+    max_length: positiveInt.optional().describe("Window length of rolling perplexity and longest scored sequence (default: the model's context length). Lower it for long-context models on CPU: one window's logits take length x vocabulary x 4 bytes."),
     batch_rows: positiveInt.default(16).describe('Most sequences in one forward pass.'),
     batch_tokens: positiveInt.default(8192).describe('Most tokens (rows x padded length) in one forward pass.'),
     max_new_tokens: positiveInt.default(128).describe('Longest answer --generate lets the model write.'),

@@ -12,8 +12,8 @@ import type {NewEvalResult} from '../ledger/eval-store.js';
 import type {Ledger} from '../ledger/ledger.js';
 import {lineage, type RunNode} from '../ledger/lineage.js';
 import {OnnxModel} from '../serve/engine.js';
+import {ModelTokenizer} from '../model/tokenizer.js';
 import {loadServableModel, resolveModel} from '../serve/model-dir.js';
-import {ModelTokenizer} from '../serve/tokenizer.js';
 import {runChecks, type CheckResult} from './checks.js';
 import {readChoices, readGenerate, readPairs, readTexts, type ChoiceRecord, type GenerateRecord, type Loaded, type PairRecord, type TextRecord} from './data.js';
 import {progressReporter} from './progress.js';
@@ -46,7 +46,7 @@ export interface ModelRef {
 }
 
 export interface SuiteResults {
-  perplexity?: {value: number; tokens: number; bits_per_byte: number; n: number; data: string};
+  perplexity?: {value: number; tokens: number; bits_per_byte: number; n: number; data: string; window: number};
   choices?: {acc: number; acc_norm: number; n: number; data: string};
   generate?: {exact_match: number; n: number; data: string};
   pairs?: suites.PairsResult & {data: string};
@@ -151,13 +151,13 @@ async function measure(model: ModelRef, inputs: Inputs, req: EvalRequest, role: 
   const spec = loadServableModel(model.dir, {runId: model.run_id});
   const cores = (await import('node:os')).availableParallelism();
   const onnx = await OnnxModel.load(spec, req.config.threads || Math.min(8, cores));
-  const scorer = new Scorer(onnx, ModelTokenizer.fromFolder(spec.dir), {maxRows: req.config.batch_rows, maxTokens: req.config.batch_tokens});
+  const scorer = new Scorer(onnx, ModelTokenizer.fromFolder(model.dir), {maxRows: req.config.batch_rows, maxTokens: req.config.batch_tokens, ...(req.config.max_length ? {maxLength: req.config.max_length} : {})});
   const label = (suite: string) => `eval ${role === 'baseline' ? 'baseline ' : ''}${suite}`;
   const out: SuiteResults = {};
   try {
     if (inputs.perplexity) {
       const r = await suites.perplexity(scorer, inputs.perplexity.loaded.records, progressReporter(req.progress, label('perplexity'), 'windows'));
-      out.perplexity = {value: r.value, tokens: r.tokens, bits_per_byte: r.bits_per_byte, n: r.n, data: inputs.perplexity.data};
+      out.perplexity = {value: r.value, tokens: r.tokens, bits_per_byte: r.bits_per_byte, n: r.n, data: inputs.perplexity.data, window: scorer.contextLength};
     }
     if (inputs.choices) {
       out.choices = {...(await suites.choices(scorer, inputs.choices.records, progressReporter(req.progress, label('choices'), 'choices'))), data: inputs.choices.file};

@@ -129,11 +129,14 @@ export async function runCommand(ctx: RunCommandContext, req: LaunchRequest): Pr
   // backend's exit code (11), instead of as a failed run found later.
   if (backend.type !== 'local') await backend.check();
 
+  // Hugging Face tokenizers: the data is rendered and tokenized here, by the code the server runs.
   const ft = trainerSpec?.finetune as {base?: string; tokens?: string} | null | undefined;
-  if (ft?.tokens && ft.base && !existsSync(path.join(ft.tokens, 'meta.json'))) {
-    const {writeFinetuneTokens} = await import('./sft-tokens.js');
-    ctx.progress(`Tokenizing the dataset with ${ft.base}'s chat template and tokenizer...`);
-    const meta = await writeFinetuneTokens(ft.base, (trainerSpec!.dataset as {dir: string}).dir, ft.tokens);
+  const tokens = ft?.tokens ?? (trainerSpec?.tokens as string | undefined);
+  const tokDir = ft?.base ?? (trainerSpec?.tokenizer as string | undefined);
+  if (tokens && tokDir && !existsSync(path.join(tokens, 'meta.json'))) {
+    const {writeTokens} = await import('./sft-tokens.js');
+    ctx.progress(`Tokenizing the dataset with ${tokDir}'s tokenizer and chat template...`);
+    const meta = await writeTokens(tokDir, (trainerSpec!.dataset as {dir: string}).dir, tokens, ft ? 'finetune' : 'train');
     for (const [split, s] of Object.entries(meta.splits)) {
       ctx.progress(`  ${split}: ${s.records} ${s.mode === 'chat' ? 'conversations' : 'records'}, ${s.tokens} tokens (longest ${s.maxLength})${s.skipped ? `, ${s.skipped} skipped` : ''}`);
     }

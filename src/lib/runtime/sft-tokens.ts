@@ -87,17 +87,38 @@ function encodeRecord(m: Model, model: ModelFolder, tok: ModelTokenizer, rec: Re
 }
 
 /**
- * Tokenizes dataDir/{train,val}.jsonl for a finetune of `baseDir` into outDir. As the trainer did
- * before: when a split has chat records, only they are used (one conversation per row, loss on the
- * assistant turns); otherwise text records are packed with loss on every token.
+ * The chat-template fields of a folder: the model folder's when it has a config.json, else (a
+ * tokenizer-only folder, for training from scratch) those of its tokenizer_config.json.
  */
-export async function writeFinetuneTokens(baseDir: string, dataDir: string, outDir: string): Promise<TokensMeta> {
+function templateModel(m: Model, files: typeof import('../model/files.js'), dir: string): ModelFolder {
+  if (existsSync(path.join(dir, 'config.json'))) return m.loadModelFolder(dir);
+  const tc = files.readJsonObject(path.join(dir, 'tokenizer_config.json'), false) ?? {};
+  const jinja = path.join(dir, 'chat_template.jinja');
+  const fromJinja = existsSync(jinja) ? readFileSync(jinja, 'utf8') : null;
+  return {
+    dir,
+    chatTemplate: fromJinja ?? (typeof tc.chat_template === 'string' ? tc.chat_template : null),
+    chatTemplateFile: fromJinja ? jinja : typeof tc.chat_template === 'string' ? path.join(dir, 'tokenizer_config.json') : null,
+    bosToken: files.tokenString(tc.bos_token),
+    eosToken: files.tokenString(tc.eos_token),
+    padToken: files.tokenString(tc.pad_token),
+    unkToken: files.tokenString(tc.unk_token),
+  } as ModelFolder;
+}
+
+/**
+ * Tokenizes dataDir/{train,val}.jsonl with the tokenizer (and chat template) of `dir` into outDir.
+ * finetune, as the trainer did before: when a split has chat records, only they are used (one
+ * conversation per row, loss on the assistant turns); otherwise text records are packed with loss
+ * on every token. train: every record, packed, every token learnt (chats rendered by the template).
+ */
+export async function writeTokens(dir: string, dataDir: string, outDir: string, kind: 'finetune' | 'train' = 'finetune'): Promise<TokensMeta> {
   // Loaded here, not at the top: spec.ts imports this module and most commands never tokenize.
   const m = await import('../model/index.js');
-  const model = m.loadModelFolder(baseDir);
-  const tok = m.ModelTokenizer.fromFolder(baseDir);
+  const model = templateModel(m, await import('../model/files.js'), dir);
+  const tok = m.ModelTokenizer.fromFolder(dir);
   mkdirSync(outDir, {recursive: true});
-  const meta: TokensMeta = {format: TOKENS_FORMAT, version: 1, base: baseDir, splits: {}};
+  const meta: TokensMeta = {format: TOKENS_FORMAT, version: 1, base: dir, splits: {}};
   for (const split of ['train', 'val']) {
     const file = path.join(dataDir, `${split}.jsonl`);
     if (!existsSync(file)) continue;
@@ -108,8 +129,9 @@ export async function writeFinetuneTokens(baseDir: string, dataDir: string, outD
     for await (const {rec, line} of records(file)) {
       const enc = encodeRecord(m, model, tok, rec, `${file}:${line}`);
       if (!enc) continue;
-      const isChat = Array.isArray(rec.messages);
-      if (isChat && !enc.mask.some((m) => m === 1)) {
+      const isChat = kind === 'finetune' && Array.isArray(rec.messages);
+      if (kind === 'train') enc.mask.fill(1);
+      if (isChat && !enc.mask.some((x) => x === 1)) {
         skipped++; // a conversation without an assistant turn teaches nothing
         continue;
       }
