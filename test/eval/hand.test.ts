@@ -48,11 +48,12 @@ describe('hand-computed values on a bigram model', () => {
   it('scores a chat record on its rendered template, the assistant turn only (content through the template\'s end of turn)', async () => {
     const r = await perplexity(scorer, readTexts(file('chat.jsonl', [{messages: [{role: 'user', content: 'yo'}, {role: 'assistant', content: 'hi'}]}])).records);
     // "<|user|>\nyo<|end|>\n<|assistant|>\nhi<|end|>\n": ids 260 10 y o 262 10 261 10 h i 262 10;
-    // the assistant turn is "hi<|end|>\n" (src/lib/model/sft.ts: where the template's turn ends).
+    // the assistant turn is "hi<|end|>" (src/lib/model/sft.ts: through the template's end-of-turn
+    // marker, not the newline the template writes after it).
     const nl = 10;
-    const expected = lp(nl, 104) + lp(104, 105) + lp(105, 262) + lp(262, nl);
-    expect(r.tokens).toBe(4);
-    expect(r.value).toBeCloseTo(Math.exp(-expected / 4), 5);
+    const expected = lp(nl, 104) + lp(104, 105) + lp(105, 262);
+    expect(r.tokens).toBe(3);
+    expect(r.value).toBeCloseTo(Math.exp(-expected / 3), 5);
   });
 
   it('multiple choice: acc takes the highest log-likelihood, acc_norm divides it by the choice length in bytes', async () => {
