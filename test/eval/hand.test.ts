@@ -49,7 +49,7 @@ describe('hand-computed values on a bigram model', () => {
     const r = await perplexity(scorer, readTexts(file('chat.jsonl', [{messages: [{role: 'user', content: 'yo'}, {role: 'assistant', content: 'hi'}]}])).records);
     // "<|user|>\nyo<|end|>\n<|assistant|>\nhi<|end|>\n": ids 260 10 y o 262 10 261 10 h i 262 10;
     // the assistant turn is "hi<|end|>" (src/lib/model/sft.ts: through the template's end-of-turn
-    // marker, without the whitespace that separates turns, as the trainer masks it).
+    // marker, not the newline the template writes after it).
     const nl = 10;
     const expected = lp(nl, 104) + lp(104, 105) + lp(105, 262);
     expect(r.tokens).toBe(3);

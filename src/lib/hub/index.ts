@@ -41,17 +41,17 @@ export function parseHfUrl(url: string): HfRef {
   return {type: kind.slice(0, -1) as HfRef['type'], name: `${m[2]}/${m[3]}`, revision: m[4] ?? 'main', path: m[5] ?? ''};
 }
 
-function hubUrlOf(opts: HubOptions): string {
+export function hubUrlOf(opts: HubOptions): string {
   return (opts.hubUrl ?? process.env.HF_ENDPOINT ?? 'https://huggingface.co').replace(/\/+$/, '');
 }
 
-function tokenOf(opts: HubOptions): string | undefined {
+export function tokenOf(opts: HubOptions): string | undefined {
   const t = opts.token ?? process.env.HF_TOKEN;
   return t && t.trim() !== '' ? t.trim() : undefined;
 }
 
 /** The client prints "Downloading ..." with console.debug (stdout): keep stdout for results. */
-async function quietly<T>(fn: () => Promise<T>): Promise<T> {
+export async function quietly<T>(fn: () => Promise<T>): Promise<T> {
   const debug = console.debug;
   console.debug = () => {};
   try {
@@ -61,7 +61,7 @@ async function quietly<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
-function hubError(err: unknown, what: string, token: string | undefined): LlmopsError {
+export function hubError(err: unknown, what: string, token: string | undefined): LlmopsError {
   const e = err as {statusCode?: number; message?: string};
   let msg = String(e.message ?? err);
   if (token) msg = msg.split(token).join('***');

@@ -119,7 +119,16 @@ export async function deployLocal(p: LocalDeployParams, loaded: LoadedConfig, le
     if (p.followAlias && !(p.model && isRegistryRef(process.cwd(), p.model) && parseModelRef(p.model)?.alias)) {
       throw usageError('--follow-alias needs --model NAME@ALIAS (a registry alias such as chat@prod).', {fix: 'Try this: llmops deploy --model chat@prod --follow-alias'});
     }
-    model = p.model ? resolveModel(p.model, ledger, process.cwd()) : latestModel(ledger);
+    let hfSource: string | null = null;
+    if (p.model?.startsWith('hf:')) {
+      // Only the files serving needs, at the exact commit; the commit is recorded with the deployment.
+      const {fetchHfModel} = await import('./hf-model.js');
+      const hf = await fetchHfModel(p.model, {projectCache: path.resolve(loaded.root, loaded.config.cache_dir), ...(p.dtype ? {dtype: p.dtype} : {}), progress: p.progress});
+      model = {dir: hf.dir, runId: null};
+      hfSource = hf.source;
+    } else {
+      model = p.model ? resolveModel(p.model, ledger, process.cwd()) : latestModel(ledger);
+    }
     // Fail before recording anything when the folder is not a servable model.
     const {loadServableModel} = await import('./model-dir.js');
     loadServableModel(model.dir, {runId: model.runId, ...(p.dtype ? {dtype: p.dtype} : {})});
@@ -137,7 +146,7 @@ export async function deployLocal(p: LocalDeployParams, loaded: LoadedConfig, le
       pid: p.detach ? null : process.pid,
       log_path: p.detach ? path.join(path.dirname(ledger.file), 'deployments', `${id}.log`) : null,
       price_per_hour: cfg.price_per_hour,
-      config_json: JSON.stringify({...cfg, api_key_env: apiKeyEnv ?? null, host, port, mode: p.mode ?? 'batch', dtype: p.dtype ?? null}),
+      config_json: JSON.stringify({...cfg, api_key_env: apiKeyEnv ?? null, host, port, mode: p.mode ?? 'batch', dtype: p.dtype ?? null, source: hfSource}),
     });
     if (p.model) recordServedVersion(ledger, id, p.model, process.cwd());
   }
