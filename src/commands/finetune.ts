@@ -26,7 +26,8 @@ export default class Finetune extends BaseCommand<typeof Finetune> {
     const f = this.flags;
     const loaded = await this.projectConfig({required: true});
     const ledger = await this.ledger();
-    let base = f.base ?? loaded.config.finetune.base;
+    // A resumed finetune keeps its parent's base: only an explicit --base is passed on (and refused).
+    let base = f.resume ? f.base : (f.base ?? loaded.config.finetune.base);
     const {baseFromRegistry} = await import('../lib/registry/resolve.js');
     base = baseFromRegistry(ledger, loaded.root, base);
     let baseSource: {ref: string; revision: string | null} | undefined;

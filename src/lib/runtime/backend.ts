@@ -12,7 +12,8 @@
  * - Everything a backend needs to find the run again after the CLI died is in BackendHandle,
  *   which the supervisor stores in the ledger (runs.backend_ref, runs.backend_state_json).
  */
-import type {RunKind} from '../ledger/ledger.js';
+import type {RunKind} from '../domain/run.js';
+import type {TrainerSpec} from '../domain/trainer-spec.js';
 
 export interface RunSpec {
   runId: string;
@@ -30,7 +31,7 @@ export interface RunSpec {
   /** Files and directories the run needs besides the run dir, to sync to remote backends. */
   inputs: Array<{local: string; remote?: string; kind: 'trainer' | 'dataset' | 'base-model' | 'other'; id?: string}>;
   /** The trainer spec (what spec.json holds) when the run is our trainer; undefined for BYO commands. */
-  trainerSpec?: Record<string, unknown>;
+  trainerSpec?: TrainerSpec;
   /** GPUs requested (0 on CPU). */
   gpus: number;
 }

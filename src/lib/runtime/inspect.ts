@@ -1,7 +1,7 @@
 /** What `runs show` and `runs compare` report about a run, from the ledger alone. */
 import type {Ledger, RunRow} from '../ledger/ledger.js';
 import {canonicalJson} from '../util/json.js';
-import type {RunSpec} from './backend.js';
+import {decodeRunSpec} from './run-spec.js';
 
 export interface RunDetail {
   id: string;
@@ -37,9 +37,9 @@ function durationS(run: RunRow): number | null {
 
 /** The settings that define a run (what compare diffs): the trainer spec, or the command. */
 export function runSettings(run: RunRow): Record<string, unknown> {
-  const spec = JSON.parse(run.spec_json) as RunSpec;
+  const spec = decodeRunSpec(run);
   if (spec.trainerSpec) {
-    const {run_id: _id, run_dir: _dir, version: _v, ...rest} = spec.trainerSpec as Record<string, unknown>;
+    const {run_id: _id, run_dir: _dir, version: _v, ...rest} = spec.trainerSpec;
     return {...rest, backend: run.backend};
   }
   return {command: spec.command, backend: run.backend};

@@ -6,6 +6,7 @@
 import {mkdirSync, renameSync, writeFileSync} from 'node:fs';
 import {fileURLToPath} from 'node:url';
 import type {LoadedConfig} from '../config/load.js';
+import {TRAINER_SPEC_VERSION} from '../domain/trainer-spec.js';
 import type {Ledger, RunRow} from '../ledger/ledger.js';
 import {spawnDetached} from '../system/exec.js';
 import {runPaths} from './paths.js';
@@ -24,7 +25,7 @@ export function launchRun(ledger: Ledger, loaded: LoadedConfig, run: PreparedRun
   const paths = runPaths(run.spec.runDir);
   mkdirSync(paths.logsDir, {recursive: true});
   if (run.spec.trainerSpec) writeJsonAtomic(paths.spec, run.spec.trainerSpec);
-  else writeJsonAtomic(paths.spec, {version: 1, run_id: run.id, kind: run.kind, run_dir: run.spec.runDir, command: run.spec.command});
+  else writeJsonAtomic(paths.spec, {version: TRAINER_SPEC_VERSION, run_id: run.id, kind: run.kind, run_dir: run.spec.runDir, command: run.spec.command});
   ledger.insertRun({
     id: run.id,
     kind: run.kind,

@@ -12,6 +12,7 @@ import type {Ledger, RunRow, RunStatus} from '../ledger/ledger.js';
 import {FINAL_STATUSES} from '../ledger/ledger.js';
 import {localizePath, registerArtifact} from './artifacts.js';
 import type {Backend, BackendHandle, BackendStatus, RunSpec} from './backend.js';
+import {decodeRunSpec} from './run-spec.js';
 import {getBackend} from './backends/index.js';
 import {readStopRequest, type StopRequest} from './control.js';
 import {gpuMetrics} from './gpu.js';
@@ -54,8 +55,9 @@ function readState(run: RunRow): SupervisorState {
   }
 }
 
+/** The run's RunSpec (run-spec.ts decodes it). */
 export function runSpecOf(run: RunRow): RunSpec {
-  return JSON.parse(run.spec_json) as RunSpec;
+  return decodeRunSpec(run);
 }
 
 export function progressOf(run: RunRow): RunProgress {
