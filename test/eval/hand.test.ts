@@ -8,7 +8,8 @@ import path from 'node:path';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {readChoices, readPairs, readTexts} from '../../src/lib/eval/data.js';
 import {Scorer} from '../../src/lib/eval/scorer.js';
-import {choices, pairs, perplexity} from '../../src/lib/eval/suites.js';
+import {choices, generate, normaliseAnswer, pairs, perplexity} from '../../src/lib/eval/suites.js';
+import {readGenerate} from '../../src/lib/eval/data.js';
 import {OnnxModel} from '../../src/lib/serve/engine.js';
 import {loadModelSpec} from '../../src/lib/serve/model-dir.js';
 import {ModelTokenizer} from '../../src/lib/serve/tokenizer.js';
@@ -89,6 +90,23 @@ describe('hand-computed values on a bigram model', () => {
     const [r] = await scorer.loglikelihood([['ab ', 'c']]);
     expect(r!.tokens).toBe(2);
     expect(r!.ll).toBeCloseTo(lp(98, 32) + lp(32, 99), 5);
+  });
+});
+
+describe('generation on the bigram model (greedy = the next byte value, until the context is full)', () => {
+  it('exact match compares the normalised output with the answer, and --extract takes the first group of both', async () => {
+    // Context 8: [BOS] "ab" leaves room for 5 tokens: "cdefg".
+    const recs = readGenerate(file('gen.jsonl', [{prompt: 'ab', answer: 'CDEFG.'}, {prompt: 'ab', answer: 'cdef'}])).records;
+    const r = await generate(scorer, recs);
+    expect(r.samples.map((s) => s.output)).toEqual(['cdefg', 'cdefg']);
+    expect(r.exact_match).toBe(0.5);
+    const ex = await generate(scorer, readGenerate(file('gen2.jsonl', [{prompt: '0', answer: '#### 123'}, {prompt: 'x', answer: '#### 1'}])).records, {extract: /(\d{3})/});
+    expect(ex.samples.map((s) => s.extracted)).toEqual(['123', '[no match]']);
+    expect(ex.exact_match).toBe(0.5);
+  });
+
+  it('normalises case, spaces, "$" and "," in numbers and a final period', () => {
+    expect(normaliseAnswer('  The  Answer:\n$1,000. ')).toBe('the answer: 1000');
   });
 });
 

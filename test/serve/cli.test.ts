@@ -162,6 +162,12 @@ describe('Kubernetes manifests (--dry-run)', () => {
     const docs = parseAllDocuments(r.stdout).map((d) => d.toJS());
     const c = checkSet(docs, 'tiny-api');
     expect(c.args).toEqual(expect.arrayContaining(['deploy', '--host', '0.0.0.0', '--api-key-env', 'LLMOPS_API_KEY']));
+    // The server image by tag (its entrypoint is llmops), not npx fetching a package at start-up.
+    expect(c.image).toMatch(/^llmops-server:\d+\.\d+\.\d+/);
+    expect(c.command).toBeUndefined();
+    expect(JSON.stringify(c)).not.toContain('npx');
+    const tagged = await runCli(['deploy', '--target', 'k8s', '--name', 'tiny-api', '--image', 'registry.example.com/llm/chat:7', '--dry-run', '--json'], {cwd: dir, env});
+    expect(tagged.json.manifests[0].spec.template.spec.containers[0].image).toBe('registry.example.com/llm/chat:7');
     expect(docs[0].spec.template.spec.nodeSelector).toEqual({pool: 'gpu'});
     expect(docs[2].spec.metrics[0].resource.name).toBe('cpu');
     expect(c.resources.limits['nvidia.com/gpu']).toBeUndefined();

@@ -27,6 +27,12 @@ export const FinetuneSpec = z.strictObject({
   base: z.string().min(1).describe('The base model directory: our export, a checkpoint, or a Hugging Face model folder.'),
   method: z.enum(['lora', 'full']),
   lora: LoraSpec,
+  tokens: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('A Hugging Face base of a family the trainer runs natively: the directory of ids + loss masks the CLI tokenized (sft-tokens.ts).'),
+  long_records: z.enum(['truncate', 'drop', 'error']).optional().describe('With `tokens`: records longer than the context.'),
 });
 
 export const TrainerSpec = z

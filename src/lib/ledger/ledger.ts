@@ -15,6 +15,8 @@ import {CostsStore} from './costs-store.js';
 import {DatasetsStore} from './datasets-store.js';
 import {openLedgerDb, schemaVersion, type Database, type OpenOptions} from './db.js';
 import {DeploymentsStore, type DeploymentFields} from './deployments-store.js';
+import {EvalStore} from './eval-store.js';
+import {ImageStore} from './image-store.js';
 import {MetricsStore, type MetricStats} from './metrics-store.js';
 import {PipelineStore} from './pipeline-store.js';
 import {RegistryStore} from './registry-store.js';
@@ -61,6 +63,19 @@ export class Ledger {
     if (this.#db.open) this.#db.close();
   }
 
+  private evalStore?: EvalStore;
+  /** eval_results (llmops eval). */
+  get evals(): EvalStore {
+    this.evalStore ??= new EvalStore(this.#db);
+    return this.evalStore;
+  }
+
+  private imageStore?: ImageStore;
+  /** Container images built by `llmops image build` (image-store.ts). */
+  get images(): ImageStore {
+    return (this.imageStore ??= new ImageStore(this.#db));
+  }
+
   private registryStore?: RegistryStore;
   private pipelineStore?: PipelineStore;
 
@@ -74,6 +89,11 @@ export class Ledger {
   get pipeline(): PipelineStore {
     this.pipelineStore ??= new PipelineStore(this.#db);
     return this.pipelineStore;
+  }
+
+  /** Folds the write-ahead log into the main file (a backup or a file-level copy then has everything). */
+  checkpoint(): void {
+    this.#db.pragma('wal_checkpoint(TRUNCATE)');
   }
 
   schemaVersion(): number {

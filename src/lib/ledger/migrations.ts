@@ -260,6 +260,52 @@ CREATE INDEX pipeline_stages_exec ON pipeline_stages(execution_id, id);
 CREATE INDEX pipeline_stages_last ON pipeline_stages(stage, id);
 `,
   },
+  {
+    version: 5,
+    name: 'eval-results',
+    // `llmops eval`: one row per metric measured on a model (eval-store.ts).
+    sql: `
+CREATE TABLE eval_results (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  eval_id TEXT NOT NULL,                     -- one llmops eval invocation
+  model TEXT NOT NULL,                       -- model folder
+  run_id TEXT,                               -- the run that made the model, when known
+  suite TEXT NOT NULL,                       -- perplexity | choices | generate | pairs
+  metric TEXT NOT NULL,
+  value REAL,
+  n INTEGER,
+  data TEXT,                                 -- eval file or dataset id
+  data_sha256 TEXT,
+  baseline TEXT,                             -- baseline model folder compared with
+  role TEXT NOT NULL DEFAULT 'model',        -- model | baseline
+  created_at TEXT NOT NULL
+);
+CREATE INDEX eval_results_run ON eval_results(run_id, suite, metric);
+CREATE INDEX eval_results_model ON eval_results(model, suite, metric);
+`,
+  },
+  {
+    version: 6,
+    name: 'images',
+    // Container images from `llmops image build` (src/lib/ledger/image-store.ts).
+    sql: `
+CREATE TABLE images (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,      -- one row per build (a cached rebuild is another row)
+  image_id TEXT NOT NULL,                    -- the engine's image id (sha256:...)
+  tag TEXT NOT NULL,
+  target TEXT NOT NULL,                      -- server | trainer
+  engine TEXT NOT NULL,                      -- docker | podman
+  base TEXT NOT NULL,                        -- FROM
+  size_bytes INTEGER NOT NULL,
+  llmops_version TEXT NOT NULL,
+  model_run_id TEXT,                         -- the model baked in (server, --model)
+  model_sha256 TEXT,
+  build_seconds REAL NOT NULL,
+  created_at TEXT NOT NULL
+);
+CREATE INDEX images_target ON images(target, created_at);
+`,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = migrations.at(-1)!.version;

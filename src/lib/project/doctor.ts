@@ -85,6 +85,7 @@ export async function runDoctor(loaded: LoadedConfig, ledgerFile: string): Promi
     ['sbatch', ['--version'], 'Slurm backends', 'slurm-client', types.has('slurm') && !hasSlurmLogin(config)],
     ['squeue', ['--version'], 'Slurm backends', 'slurm-client', types.has('slurm') && !hasSlurmLogin(config)],
     ['kubectl', ['version', '--client'], 'Kubernetes backends', 'kubectl', types.has('kubernetes')],
+    ['docker', ['--version'], 'docker backends and images (or podman)', 'docker.io', types.has('docker')],
   ] as const) {
     const r = await probe(bin, [...args], {timeoutMs: 10_000});
     const first = (r.stdout || r.stderr).trim().split('\n')[0] ?? '';

@@ -15,6 +15,9 @@
 import type {RunKind} from '../domain/run.js';
 import type {TrainerSpec} from '../domain/trainer-spec.js';
 
+/** Backends whose run folder is on this machine (the supervisor reads its files directly). */
+export const runsHere = (type: string): boolean => type === 'local' || type === 'docker';
+
 export interface RunSpec {
   runId: string;
   kind: RunKind;
@@ -65,7 +68,7 @@ export interface Pricing {
 
 export interface Backend {
   readonly name: string;
-  readonly type: 'local' | 'ssh' | 'slurm' | 'kubernetes';
+  readonly type: 'local' | 'ssh' | 'slurm' | 'kubernetes' | 'docker';
   /** Checks prerequisites (binaries, reachability) and throws a clear LlmopsError if missing. */
   check(): Promise<void>;
   /** Copies what the run needs and starts it; resolves once it is submitted/started. */

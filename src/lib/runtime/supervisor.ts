@@ -4,14 +4,14 @@
  * the run's final status. It outlives the CLI that started it, so a closed terminal or a killed
  * `llmops train` never loses a run.
  */
-import {appendFileSync, existsSync} from 'node:fs';
+import {appendFileSync, existsSync, readFileSync} from 'node:fs';
 import path from 'node:path';
 import type {LoadedConfig} from '../config/load.js';
 import {CostMeter} from '../cost/meter.js';
 import type {Ledger, RunRow, RunStatus} from '../ledger/ledger.js';
 import {FINAL_STATUSES} from '../ledger/ledger.js';
 import {localizePath, registerArtifact} from './artifacts.js';
-import type {Backend, BackendHandle, BackendStatus, RunSpec} from './backend.js';
+import {runsHere, type Backend, type BackendHandle, type BackendStatus, type RunSpec} from './backend.js';
 import {decodeRunSpec} from './run-spec.js';
 import {getBackend} from './backends/index.js';
 import {readStopRequest, type StopRequest} from './control.js';
@@ -93,7 +93,7 @@ export async function supervise(ledger: Ledger, loaded: LoadedConfig, runId: str
     ledger.setRunStatus(run.id, 'failed', `backend "${run.backend}": ${(error as Error).message}`);
     return {id: run.id, status: 'failed', reason: (error as Error).message};
   }
-  const remotePollMs = backend.type === 'local' ? pollMs : Math.max(pollMs, 2000);
+  const remotePollMs = runsHere(backend.type) ? pollMs : Math.max(pollMs, 2000);
   ledger.updateRun(run.id, {pid: process.pid});
   const state = readState(run);
   const saveState = () => ledger.updateRun(run.id, {backend_state_json: JSON.stringify(state)});
@@ -136,7 +136,7 @@ export async function supervise(ledger: Ledger, loaded: LoadedConfig, runId: str
   };
   const mirrorLog = async (): Promise<void> => {
     // The local backend writes logs/run.log itself; remote logs are copied here for `runs logs`.
-    if (!state.handle || backend.type === 'local') return;
+    if (!state.handle || runsHere(backend.type)) return;
     const {text, offset} = await backend.readLog(state.handle, state.logOffset);
     if (offset === state.logOffset) return;
     appendFileSync(paths.log, text);
@@ -199,7 +199,7 @@ export async function supervise(ledger: Ledger, loaded: LoadedConfig, runId: str
   try {
     for (;;) {
       const now = Date.now();
-      if (now - lastStatusAt >= remotePollMs || backend.type === 'local') {
+      if (now - lastStatusAt >= remotePollMs || runsHere(backend.type)) {
         lastStatus = await backend.status(handle);
         lastStatusAt = now;
       }
@@ -259,7 +259,7 @@ export async function supervise(ledger: Ledger, loaded: LoadedConfig, runId: str
       }
       // Wake early when a local process exits, so a finished run is recorded at once.
       const exiting = (backend as Backend & {waitExit?: (h: BackendHandle) => Promise<void>}).waitExit?.(handle);
-      await Promise.race([sleep(backend.type === 'local' ? pollMs : remotePollMs), ...(exiting ? [exiting] : [])]);
+      await Promise.race([sleep(runsHere(backend.type) ? pollMs : remotePollMs), ...(exiting ? [exiting] : [])]);
     }
 
     // ---- the run's process is gone: bring everything home and decide --------------------
@@ -332,18 +332,27 @@ export interface ParityOutcome {
   checked: boolean;
   ok: boolean;
   maxAbsDiff: number | null;
+  /** The bound checked against (1e-4 for float32 graphs; looser for float16 logits). */
+  threshold?: number;
   note?: string;
 }
 
 /** The exported model against torch's logits (src/lib/runtime/parity.ts, onnxruntime-node). */
 export async function checkModelParity(modelDir: string): Promise<ParityOutcome> {
-  if (!existsSync(path.join(modelDir, 'onnx', 'model.onnx'))) {
-    return {checked: false, ok: false, maxAbsDiff: null, note: 'no onnx/model.onnx in the model dir'};
-  }
   if (!existsSync(path.join(modelDir, 'parity_inputs.json'))) {
     return {checked: false, ok: false, maxAbsDiff: null, note: 'no parity_inputs.json in the model dir'};
   }
-  let mod: {checkParity?: (dir: string) => Promise<{maxAbsDiff: number; ok: boolean}>};
+  // export_hf.py names its graph (onnx/model_fp16.onnx for fp16); export.py writes onnx/model.onnx.
+  let graph = path.join('onnx', 'model.onnx');
+  try {
+    graph = (JSON.parse(readFileSync(path.join(modelDir, 'parity_inputs.json'), 'utf8')) as {onnx?: string}).onnx ?? graph;
+  } catch {
+    // an unreadable file is reported by checkParity below
+  }
+  if (!existsSync(path.join(modelDir, graph))) {
+    return {checked: false, ok: false, maxAbsDiff: null, note: `no ${graph} in the model dir`};
+  }
+  let mod: {checkParity?: (dir: string) => Promise<{maxAbsDiff: number; ok: boolean; threshold?: number}>};
   try {
     // Imported only here: it loads onnxruntime, which nothing else in the supervisor needs.
     mod = await import('./parity.js');
@@ -353,7 +362,7 @@ export async function checkModelParity(modelDir: string): Promise<ParityOutcome>
   if (!mod.checkParity) return {checked: false, ok: false, maxAbsDiff: null, note: 'parity module has no checkParity'};
   try {
     const r = await mod.checkParity(modelDir);
-    return {checked: true, ok: r.ok, maxAbsDiff: r.maxAbsDiff};
+    return {checked: true, ok: r.ok, maxAbsDiff: r.maxAbsDiff, ...(r.threshold === undefined ? {} : {threshold: r.threshold})};
   } catch (error) {
     return {checked: true, ok: false, maxAbsDiff: null, note: `parity check could not run: ${(error as Error).message}`};
   }

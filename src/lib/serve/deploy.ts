@@ -27,6 +27,12 @@ export interface LocalDeployParams {
   /** The CLI entry (bin/run.js) and the --config it was given, for the detached child. */
   bin: string;
   configFlag?: string;
+  /**
+   * Set when this server runs in a container (`deploy --target docker`): the host address its
+   * port is published on. The bind check applies to it (the container itself listens on
+   * 0.0.0.0), and the deployment's URL and port stay those the host recorded.
+   */
+  publishedOn?: string;
   progress: (msg: string) => void;
 }
 
@@ -62,7 +68,7 @@ export async function deploySshFromFlags(f: SshFlags, loaded: LoadedConfig, ledg
 }
 
 /** The newest successful run that has an exported model. */
-function latestModel(ledger: Ledger): {dir: string; runId: string} {
+export function latestModel(ledger: Ledger): {dir: string; runId: string} {
   for (const r of ledger.listRuns({status: 'succeeded', limit: 200})) {
     const dir = path.join(r.run_dir, 'model');
     if (existsSync(path.join(dir, 'onnx', 'model.onnx'))) return {dir, runId: r.id};
@@ -90,13 +96,14 @@ export async function deployLocal(p: LocalDeployParams, loaded: LoadedConfig, le
   const port = p.port ?? cfg.port;
   const apiKeyEnv = p.apiKeyEnv ?? cfg.api_key_env;
   const apiKey = readApiKey(apiKeyEnv);
-  checkBind(host, apiKey, apiKeyEnv);
+  checkBind(p.publishedOn ?? host, apiKey, apiKeyEnv);
   let id = p.deploymentId;
   let model: {dir: string; runId: string | null};
   if (id) {
     const row = ledger.findDeployment(id);
     if (!row) throw notFoundError(`No deployment ${id} in the ledger.`);
-    model = {dir: row.model_dir, runId: row.model_run_id};
+    // In a container the model is where it is mounted, not at the host path recorded.
+    model = {dir: p.publishedOn && p.model ? path.resolve(p.model) : row.model_dir, runId: row.model_run_id};
   } else {
     const same = ledger.findDeployment(p.name);
     if (same && same.status === 'running' && reconcile(ledger, same).status === 'running') {
@@ -168,10 +175,10 @@ async function serveAttached(
       ...(apiKey ? {apiKey} : {}),
       ledger,
       deploymentId: id,
-      backend: 'local',
+      backend: p.publishedOn ? 'docker' : 'local',
       ...(p.mode ? {mode: p.mode} : {}),
     });
-    ledger.updateDeployment(id, {port: server.port, url: server.url, pid: process.pid});
+    if (!p.publishedOn) ledger.updateDeployment(id, {port: server.port, url: server.url, pid: process.pid});
     p.progress(`Loading the model from ${model.dir}...`);
     await Promise.race([server.ready, stopped]);
     ledger.updateDeployment(id, {status: 'running', started_at: nowIso()});

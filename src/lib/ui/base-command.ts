@@ -100,6 +100,14 @@ export abstract class BaseCommand<T extends typeof Command = typeof Command> ext
   }
 
   protected async catch(err: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<unknown> {
+    if (!isLlmopsError(err)) {
+      // A full disk, a read-only folder or a damaged ledger is the user's to fix, not a bug.
+      const {ledgerStorageError, fileSystemError} = await import('../ledger/fs-errors.js');
+      const ledgerFile = this.openedLedgers.at(-1)?.file;
+      const sqlite = String((err as {code?: unknown}).code ?? '').startsWith('SQLITE_');
+      const mapped = (ledgerFile && sqlite ? ledgerStorageError(ledgerFile, err, 'writing') : undefined) ?? fileSystemError(err);
+      if (mapped) err = mapped;
+    }
     const json = this.jsonEnabled();
     let payload: Record<string, unknown>;
     let exitCode: number;

@@ -19,6 +19,7 @@ const MODULES: Record<BackendConfig['type'], () => Promise<BackendCtor>> = {
   ssh: async () => (await import('./ssh.js')).SshBackend,
   slurm: async () => (await import('./slurm.js')).SlurmBackend,
   kubernetes: async () => (await import('./kubernetes.js')).KubernetesBackend,
+  docker: async () => (await import('./docker.js')).DockerBackend,
 };
 
 /** The config of a named backend; `local` exists even when llmops.yaml does not define it. */
