@@ -83,6 +83,12 @@ export interface Backend {
   /** Brings checkpoints and the exported model back into the local run dir (no-op locally). */
   fetchArtifacts(handle: BackendHandle, spec: RunSpec): Promise<void>;
   pricing(): Pricing;
+  /**
+   * Resolves when the run's process has exited, where the backend learns that at once (a local
+   * child process); the supervisor then records a finished run without waiting for its next poll.
+   * Backends that can only poll leave it out.
+   */
+  waitExit?(handle: BackendHandle): Promise<void>;
   /** Renders what would be submitted (sbatch script, manifests) without submitting: --dry-run. */
   render?(spec: RunSpec): Promise<Record<string, string>>;
   /**

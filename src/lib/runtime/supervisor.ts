@@ -258,13 +258,12 @@ export async function supervise(ledger: Ledger, loaded: LoadedConfig, runId: str
         lastPublish = now;
       }
       // Wake early when a local process exits, so a finished run is recorded at once.
-      const exiting = (backend as Backend & {waitExit?: (h: BackendHandle) => Promise<void>}).waitExit?.(handle);
+      const exiting = backend.waitExit?.(handle);
       await Promise.race([sleep(runsHere(backend.type) ? pollMs : remotePollMs), ...(exiting ? [exiting] : [])]);
     }
 
     // ---- the run's process is gone: bring everything home and decide --------------------
-    const local = backend as Backend & {waitExit?: (h: BackendHandle) => Promise<void>};
-    await local.waitExit?.(handle);
+    await backend.waitExit?.(handle);
     await drainEvents({all: true});
     await mirrorLog();
     meter.flush();
