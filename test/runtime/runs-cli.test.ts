@@ -3,6 +3,7 @@
  * shown and works as its id, a filter that matches nothing says so, and compare gives a "best"
  * only for metrics where one value is better than another.
  */
+import {mkdirSync, writeFileSync} from 'node:fs';
 import path from 'node:path';
 import {describe, expect, it} from 'vitest';
 import {Ledger} from '../../src/lib/ledger/ledger.js';
@@ -42,5 +43,16 @@ describe('llmops runs (names, filters, compare)', () => {
     expect(cmp.stdout).not.toContain('lr (last / best)');
     const cmpJson = await runCli(['runs', 'compare', 'baseline', 'warmer', '--json'], {cwd: dir});
     expect(cmpJson.json.metrics.lr.map((m: {best: number | null}) => m.best)).toEqual([null, null]);
+  });
+
+  it('a dataset with 0 training records is refused at launch (exit 4), before a run is recorded', async () => {
+    const dir = tempDir('llmops-runs-empty-');
+    expect((await runCli(['init', '--yes', '--template', 'empty', '--json'], {cwd: dir})).code).toBe(0);
+    const ds = path.join(dir, 'empty-ds');
+    mkdirSync(ds);
+    writeFileSync(path.join(ds, 'train.jsonl'), '');
+    const r = await runCli(['train', '--dataset', ds, '--dry-run'], {cwd: dir});
+    expect(r.code).toBe(4);
+    expect(r.stderr).toContain('has 0 training records');
   });
 });

@@ -2,7 +2,7 @@
  * Building a run: resolving the dataset, base model and checkpoint a user named, then the RunSpec
  * the backend starts and the trainer's spec.json (contract in docs/trainer.md).
  */
-import {existsSync, readdirSync, statSync} from 'node:fs';
+import {existsSync, readFileSync, readdirSync, statSync} from 'node:fs';
 import path from 'node:path';
 import type {LoadedConfig} from '../config/load.js';
 import {inputError, notFoundError, usageError} from '../errors.js';
@@ -81,9 +81,16 @@ export function resolveDataset(ledger: Ledger, loaded: LoadedConfig, ref: string
 }
 
 function checkDatasetDir(dir: string, label: string): void {
-  if (!existsSync(path.join(dir, 'train.jsonl'))) {
+  const train = path.join(dir, 'train.jsonl');
+  if (!existsSync(train)) {
     throw inputError(`Dataset ${label}: ${dir} has no train.jsonl.`, {
       fix: 'Try this: `llmops data prep` to write train/val/test splits, or point --dataset at a prepared directory.',
+    });
+  }
+  // A run on nothing would fail in the trainer after being recorded: refuse it here.
+  if (statSync(train).size < 64 * 1024 && readFileSync(train, 'utf8').trim() === '') {
+    throw inputError(`Dataset ${label}: ${train} has 0 training records.`, {
+      fix: 'Try this: `llmops data prep` with more input, or looser data.quality / data.split settings (its card.md says what was dropped).',
     });
   }
 }

@@ -82,7 +82,9 @@ export async function runCommand(ctx: RunCommandContext, req: LaunchRequest): Pr
   };
   if (!started.run) return dryRunResult(ctx, started, base);
   const run = started.run;
+  const ds = prepared.spec.trainerSpec?.dataset;
   ctx.progress(`Run ${run.id} (${run.kind}) on ${run.backend}: ${run.run_dir}`);
+  if (ds) ctx.progress(`Dataset: ${ds.id ?? 'not in the ledger'} (${ds.dir})`);
   if (price.pricePerHour === 0) ctx.progress(`Cost: $0/h (${price.source}).`);
   if (ctx.detach) {
     if (!ctx.json) ctx.say(run.id);
