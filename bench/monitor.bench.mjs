@@ -45,14 +45,18 @@ ledger.insertDeployment({
   config_json: '{}', started_at: new Date(now - DAYS * 86_400_000).toISOString(),
 });
 const profiles = prompts.map((p) => JSON.stringify(requestProfile(p)));
-const stmt = ledger.db.prepare(
+// Bulk fixture rows through a plain connection to the same file (the ledger keeps its handle private).
+const {default: Database} = await import('better-sqlite3');
+const raw = new Database(db);
+raw.pragma('busy_timeout = 10000');
+const stmt = raw.prepare(
   `INSERT INTO requests (deployment_id, ts, endpoint, stream, status, http_status, finish_reason, prompt_tokens,
      completion_tokens, queue_ms, ttft_ms, e2e_ms, itl_ms, prompt_chars, profile_json)
    VALUES ('dep-bench', ?, 'chat', 1, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?)`,
 );
 let seed = 1;
 const rand = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
-const insert = ledger.db.transaction((from, to) => {
+const insert = raw.transaction((from, to) => {
   for (let i = from; i < to; i++) {
     const ts = Math.floor(now - DAYS * 86_400_000 + (i / N) * DAYS * 86_400_000);
     const err = rand() < 0.02;

@@ -22,14 +22,14 @@ writeFileSync(path.join(dir, 'llmops.yaml'), 'name: bench\n');
 mkdirSync(path.join(dir, '.llmops'));
 const ledger = Ledger.open(path.join(dir, '.llmops', 'llmops.db'));
 const statuses = ['succeeded', 'failed', 'stopped', 'succeeded', 'budget_exceeded'];
-ledger.db.transaction(() => {
+ledger.transaction(() => {
   for (let i = 0; i < 10_000; i++) {
     const id = `r-bench-${String(i).padStart(5, '0')}`;
     ledger.insertRun({id, kind: i % 3 ? 'train' : 'finetune', backend: 'local', backendType: 'local', runDir: `/tmp/${id}`, spec: {i}, preset: 'tiny'});
     ledger.setRunStatus(id, 'running', 'started');
     ledger.setRunStatus(id, statuses[i % statuses.length], 'done', {exitCode: 0});
   }
-})();
+});
 ledger.close();
 
 const commands = {

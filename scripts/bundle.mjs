@@ -25,7 +25,7 @@ const outdir = path.join(root, 'dist', 'bundle');
 const src = path.join(root, 'src');
 const commandsDir = path.join(src, 'commands');
 // Files of src/lib that belong to the CLI layer (they import @oclif/core): bundled with the commands.
-const BUNDLED_LIB = new Set(['lib/ui/base-command.ts', 'lib/runtime/run-flags.ts']);
+const BUNDLED_LIB = new Set(['lib/ui/base-command.ts', 'lib/ui/run-flags.ts']);
 
 function walk(dir) {
   return readdirSync(dir, {withFileTypes: true}).flatMap((e) =>

@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core';
 import {BaseCommand} from '../lib/ui/base-command.js';
-import {runFlags} from '../lib/runtime/run-flags.js';
-import type {RunCommandResult} from '../lib/runtime/run-command.js';
+import type {RunCommandResult} from '../lib/ui/run-command.js';
+import {runFlags} from '../lib/ui/run-flags.js';
 
 export default class Finetune extends BaseCommand<typeof Finetune> {
   static summary = 'Adapt a base model (a run, a model directory, or hf:OWNER/NAME) to instruction or chat data.';
@@ -21,12 +21,13 @@ export default class Finetune extends BaseCommand<typeof Finetune> {
   };
 
   async run(): Promise<RunCommandResult> {
-    const {runCommand} = await import('../lib/runtime/run-command.js');
-    const {parseBudget, parseSets} = await import('../lib/runtime/run-flags.js');
+    const {runCommand} = await import('../lib/ui/run-command.js');
+    const {requestFromFlags, runContext} = await import('../lib/ui/run-flags.js');
     const f = this.flags;
     const loaded = await this.projectConfig({required: true});
     const ledger = await this.ledger();
-    let base = f.base ?? loaded.config.finetune.base;
+    // A resumed finetune keeps its parent's base: only an explicit --base is passed on (and refused).
+    let base = f.resume ? f.base : (f.base ?? loaded.config.finetune.base);
     const {baseFromRegistry} = await import('../lib/registry/resolve.js');
     base = baseFromRegistry(ledger, loaded.root, base);
     let baseSource: {ref: string; revision: string | null} | undefined;
@@ -37,32 +38,13 @@ export default class Finetune extends BaseCommand<typeof Finetune> {
       baseSource = {ref: base, revision: hub.revision};
       base = hub.dir;
     }
-    return runCommand(
-      {
-        ledger,
-        loaded,
-        json: this.jsonEnabled(),
-        detach: f.detach,
-        dryRun: f['dry-run'],
-        force: f.force,
-        progress: (m) => this.progress(m),
-        say: (m) => this.log(m),
-      },
-      {
-        kind: 'finetune',
-        base,
-        baseSource,
-        method: f.method as 'lora' | 'full' | undefined,
-        dataset: f.dataset,
-        preset: f.preset,
-        maxSteps: f['max-steps'],
-        backend: f.backend,
-        budgetUsd: parseBudget(f.budget),
-        seed: f.seed,
-        resume: f.resume,
-        overrides: parseSets(f.set),
-        name: f.name,
-      },
-    );
+    const ctx = runContext({json: this.jsonEnabled(), progress: (m) => this.progress(m), say: (m) => this.log(m)}, ledger, loaded, f);
+    return runCommand(ctx, {
+      kind: 'finetune',
+      base,
+      baseSource,
+      method: f.method as 'lora' | 'full' | undefined,
+      ...requestFromFlags(f),
+    });
   }
 }

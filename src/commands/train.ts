@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core';
 import {BaseCommand} from '../lib/ui/base-command.js';
-import {runFlags} from '../lib/runtime/run-flags.js';
-import type {RunCommandResult} from '../lib/runtime/run-command.js';
+import type {RunCommandResult} from '../lib/ui/run-command.js';
+import {runFlags} from '../lib/ui/run-flags.js';
 
 export default class Train extends BaseCommand<typeof Train> {
   static summary = 'Train a model from scratch on a prepared dataset, or run any command as a tracked run.';
@@ -26,42 +26,22 @@ export default class Train extends BaseCommand<typeof Train> {
 
   async run(): Promise<RunCommandResult> {
     const {argv} = await this.parse(Train);
-    const {runCommand} = await import('../lib/runtime/run-command.js');
-    const {parseBudget, parseSets} = await import('../lib/runtime/run-flags.js');
-    const f = this.flags;
+    const {runCommand} = await import('../lib/ui/run-command.js');
+    const {requestFromFlags, runContext} = await import('../lib/ui/run-flags.js');
     const command = (argv as string[]).filter((a) => a !== '--');
     const loaded = await this.projectConfig({required: true});
-    let tokenizer = f.tokenizer;
+    let tokenizer = this.flags.tokenizer;
     if (tokenizer?.startsWith('hf:')) {
       const {fetchHubBase} = await import('../lib/runtime/hub-base.js');
       this.progress(`Downloading ${tokenizer} from the Hugging Face Hub...`);
       tokenizer = (await fetchHubBase(tokenizer, loaded)).dir;
     }
-    return runCommand(
-      {
-        ledger: await this.ledger(),
-        loaded,
-        json: this.jsonEnabled(),
-        detach: f.detach,
-        dryRun: f['dry-run'],
-        force: f.force,
-        progress: (m) => this.progress(m),
-        say: (m) => this.log(m),
-      },
-      {
-        kind: command.length > 0 ? 'command' : 'train',
-        command: command.length > 0 ? command : undefined,
-        dataset: f.dataset,
-        preset: f.preset,
-        maxSteps: f['max-steps'],
-        backend: f.backend,
-        budgetUsd: parseBudget(f.budget),
-        seed: f.seed,
-        resume: f.resume,
-        overrides: parseSets(f.set),
-        tokenizer,
-        name: f.name,
-      },
-    );
+    const ctx = runContext({json: this.jsonEnabled(), progress: (m) => this.progress(m), say: (m) => this.log(m)}, await this.ledger(), loaded, this.flags);
+    return runCommand(ctx, {
+      kind: command.length > 0 ? 'command' : 'train',
+      command: command.length > 0 ? command : undefined,
+      ...requestFromFlags(this.flags),
+      tokenizer,
+    });
   }
 }

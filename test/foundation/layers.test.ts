@@ -35,12 +35,13 @@ const LAYERS: Record<string, number> = {
   project: 5,
   ui: 6,
   commands: 7,
+  hooks: 7, // oclif hooks (src/hooks), beside the commands
 };
 
-/** Files still waiting for their move out of the runtime (issue 16, step 4); keep this list shrinking. */
+/** Known exceptions, each with its way out; keep this list shrinking. */
 const PENDING: Record<string, string[]> = {
-  oclif: ['src/lib/runtime/run-flags.ts'],
-  layer: ['src/lib/runtime/run-command.ts -> ui'],
+  oclif: [],
+  layer: [],
   // Until src/lib/eval/index.ts (the eval engine's entry) exists: then a literal import.
   variable: ['src/lib/pipeline/eval-adapter.ts'],
 };

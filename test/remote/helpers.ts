@@ -6,6 +6,7 @@
 import {execFileSync} from 'node:child_process';
 import {cpSync, existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs';
 import path from 'node:path';
+import type {TrainerSpec} from '../../src/lib/domain/trainer-spec.js';
 import type {RunSpec} from '../../src/lib/runtime/backend.js';
 import {sshOptions, type SshTarget} from '../../src/lib/system/ssh.js';
 import {spawnSync} from 'node:child_process';
@@ -99,10 +100,10 @@ export function makeProject(prefix = 'llmops-remote-'): Project {
 export const MICRO = {n_layer: 1, n_head: 2, n_embd: 32, batch_size: 4, context: 32, log_every: 2, warmup_steps: 2};
 
 /** A RunSpec as the runtime builds it for our trainer (used by the src/lib-level tests). */
-export function trainerRunSpec(p: Project, runId: string, opts: {maxSteps?: number; overrides?: Record<string, unknown>; checkpointEvery?: number} = {}): RunSpec {
+export function trainerRunSpec(p: Project, runId: string, opts: {maxSteps?: number; overrides?: Record<string, string | number | boolean>; checkpointEvery?: number} = {}): RunSpec {
   const runDir = path.join(p.root, '.llmops', 'runs', runId);
   mkdirSync(runDir, {recursive: true});
-  const trainerSpec = {
+  const trainerSpec: TrainerSpec = {
     version: 1,
     run_id: runId,
     kind: 'train',

@@ -29,10 +29,10 @@ function spec(root: string, extra: Partial<RunSpec> = {}): RunSpec {
     trainerSpec: {
       run_dir: runDir,
       dataset: {id: 'ds-abc', dir: path.join(root, 'data', 'prepared')},
-      finetune: {base: '/models/base-7', method: 'lora'},
+      finetune: {base: '/models/base-7', method: 'lora', lora: {r: 8, alpha: 16, dropout: 0, targets: ['qkv', 'proj']}},
       resume_from: '/old/runs/r-0/checkpoints/step-000100',
       tokenizer: 'byte',
-    },
+    } as RunSpec['trainerSpec'],
     gpus: 1,
     ...extra,
   };

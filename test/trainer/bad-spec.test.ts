@@ -37,7 +37,7 @@ describe('trainer: bad specs fail clearly', () => {
     mkdirSync(base);
     writeFileSync(path.join(base, 'config.json'), JSON.stringify({model_type: 'phi3'}));
     const r = await runTrainer(makeSpec(root, 'r', makeTextDataset(root, 10), {
-      kind: 'finetune', finetune: {base, method: 'lora'},
+      kind: 'finetune', finetune: {base, method: 'lora', lora: {r: 8, alpha: 16, dropout: 0, targets: ['qkv', 'proj']}},
     }));
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('needs the Python packages transformers');

@@ -30,7 +30,11 @@ export default class RunsCompare extends BaseCommand<typeof RunsCompare> {
         {label: 'cost', vals: c.runs.map((r) => formatUsd(r.costUsd))},
       ];
       for (const [k, vals] of Object.entries(c.metrics)) {
-        rows.push({label: `${k} (last / best)`, vals: vals.map((v) => (v.last === null ? '-' : `${+v.last.toPrecision(5)} / ${+v.best!.toPrecision(5)}`))});
+        // No "best" for settings and counters such as lr: only their last value.
+        const hasBest = vals.some((v) => v.best !== null);
+        const cell = (v: {last: number | null; best: number | null}) =>
+          v.last === null ? '-' : hasBest && v.best !== null ? `${+v.last.toPrecision(5)} / ${+v.best.toPrecision(5)}` : `${+v.last.toPrecision(5)}`;
+        rows.push({label: hasBest ? `${k} (last / best)` : `${k} (last)`, vals: vals.map(cell)});
       }
       this.log(renderTable(rows, cols));
       const diff = Object.entries(c.configDiff);

@@ -4,6 +4,8 @@ import {BaseCommand} from '../../lib/ui/base-command.js';
 export interface RunListItem {
   id: string;
   kind: string;
+  /** The --name given at launch; a name works wherever a run id does. */
+  name: string | null;
   status: string;
   preset: string | null;
   backend: string;
@@ -51,6 +53,7 @@ export default class RunsList extends BaseCommand<typeof RunsList> {
     const runs: RunListItem[] = rows.map((r) => ({
       id: r.id,
       kind: r.kind,
+      name: r.name,
       status: r.status,
       preset: r.preset,
       backend: r.backend,
@@ -62,13 +65,17 @@ export default class RunsList extends BaseCommand<typeof RunsList> {
     }));
     const result = {runs, total: ledger.countRuns()};
     if (!this.jsonEnabled()) {
-      if (runs.length === 0) {
+      if (runs.length === 0 && result.total > 0) {
+        const filters = [this.flags.kind && `kind ${this.flags.kind}`, this.flags.status && `status ${this.flags.status}`, this.flags.since && `since ${this.flags.since}`].filter(Boolean);
+        this.log(`No runs match ${filters.join(', ')} (${result.total} run${result.total === 1 ? '' : 's'} in the ledger). Try this: \`llmops runs list\` without filters.`);
+      } else if (runs.length === 0) {
         this.log('No runs yet. Try this: `llmops train` to start one.');
       } else {
         const {renderTable} = await import('../../lib/ui/output.js');
         this.log(
           renderTable(runs, [
             {header: 'ID', get: (r) => r.id},
+            ...(runs.some((r) => r.name) ? [{header: 'NAME', get: (r: RunListItem) => r.name}] : []),
             {header: 'KIND', get: (r) => r.kind},
             {header: 'STATUS', get: (r) => r.status},
             {header: 'PRESET', get: (r) => r.preset},

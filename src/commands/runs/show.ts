@@ -17,7 +17,7 @@ export default class RunsShow extends BaseCommand<typeof RunsShow> {
       const {formatUsd, renderTable} = await import('../../lib/ui/output.js');
       const {formatDuration} = await import('../../lib/util/time.js');
       const lin = d.lineage as Record<string, any>;
-      this.log(`${d.id}  ${d.kind}  ${d.status}${d.reason ? `: ${d.reason.split('\n')[0]}` : ''}`);
+      this.log(`${d.id}${d.name ? ` (${d.name})` : ''}  ${d.kind}  ${d.status}${d.reason ? `: ${d.reason.split('\n')[0]}` : ''}`);
       this.log(`backend ${d.backend}  preset ${d.preset ?? '-'}  duration ${d.durationS === null ? '-' : formatDuration(d.durationS * 1000)}  run dir ${d.runDir}`);
       this.log(
         `lineage: dataset ${lin.dataset_id ?? lin.dataset_dir ?? '-'}, parent ${lin.parent_run_id ?? '-'}${lin.parent_relation ? ` (${lin.parent_relation})` : ''}${!lin.parent_run_id && lin.base ? `, base ${lin.base}${lin.base_revision ? `@${String(lin.base_revision).slice(0, 10)}` : ''}` : ''}, config ${lin.config_hash ?? '-'}, git ${lin.git?.commit ? String(lin.git.commit).slice(0, 10) + (lin.git.dirty ? ' (dirty)' : '') : '-'}, seed ${lin.seed ?? '-'}`,

@@ -12,6 +12,7 @@ import {isMap, isScalar, LineCounter, parseDocument, type Document, type Node as
 import type {z} from 'zod';
 import {ConfigError, type ConfigProblem} from '../errors.js';
 import {closest} from '../util/did-you-mean.js';
+import {presetTable} from './presets.js';
 import {configSchema, type LlmopsConfig} from './schema.js';
 
 export {CONFIG_FILE, findConfigFile} from './find.js';
@@ -59,11 +60,14 @@ export function loadConfig(opts: LoadOptions = {}): LoadedConfig {
   } catch (error) {
     throw new ConfigError([{file, path: '', message: `cannot read file (${(error as NodeJS.ErrnoException).code})`}]);
   }
-  return {config: parseConfigText(text, file), file, root: path.dirname(file)};
+  return {config: parseConfigText(text, file, {root: path.dirname(file)}), file, root: path.dirname(file)};
 }
 
-/** Parses and validates YAML text; throws one ConfigError listing every problem. */
-export function parseConfigText(text: string, file = CONFIG_FILE): LlmopsConfig {
+/**
+ * Parses and validates YAML text; throws one ConfigError listing every problem. With `root` (the
+ * project directory), the presets named are checked against the trainer's presets.json too.
+ */
+export function parseConfigText(text: string, file = CONFIG_FILE, opts: {root?: string} = {}): LlmopsConfig {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, {lineCounter, prettyErrors: false, uniqueKeys: true});
   if (doc.errors.length > 0) {
@@ -80,7 +84,11 @@ export function parseConfigText(text: string, file = CONFIG_FILE): LlmopsConfig 
   }
   // `budget:` followed only by comments parses as null: treat a null value as "not set" (defaults).
   const result = configSchema.safeParse(dropNulls(raw));
-  if (result.success) return result.data;
+  if (result.success) {
+    const problems = opts.root ? presetProblems(result.data, opts.root, doc, lineCounter, file) : [];
+    if (problems.length > 0) throw new ConfigError(problems);
+    return result.data;
+  }
   const problems = result.error.issues
     .flatMap((issue) => toProblems(issue, doc, lineCounter, file, raw))
     .sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0));
@@ -138,6 +146,29 @@ function toProblems(
     problem.didYouMean = closest(found, issue.values.map(String));
   }
   return [problem];
+}
+
+/** `train.preset` / `finetune.preset` that the trainer's presets.json does not have, with a did-you-mean. */
+function presetProblems(config: LlmopsConfig, root: string, doc: Document, lc: LineCounter, file: string): ConfigProblem[] {
+  const out: ConfigProblem[] = [];
+  for (const section of ['train', 'finetune'] as const) {
+    const {preset, script} = config[section];
+    const table = presetTable(root, script);
+    if (table.names.includes(preset)) continue;
+    const node = locate(doc, [section, 'preset']);
+    const pos = node?.range ? lc.linePos(node.range[0]) : undefined;
+    out.push({
+      file,
+      line: pos?.line,
+      column: pos?.col,
+      path: `${section}.preset`,
+      message: `no preset "${preset}" in ${path.relative(root, table.file) || table.file}`,
+      expected: `one of ${table.names.join(', ')}`,
+      found: describe(preset),
+      didYouMean: closest(preset, table.names),
+    });
+  }
+  return out;
 }
 
 /** The YAML node at `path`, or the closest ancestor that exists (for a missing key). */

@@ -119,7 +119,7 @@ export class Ledger {
     return row;
   }
 
-  /** Exact id, or a unique prefix of one (as git accepts short hashes). */
+  /** Exact id, a unique prefix of one, or a run's name (RunsStore.find). */
   findRun(id: string): RunRow | undefined {
     return this.runs.find(id);
   }

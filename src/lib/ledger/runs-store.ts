@@ -54,13 +54,18 @@ export class RunsStore {
     tx.immediate();
   }
 
-  /** Exact id, or a unique prefix of one (as git accepts short hashes). */
+  /**
+   * Exact id, a unique prefix of one (as git accepts short hashes), or a run's --name (the newest
+   * run of that name).
+   */
   find(id: string): RunRow | undefined {
     const exact = this.db.prepare('SELECT * FROM runs WHERE id = ?').get(id) as RunRow | undefined;
     if (exact) return exact;
-    if (id.length < 4) return undefined;
-    const rows = this.db.prepare("SELECT * FROM runs WHERE id LIKE ? ESCAPE '\\' LIMIT 2").all(likePrefix(id)) as RunRow[];
-    return rows.length === 1 ? rows[0] : undefined;
+    if (id.length >= 4) {
+      const rows = this.db.prepare("SELECT * FROM runs WHERE id LIKE ? ESCAPE '\\' LIMIT 2").all(likePrefix(id)) as RunRow[];
+      if (rows.length === 1) return rows[0];
+    }
+    return this.db.prepare('SELECT * FROM runs WHERE name = ? ORDER BY created_at DESC, id DESC LIMIT 1').get(id) as RunRow | undefined;
   }
 
   list(filter: RunFilter = {}): RunRow[] {

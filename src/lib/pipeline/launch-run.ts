@@ -1,19 +1,14 @@
 /**
  * A train or finetune stage: the same preparation, budget check and launch as `llmops train` /
- * `llmops finetune` (runtime/spec.ts, launch.ts), followed to its end. The stage fails with the
+ * `llmops finetune` (the runtime's startRun()), followed to its end. The stage fails with the
  * run's own exit code when the run does not succeed.
  */
 import type {Stage} from './graph.js';
 import {StageFailure, type StageContext, type StageOutput} from './kinds.js';
 
 export async function launchStageRun(ctx: StageContext, stage: Stage, o: {section: Record<string, unknown>; dataset?: string; base?: string}): Promise<StageOutput> {
-  const {newRunId} = await import('../runtime/ids.js');
-  const {prepareRun} = await import('../runtime/spec.js');
-  const {getBackend} = await import('../runtime/backends/index.js');
-  const {launchRun} = await import('../runtime/launch.js');
+  const {startRun} = await import('../runtime/start-run.js');
   const {followRun} = await import('../runtime/attach.js');
-  const {estimateRun} = await import('../cost/estimate.js');
-  const {checkMonthlyBudget, monthlyBudgetError} = await import('../cost/budget.js');
   const kind = stage.kind as 'train' | 'finetune';
   // The stage's options become the section this run sees (finetune.lora.r: 4 for this stage only).
   const loaded = {...ctx.loaded, config: {...ctx.loaded.config, [kind]: o.section}};
@@ -30,21 +25,10 @@ export async function launchStageRun(ctx: StageContext, stage: Stage, o: {sectio
       base = hub.dir;
     }
   }
-  const prepared = await prepareRun(ctx.ledger, loaded, {kind, dataset: o.dataset, base, baseSource, name: `pipeline:${stage.name}`}, newRunId());
-  const backend = await getBackend(prepared.backend, loaded);
-  const price = backend.pricing();
-  const estimate = estimateRun(ctx.ledger, {
-    kind: prepared.kind,
-    preset: prepared.preset,
-    backend: prepared.backend,
-    steps: (prepared.spec.trainerSpec?.max_steps as number | null | undefined) ?? null,
-    pricePerHour: price.pricePerHour,
-    priceSource: price.source,
+  const started = await startRun(ctx.ledger, loaded, {kind, dataset: o.dataset, base, baseSource, name: `pipeline:${stage.name}`}, {
+    progress: (m) => ctx.progress(`  ${m}`),
   });
-  const monthly = checkMonthlyBudget(ctx.ledger, loaded.config.budget.monthly_usd, estimate);
-  if (!monthly.fits) throw monthlyBudgetError(monthly, estimate);
-  if (backend.type !== 'local') await backend.check();
-  const run = launchRun(ctx.ledger, loaded, prepared, {name: `pipeline:${stage.name}`});
+  const run = started.run!;
   ctx.progress(`  run ${run.id} (${run.kind}) on ${run.backend}`);
   let last = 0;
   const final = await followRun(ctx.ledger, run.id, {

@@ -12,7 +12,8 @@
  * - Everything a backend needs to find the run again after the CLI died is in BackendHandle,
  *   which the supervisor stores in the ledger (runs.backend_ref, runs.backend_state_json).
  */
-import type {RunKind} from '../ledger/ledger.js';
+import type {RunKind} from '../domain/run.js';
+import type {TrainerSpec} from '../domain/trainer-spec.js';
 
 /** Backends whose run folder is on this machine (the supervisor reads its files directly). */
 export const runsHere = (type: string): boolean => type === 'local' || type === 'docker';
@@ -33,7 +34,7 @@ export interface RunSpec {
   /** Files and directories the run needs besides the run dir, to sync to remote backends. */
   inputs: Array<{local: string; remote?: string; kind: 'trainer' | 'dataset' | 'base-model' | 'other'; id?: string}>;
   /** The trainer spec (what spec.json holds) when the run is our trainer; undefined for BYO commands. */
-  trainerSpec?: Record<string, unknown>;
+  trainerSpec?: TrainerSpec;
   /** GPUs requested (0 on CPU). */
   gpus: number;
 }
@@ -82,6 +83,12 @@ export interface Backend {
   /** Brings checkpoints and the exported model back into the local run dir (no-op locally). */
   fetchArtifacts(handle: BackendHandle, spec: RunSpec): Promise<void>;
   pricing(): Pricing;
+  /**
+   * Resolves when the run's process has exited, where the backend learns that at once (a local
+   * child process); the supervisor then records a finished run without waiting for its next poll.
+   * Backends that can only poll leave it out.
+   */
+  waitExit?(handle: BackendHandle): Promise<void>;
   /** Renders what would be submitted (sbatch script, manifests) without submitting: --dry-run. */
   render?(spec: RunSpec): Promise<Record<string, string>>;
   /**

@@ -1,7 +1,7 @@
 /** What `runs show` and `runs compare` report about a run, from the ledger alone. */
 import type {Ledger, RunRow} from '../ledger/ledger.js';
 import {canonicalJson} from '../util/json.js';
-import type {RunSpec} from './backend.js';
+import {decodeRunSpec} from './run-spec.js';
 
 export interface RunDetail {
   id: string;
@@ -49,9 +49,9 @@ function durationS(run: RunRow): number | null {
 
 /** The settings that define a run (what compare diffs): the trainer spec, or the command. */
 export function runSettings(run: RunRow): Record<string, unknown> {
-  const spec = JSON.parse(run.spec_json) as RunSpec;
+  const spec = decodeRunSpec(run);
   if (spec.trainerSpec) {
-    const {run_id: _id, run_dir: _dir, version: _v, ...rest} = spec.trainerSpec as Record<string, unknown>;
+    const {run_id: _id, run_dir: _dir, version: _v, ...rest} = spec.trainerSpec;
     return {...rest, backend: run.backend};
   }
   return {command: spec.command, backend: run.backend};
@@ -112,11 +112,22 @@ export interface RunComparison {
   runs: Array<{id: string; status: string; kind: string; preset: string | null; durationS: number | null; costUsd: number}>;
   /** Settings that differ: key -> one value per run (in order). */
   configDiff: Record<string, unknown[]>;
-  /** Per metric: last and best (min for loss-like keys, max otherwise) per run. */
+  /**
+   * Per metric: last and best per run. Best is the min of loss-like metrics and the max of
+   * score-like ones; null for settings and counters (lr, grad_norm, tokens...), where no value is better.
+   */
   metrics: Record<string, Array<{last: number | null; best: number | null}>>;
 }
 
 const LOWER_IS_BETTER = /loss|ppl|perplexity|error|latency/i;
+const HIGHER_IS_BETTER = /acc|accuracy|f1|bleu|rouge|exact_match|pass@|tokens_per_s|throughput|mfu/i;
+
+/** The best value of a metric, where "best" means something (see RunComparison.metrics). */
+function bestOf(key: string, m: {min: number; max: number}): number | null {
+  if (LOWER_IS_BETTER.test(key)) return m.min;
+  if (HIGHER_IS_BETTER.test(key)) return m.max;
+  return null;
+}
 
 export function compareRuns(ledger: Ledger, runs: RunRow[]): RunComparison {
   const flats = runs.map((r) => flatten({...runSettings(r), lineage: JSON.parse(r.lineage_json)}));
@@ -133,7 +144,7 @@ export function compareRuns(ledger: Ledger, runs: RunRow[]): RunComparison {
     metrics[k] = summaries.map((s) => {
       const m = s[k];
       if (!m) return {last: null, best: null};
-      return {last: m.last, best: LOWER_IS_BETTER.test(k) ? m.min : m.max};
+      return {last: m.last, best: bestOf(k, m)};
     });
   }
   return {

@@ -7,6 +7,7 @@ import {existsSync, mkdirSync, renameSync, rmSync, writeFileSync} from 'node:fs'
 import path from 'node:path';
 import {fileURLToPath} from 'node:url';
 import type {LoadedConfig} from '../config/load.js';
+import {TRAINER_SPEC_VERSION} from '../domain/trainer-spec.js';
 import type {Ledger, RunRow} from '../ledger/ledger.js';
 import {spawnDetached} from '../system/exec.js';
 import {runPaths} from './paths.js';
@@ -27,7 +28,7 @@ export function launchRun(ledger: Ledger, loaded: LoadedConfig, run: PreparedRun
   try {
     mkdirSync(paths.logsDir, {recursive: true});
     if (run.spec.trainerSpec) writeJsonAtomic(paths.spec, run.spec.trainerSpec);
-    else writeJsonAtomic(paths.spec, {version: 1, run_id: run.id, kind: run.kind, run_dir: run.spec.runDir, command: run.spec.command});
+    else writeJsonAtomic(paths.spec, {version: TRAINER_SPEC_VERSION, run_id: run.id, kind: run.kind, run_dir: run.spec.runDir, command: run.spec.command});
     ledger.insertRun({
       id: run.id,
       kind: run.kind,

@@ -2,16 +2,20 @@
  * Building a run: resolving the dataset, base model and checkpoint a user named, then the RunSpec
  * the backend starts and the trainer's spec.json (contract in docs/trainer.md).
  */
-import {existsSync, readdirSync, statSync} from 'node:fs';
+import {existsSync, readFileSync, readdirSync, statSync} from 'node:fs';
 import path from 'node:path';
 import type {LoadedConfig} from '../config/load.js';
 import {inputError, notFoundError, usageError} from '../errors.js';
 import type {DatasetRow, Ledger, RunKind, RunRow} from '../ledger/ledger.js';
+import {presetTable} from '../config/presets.js';
+import {TRAINER_SPEC_VERSION, TrainerSpec} from '../domain/trainer-spec.js';
+import {closest} from '../util/did-you-mean.js';
 import type {RunSpec} from './backend.js';
 import {backendConfig} from './backends/index.js';
 import {configHash, gitInfo} from './lineage.js';
 import {isNativeHfBase} from './sft-tokens.js';
 import {runPaths} from './paths.js';
+import {checkResumeFlags, trainerSpecOf} from './run-spec.js';
 
 export interface LaunchRequest {
   kind: RunKind;
@@ -79,9 +83,16 @@ export function resolveDataset(ledger: Ledger, loaded: LoadedConfig, ref: string
 }
 
 function checkDatasetDir(dir: string, label: string): void {
-  if (!existsSync(path.join(dir, 'train.jsonl'))) {
+  const train = path.join(dir, 'train.jsonl');
+  if (!existsSync(train)) {
     throw inputError(`Dataset ${label}: ${dir} has no train.jsonl.`, {
       fix: 'Try this: `llmops data prep` to write train/val/test splits, or point --dataset at a prepared directory.',
+    });
+  }
+  // A run on nothing would fail in the trainer after being recorded: refuse it here.
+  if (statSync(train).size < 64 * 1024 && readFileSync(train, 'utf8').trim() === '') {
+    throw inputError(`Dataset ${label}: ${train} has 0 training records.`, {
+      fix: 'Try this: `llmops data prep` with more input, or looser data.quality / data.split settings (its card.md says what was dropped).',
     });
   }
 }
@@ -124,14 +135,38 @@ export function resolveBase(ledger: Ledger, loaded: LoadedConfig, base: string):
   });
 }
 
+/**
+ * A preset or hyper-parameter the trainer does not know is refused here, before the run is
+ * recorded (presets.json is what the trainer reads too), with the closest known name.
+ */
+function checkPresetAndOverrides(loaded: LoadedConfig, section: {preset: string; script: string; overrides: Record<string, unknown>}, req: LaunchRequest): void {
+  const table = presetTable(loaded.root, section.script);
+  if (req.preset !== undefined && !table.names.includes(req.preset)) {
+    const guess = closest(req.preset, table.names);
+    throw usageError(`--preset: no preset "${req.preset}"${guess ? `; did you mean "${guess}"?` : ''} Known: ${table.names.join(', ')}.`, {
+      fix: `Try this: --preset ${guess ?? table.names[0]} (presets live in ${path.relative(loaded.root, table.file) || table.file}).`,
+    });
+  }
+  const known = [...table.keys, ...Object.keys(table.aliases)];
+  for (const [from, keys] of [['--set', Object.keys(req.overrides ?? {})], ['overrides in llmops.yaml', Object.keys(section.overrides)]] as const) {
+    const unknown = keys.find((k) => !known.includes(k));
+    if (unknown === undefined) continue;
+    const guess = closest(unknown, known);
+    throw usageError(`${from}: "${unknown}" is not a trainer hyper-parameter${guess ? `; did you mean "${guess}"?` : ''}`, {
+      fix: `Try this: one of ${table.keys.join(', ')}.`,
+    });
+  }
+}
+
 export async function prepareRun(ledger: Ledger, loaded: LoadedConfig, req: LaunchRequest, id: string): Promise<PreparedRun> {
   const cfg = loaded.config;
   let kind = req.kind;
   let parent: RunRow | undefined;
   let resumeFrom: string | undefined;
-  let inherited: Record<string, unknown> | undefined;
+  let inherited: TrainerSpec | undefined;
   if (req.resume) {
     parent = ledger.getRun(req.resume);
+    checkResumeFlags(parent.id, req);
     resumeFrom = latestCheckpoint(ledger, parent);
     if (!resumeFrom) {
       throw inputError(`Run ${parent.id} has no checkpoint to resume from.`, {
@@ -140,7 +175,7 @@ export async function prepareRun(ledger: Ledger, loaded: LoadedConfig, req: Laun
     }
     if (parent.kind === 'command') throw usageError('--resume works for our trainer\'s runs, not for brought-your-own commands.');
     kind = parent.kind;
-    inherited = (JSON.parse(parent.spec_json) as RunSpec).trainerSpec;
+    inherited = trainerSpecOf(parent);
   }
   const section = kind === 'finetune' ? cfg.finetune : cfg.train;
   const backendName = req.backend ?? section.backend;
@@ -167,13 +202,14 @@ export async function prepareRun(ledger: Ledger, loaded: LoadedConfig, req: Laun
     };
   }
 
+  if (!inherited) checkPresetAndOverrides(loaded, section, req);
   const ds = inherited
-    ? {id: (inherited.dataset as {id?: string})?.id, dir: (inherited.dataset as {dir: string}).dir}
+    ? {id: inherited.dataset.id ?? undefined, dir: inherited.dataset.dir}
     : resolveDataset(ledger, loaded, req.dataset ?? undefined, kind);
-  let finetune: Record<string, unknown> | null = null;
+  let finetune: TrainerSpec['finetune'] = null;
   let baseRunId: string | undefined;
   if (kind === 'finetune') {
-    if (inherited?.finetune) finetune = inherited.finetune as Record<string, unknown>;
+    if (inherited?.finetune) finetune = inherited.finetune;
     else {
       const baseRef = req.base ?? cfg.finetune.base;
       if (!baseRef) {
@@ -207,10 +243,12 @@ export async function prepareRun(ledger: Ledger, loaded: LoadedConfig, req: Laun
       fix: 'Try this: a folder with tokenizer.json (and tokenizer_config.json), hf:OWNER/NAME, or byte.',
     });
   }
-  const trainerSpec: Record<string, unknown> = inherited
-    ? {...inherited, run_id: id, run_dir: runDir, resume_from: resumeFrom, ...(req.maxSteps ? {max_steps: req.maxSteps} : {})}
-    : {
-        version: 1,
+  // Checked against the contract here, so a spec the trainer would refuse never reaches a run.
+  const trainerSpec: TrainerSpec = TrainerSpec.parse(
+    inherited
+      ? {...inherited, run_id: id, run_dir: runDir, resume_from: resumeFrom ?? null, ...(req.maxSteps ? {max_steps: req.maxSteps} : {})}
+      : {
+        version: TRAINER_SPEC_VERSION,
         run_id: id,
         kind,
         run_dir: runDir,
@@ -227,7 +265,8 @@ export async function prepareRun(ledger: Ledger, loaded: LoadedConfig, req: Laun
         ...(llama ? {arch: 'llama', tokens: path.join(runDir, 'tokens')} : {}),
         export: true,
         threads: section.threads ?? ((bcfg.type === 'local' || bcfg.type === 'docker') && !bcfg.gpus ? 1 : null),
-      };
+      },
+  );
   const python = (bcfg.type === 'local' ? bcfg.python : undefined) ?? (bcfg.type === 'local' ? cfg.python : (bcfg as {python?: string}).python ?? cfg.python);
   const settings = {
     kind,
@@ -267,7 +306,7 @@ export async function prepareRun(ledger: Ledger, loaded: LoadedConfig, req: Laun
     kind,
     backend: backendName,
     backendType: bcfg.type,
-    preset: String(trainerSpec.preset),
+    preset: trainerSpec.preset,
     datasetId: ds.id,
     parentRunId,
     budgetUsd,

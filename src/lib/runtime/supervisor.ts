@@ -12,6 +12,7 @@ import type {Ledger, RunRow, RunStatus} from '../ledger/ledger.js';
 import {FINAL_STATUSES} from '../ledger/ledger.js';
 import {localizePath, registerArtifact} from './artifacts.js';
 import {runsHere, type Backend, type BackendHandle, type BackendStatus, type RunSpec} from './backend.js';
+import {decodeRunSpec} from './run-spec.js';
 import {getBackend} from './backends/index.js';
 import {readStopRequest, type StopRequest} from './control.js';
 import {gpuMetrics} from './gpu.js';
@@ -54,8 +55,9 @@ function readState(run: RunRow): SupervisorState {
   }
 }
 
+/** The run's RunSpec (run-spec.ts decodes it). */
 export function runSpecOf(run: RunRow): RunSpec {
-  return JSON.parse(run.spec_json) as RunSpec;
+  return decodeRunSpec(run);
 }
 
 export function progressOf(run: RunRow): RunProgress {
@@ -256,13 +258,12 @@ export async function supervise(ledger: Ledger, loaded: LoadedConfig, runId: str
         lastPublish = now;
       }
       // Wake early when a local process exits, so a finished run is recorded at once.
-      const exiting = (backend as Backend & {waitExit?: (h: BackendHandle) => Promise<void>}).waitExit?.(handle);
+      const exiting = backend.waitExit?.(handle);
       await Promise.race([sleep(runsHere(backend.type) ? pollMs : remotePollMs), ...(exiting ? [exiting] : [])]);
     }
 
     // ---- the run's process is gone: bring everything home and decide --------------------
-    const local = backend as Backend & {waitExit?: (h: BackendHandle) => Promise<void>};
-    await local.waitExit?.(handle);
+    await backend.waitExit?.(handle);
     await drainEvents({all: true});
     await mirrorLog();
     meter.flush();

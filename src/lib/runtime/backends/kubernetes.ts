@@ -8,15 +8,14 @@ import path from 'node:path';
 import {stringify} from 'yaml';
 import type {LoadedConfig} from '../../config/load.js';
 import type {BackendConfig} from '../../config/schema.js';
-import {priceBackend} from '../../cost/prices.js';
-import {backendError, environmentError, usageError} from '../../errors.js';
-import type {Backend, BackendHandle, BackendStatus, Pricing, RunSpec} from '../backend.js';
+import {backendError, environmentError} from '../../errors.js';
+import type {Backend, BackendHandle, BackendStatus, RunSpec} from '../backend.js';
+import {ConfiguredBackend} from './shared.js';
 import {capture, captureBytes, type CaptureResult} from '../../system/exec.js';
 import {sleep} from '../../util/time.js';
 import {FETCHED, INPUTS_READY, WORKSPACE, jobName, renderJob, type Manifest} from '../k8s/manifests.js';
 import {planRemoteRun, wholeLines, wholeText, localizeLine} from '../remote-run.js';
 
-type K8sConfig = Extract<BackendConfig, {type: 'kubernetes'}>;
 
 export interface K8sState extends Record<string, unknown> {
   job: string;
@@ -27,17 +26,11 @@ export interface K8sState extends Record<string, unknown> {
 
 const MAX_READ = 4 * 1024 * 1024;
 
-export class KubernetesBackend implements Backend {
+export class KubernetesBackend extends ConfiguredBackend<'kubernetes'> implements Backend {
   readonly type = 'kubernetes' as const;
-  private readonly cfg: K8sConfig;
 
-  constructor(
-    readonly name: string,
-    config: BackendConfig,
-    private readonly loaded: LoadedConfig,
-  ) {
-    if (config.type !== 'kubernetes') throw usageError(`Backend "${name}" is not a kubernetes backend.`);
-    this.cfg = config;
+  constructor(name: string, config: BackendConfig, loaded: LoadedConfig) {
+    super(name, config, loaded, 'kubernetes');
   }
 
   private kubectlArgs(args: string[]): string[] {
@@ -196,10 +189,6 @@ export class KubernetesBackend implements Backend {
       await this.kubectl(['cp', '-c', 'trainer', `${s.namespace}/${pods[0]}:${path.posix.join(s.podRunDir, dir)}`, path.join(spec.runDir, dir)], `copy ${dir} out`, {allowFail: true, timeoutMs: 30 * 60_000});
     }
     for (const pod of pods) await this.kubectl(['exec', pod, '-c', 'trainer', '--', 'touch', path.posix.join(s.podRunDir, FETCHED)], 'release the pod', {allowFail: true});
-  }
-
-  pricing(): Pricing {
-    return priceBackend(this.cfg, this.loaded.config.pricing);
   }
 }
 

@@ -11,27 +11,22 @@ import {existsSync, mkdirSync, writeFileSync} from 'node:fs';
 import path from 'node:path';
 import type {LoadedConfig} from '../../config/load.js';
 import type {BackendConfig} from '../../config/schema.js';
-import {priceBackend} from '../../cost/prices.js';
-import {backendError, environmentError, usageError} from '../../errors.js';
-import type {Backend, BackendHandle, BackendStatus, Pricing, RunSpec} from '../backend.js';
+import {backendError, environmentError} from '../../errors.js';
+import type {Backend, BackendHandle, BackendStatus, RunSpec} from '../backend.js';
+import {ConfiguredBackend, readRemoteEvents, readRemoteText} from './shared.js';
 import {capture, type CaptureResult} from '../../system/exec.js';
 import {
-  localizeLine,
   passEnvScript,
   planRemoteRun,
   pullArtifacts,
-  readRemoteBytes,
   resolveWorkdir,
   syncRun,
-  wholeLines,
-  wholeText,
 } from '../remote-run.js';
 import {JOB_LOG, renderSbatch, checkSbatchExtra, resourceOptions} from '../slurm/script.js';
 import {mapSlurmState, parseExitCode, parseSlurmTime} from '../slurm/states.js';
 import {describeTarget, shq, sshError, sshRun, sshTarget, type SshTarget} from '../../system/ssh.js';
 import {readLinesFrom, readTextFrom} from '../../system/tail.js';
 
-type SlurmConfig = Extract<BackendConfig, {type: 'slurm'}>;
 
 export interface SlurmState extends Record<string, unknown> {
   jobId: string;
@@ -54,19 +49,14 @@ interface JobInfo {
   restarts?: number;
 }
 
-export class SlurmBackend implements Backend {
+export class SlurmBackend extends ConfiguredBackend<'slurm'> implements Backend {
   readonly type = 'slurm' as const;
-  private readonly cfg: SlurmConfig;
   readonly target?: SshTarget;
 
-  constructor(
-    readonly name: string,
-    config: BackendConfig,
-    private readonly loaded: LoadedConfig,
-  ) {
-    if (config.type !== 'slurm') throw usageError(`Backend "${name}" is not a slurm backend.`);
-    this.cfg = config;
-    if (config.login) this.target = sshTarget({host: config.login, port: config.port, identity_file: config.identity_file, ssh_options: config.ssh_options});
+  constructor(name: string, config: BackendConfig, loaded: LoadedConfig) {
+    super(name, config, loaded, 'slurm');
+    const c = this.cfg;
+    if (c.login) this.target = sshTarget({host: c.login, port: c.port, identity_file: c.identity_file, ssh_options: c.ssh_options});
   }
 
   private where(): string {
@@ -246,16 +236,14 @@ export class SlurmBackend implements Backend {
   async readEvents(handle: BackendHandle, offset: number): Promise<{lines: string[]; offset: number}> {
     const s = handle.state as SlurmState;
     if (!this.target) return readLinesFrom(path.join(s.clusterRunDir, 'events.jsonl'), offset, MAX_READ);
-    const buf = await readRemoteBytes(this.target, path.posix.join(s.clusterRunDir, 'events.jsonl'), offset, MAX_READ);
-    const got = wholeLines(buf, offset, MAX_READ);
-    return {lines: got.lines.map((line) => localizeLine(line, s.clusterRunDir, s.localRunDir)), offset: got.offset};
+    return readRemoteEvents(this.target, s.clusterRunDir, s.localRunDir, offset);
   }
 
   async readLog(handle: BackendHandle, offset: number): Promise<{text: string; offset: number}> {
     const s = handle.state as SlurmState;
     // The job writes logs/job.log; the supervisor copies it into logs/run.log (the same dir when local).
     if (!this.target) return readTextFrom(path.join(s.clusterRunDir, 'logs', JOB_LOG), offset, MAX_READ);
-    return wholeText(await readRemoteBytes(this.target, path.posix.join(s.clusterRunDir, 'logs', JOB_LOG), offset, MAX_READ), offset);
+    return readRemoteText(this.target, path.posix.join(s.clusterRunDir, 'logs', JOB_LOG), offset);
   }
 
   async stop(handle: BackendHandle, opts: {graceful: boolean}): Promise<void> {
@@ -274,10 +262,6 @@ export class SlurmBackend implements Backend {
     const s = handle.state as SlurmState;
     if (!this.target) return; // the run dir is shared with the cluster
     await pullArtifacts(this.target, s.clusterRunDir, spec.runDir);
-  }
-
-  pricing(): Pricing {
-    return priceBackend(this.cfg, this.loaded.config.pricing);
   }
 }
 

@@ -10,24 +10,18 @@
 import path from 'node:path';
 import type {LoadedConfig} from '../../config/load.js';
 import type {BackendConfig} from '../../config/schema.js';
-import {priceBackend} from '../../cost/prices.js';
-import {backendError, environmentError, usageError} from '../../errors.js';
-import type {Backend, BackendHandle, BackendStatus, Pricing, RunSpec} from '../backend.js';
+import {backendError, environmentError} from '../../errors.js';
+import type {Backend, BackendHandle, BackendStatus, RunSpec} from '../backend.js';
+import {ConfiguredBackend, readRemoteEvents, readRemoteText} from './shared.js';
 import {
-  localizeLine,
   passEnvScript,
   planRemoteRun,
   pullArtifacts,
-  readRemoteBytes,
   resolveWorkdir,
   syncRun,
-  wholeLines,
-  wholeText,
   type RemotePlan,
 } from '../remote-run.js';
 import {classifySshFailure, describeTarget, shq, sshCheck, sshError, sshRun, sshTarget, type SshTarget} from '../../system/ssh.js';
-
-type SshConfig = Extract<BackendConfig, {type: 'ssh'}>;
 
 export interface SshState extends Record<string, unknown> {
   host: string;
@@ -37,7 +31,6 @@ export interface SshState extends Record<string, unknown> {
   pgid: number;
 }
 
-const MAX_READ = 4 * 1024 * 1024;
 
 const SIGNALS: Record<number, string> = {1: 'SIGHUP', 2: 'SIGINT', 3: 'SIGQUIT', 6: 'SIGABRT', 9: 'SIGKILL', 11: 'SIGSEGV', 13: 'SIGPIPE', 15: 'SIGTERM'};
 
@@ -66,19 +59,13 @@ export function renderLauncher(plan: RemotePlan): string {
   ].join('\n');
 }
 
-export class SshBackend implements Backend {
+export class SshBackend extends ConfiguredBackend<'ssh'> implements Backend {
   readonly type = 'ssh' as const;
   readonly target: SshTarget;
-  private readonly cfg: SshConfig;
 
-  constructor(
-    readonly name: string,
-    config: BackendConfig,
-    private readonly loaded: LoadedConfig,
-  ) {
-    if (config.type !== 'ssh') throw usageError(`Backend "${name}" is not an ssh backend.`);
-    this.cfg = config;
-    this.target = sshTarget(config);
+  constructor(name: string, config: BackendConfig, loaded: LoadedConfig) {
+    super(name, config, loaded, 'ssh');
+    this.target = sshTarget(this.cfg);
   }
 
   async check(): Promise<void> {
@@ -157,15 +144,12 @@ export class SshBackend implements Backend {
 
   async readEvents(handle: BackendHandle, offset: number): Promise<{lines: string[]; offset: number}> {
     const s = handle.state as SshState;
-    const buf = await readRemoteBytes(this.target, path.posix.join(s.remoteRunDir, 'events.jsonl'), offset, MAX_READ);
-    const got = wholeLines(buf, offset, MAX_READ);
-    return {lines: got.lines.map((l) => localizeLine(l, s.remoteRunDir, s.localRunDir)), offset: got.offset};
+    return readRemoteEvents(this.target, s.remoteRunDir, s.localRunDir, offset);
   }
 
   async readLog(handle: BackendHandle, offset: number): Promise<{text: string; offset: number}> {
     const s = handle.state as SshState;
-    const buf = await readRemoteBytes(this.target, path.posix.join(s.remoteRunDir, 'logs', 'run.log'), offset, MAX_READ);
-    return wholeText(buf, offset);
+    return readRemoteText(this.target, path.posix.join(s.remoteRunDir, 'logs', 'run.log'), offset);
   }
 
   async stop(handle: BackendHandle, opts: {graceful: boolean}): Promise<void> {
@@ -177,10 +161,6 @@ export class SshBackend implements Backend {
   async fetchArtifacts(handle: BackendHandle, spec: RunSpec): Promise<void> {
     const s = handle.state as SshState;
     await pullArtifacts(this.target, s.remoteRunDir, spec.runDir);
-  }
-
-  pricing(): Pricing {
-    return priceBackend(this.cfg, this.loaded.config.pricing);
   }
 
   async render(spec: RunSpec): Promise<Record<string, string>> {

@@ -7,7 +7,8 @@ import path from 'node:path';
 import type {LoadedConfig} from '../../config/load.js';
 import {usageError} from '../../errors.js';
 import type {Ledger, RunRow} from '../../ledger/ledger.js';
-import type {BackendHandle, RunSpec} from '../backend.js';
+import type {BackendHandle} from '../backend.js';
+import {decodeRunSpec} from '../run-spec.js';
 import {getBackend} from '../backends/index.js';
 
 export interface FetchResult {
@@ -28,7 +29,7 @@ export async function fetchRunArtifacts(ledger: Ledger, loaded: LoadedConfig, ru
     });
   }
   const backend = await getBackend(run.backend, loaded);
-  const spec = JSON.parse(run.spec_json) as RunSpec;
+  const spec = decodeRunSpec(run);
   await backend.fetchArtifacts(state.handle, spec);
   const ck = path.join(run.run_dir, 'checkpoints');
   return {

@@ -1,6 +1,10 @@
-/** Flags shared by `llmops train` and `llmops finetune` (only @oclif/core: cheap to import). */
+/** Flags shared by `llmops train` and `llmops finetune`, and how they become a launch (only @oclif/core at run time: cheap to import). */
 import {Flags} from '@oclif/core';
+import type {LoadedConfig} from '../config/load.js';
 import {usageError} from '../errors.js';
+import type {Ledger} from '../ledger/ledger.js';
+import type {LaunchRequest} from '../runtime/spec.js';
+import type {RunCommandContext} from './run-command.js';
 
 export const runFlags = {
   dataset: Flags.string({summary: 'Dataset id or prepared directory (default: the newest in the ledger).'}),
@@ -34,4 +38,45 @@ export function parseSets(sets: string[] | undefined): Record<string, string | n
     out[key] = raw === 'true' ? true : raw === 'false' ? false : raw !== '' && Number.isFinite(Number(raw)) ? Number(raw) : raw;
   }
   return out;
+}
+
+/** The values of runFlags as parsed by oclif. */
+export interface RunFlagValues {
+  dataset?: string;
+  preset?: string;
+  'max-steps'?: number;
+  backend?: string;
+  budget?: string;
+  seed?: number;
+  set?: string[];
+  detach: boolean;
+  resume?: string;
+  'dry-run': boolean;
+  force: boolean;
+  name?: string;
+}
+
+/** The part of a launch request that every run command takes from the shared flags, the same way. */
+export function requestFromFlags(f: RunFlagValues): Pick<LaunchRequest, 'dataset' | 'preset' | 'maxSteps' | 'backend' | 'budgetUsd' | 'seed' | 'resume' | 'overrides' | 'name'> {
+  return {
+    dataset: f.dataset,
+    preset: f.preset,
+    maxSteps: f['max-steps'],
+    backend: f.backend,
+    budgetUsd: parseBudget(f.budget),
+    seed: f.seed,
+    resume: f.resume,
+    overrides: parseSets(f.set),
+    name: f.name,
+  };
+}
+
+/** How a run command runs: its ledger and config, output mode and the launch flags. */
+export function runContext(
+  cmd: {json: boolean; progress: (m: string) => void; say: (m: string) => void},
+  ledger: Ledger,
+  loaded: LoadedConfig,
+  f: RunFlagValues,
+): RunCommandContext {
+  return {ledger, loaded, json: cmd.json, detach: f.detach, dryRun: f['dry-run'], force: f.force, progress: cmd.progress, say: cmd.say};
 }

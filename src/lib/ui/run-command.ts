@@ -1,18 +1,19 @@
 /**
- * What `llmops train` and `llmops finetune` do once their flags are parsed: dry-run, monthly
- * budget check, launch, then detach or follow the run to its end with a live status line.
+ * What `llmops train` and `llmops finetune` do once their flags are parsed (the CLI side of a run):
+ * the runtime's startRun() prepares and launches it; this prints a dry run, then detaches or
+ * follows the run to its end with a live status line, and handles Ctrl-C (ask on a TTY, stop
+ * otherwise).
  */
-import {existsSync} from 'node:fs';
-import path from 'node:path';
 import type {LoadedConfig} from '../config/load.js';
+import type {MonthlyBudgetCheck} from '../cost/budget.js';
+import type {RunEstimate} from '../cost/estimate.js';
 import {ExitCode} from '../errors.js';
 import type {Ledger, RunRow, RunStatus} from '../ledger/ledger.js';
-import {canPrompt} from '../ui/output.js';
+import type {LaunchRequest} from '../runtime/spec.js';
+import type {StartedRun} from '../runtime/start-run.js';
 import {formatUsd} from '../util/format.js';
 import {formatDuration} from '../util/time.js';
-import type {RunEstimate} from '../cost/estimate.js';
-import type {MonthlyBudgetCheck} from '../cost/budget.js';
-import type {LaunchRequest} from './spec.js';
+import {canPrompt} from './output.js';
 
 export interface RunCommandResult {
   id: string;
@@ -65,28 +66,9 @@ export function exitCodeForStatus(status: RunStatus): number {
 }
 
 export async function runCommand(ctx: RunCommandContext, req: LaunchRequest): Promise<RunCommandResult> {
-  const {ledger, loaded} = ctx;
-  const {newRunId} = await import('./ids.js');
-  const {prepareRun} = await import('./spec.js');
-  const {getBackend} = await import('./backends/index.js');
-  const {estimateRun} = await import('../cost/estimate.js');
-  const {checkMonthlyBudget, monthlyBudgetError} = await import('../cost/budget.js');
-  const {reconcileRuns} = await import('./reconcile.js');
-  await reconcileRuns(ledger, {loaded});
-
-  const prepared = await prepareRun(ledger, loaded, req, newRunId());
-  const backend = await getBackend(prepared.backend, loaded);
-  const price = backend.pricing();
-  const trainerSpec = prepared.spec.trainerSpec;
-  const estimate = estimateRun(ledger, {
-    kind: prepared.kind,
-    preset: prepared.preset,
-    backend: prepared.backend,
-    steps: (trainerSpec?.max_steps as number | null | undefined) ?? null,
-    pricePerHour: price.pricePerHour,
-    priceSource: price.source,
-  });
-  const monthly = checkMonthlyBudget(ledger, loaded.config.budget.monthly_usd, estimate);
+  const {startRun} = await import('../runtime/start-run.js');
+  const started = await startRun(ctx.ledger, ctx.loaded, req, {dryRun: ctx.dryRun, force: ctx.force, progress: ctx.progress});
+  const {prepared, price, estimate, monthly} = started;
   const base = {
     kind: prepared.kind,
     backend: prepared.backend,
@@ -98,61 +80,51 @@ export async function runCommand(ctx: RunCommandContext, req: LaunchRequest): Pr
     estimate,
     monthlyBudget: monthly,
   };
-  if (ctx.dryRun) {
-    const rendered = backend.render ? await backend.render(prepared.spec) : undefined;
-    if (!ctx.json) {
-      ctx.say(JSON.stringify(trainerSpec ?? {command: prepared.spec.command}, null, 2));
-      ctx.say(`command: ${prepared.spec.command.join(' ')}`);
-      ctx.say(`backend: ${prepared.backend} (${price.resource}, ${formatUsd(price.pricePerHour)}/h: ${price.source})`);
-      ctx.say(estimateLine(estimate));
-      if (monthly.monthlyUsd !== null) ctx.say(`monthly budget: ${formatUsd(monthly.leftUsd)} left of ${formatUsd(monthly.monthlyUsd)}${monthly.fits ? '' : ' (this run would be refused without --force)'}`);
-      for (const [name, text] of Object.entries(rendered ?? {})) ctx.say(`--- ${name}\n${text}`);
-      ctx.say('(dry run: nothing launched)');
-    }
-    return {
-      ...base,
-      id: prepared.id,
-      status: 'queued',
-      detached: false,
-      dryRun: true,
-      reason: 'dry run: nothing launched',
-      modelDir: null,
-      costUsd: 0,
-      metrics: {},
-      spec: trainerSpec,
-      command: prepared.spec.command,
-      ...(rendered ? {rendered} : {}),
-    };
-  }
-  if (!monthly.fits && !ctx.force) throw monthlyBudgetError(monthly, estimate);
-  // Remote backends: an unreachable host or a request the scheduler refuses fails here, with the
-  // backend's exit code (11), instead of as a failed run found later.
-  if (backend.type !== 'local') await backend.check();
-
-  // Hugging Face tokenizers: the data is rendered and tokenized here, by the code the server runs.
-  const ft = trainerSpec?.finetune as {base?: string; tokens?: string} | null | undefined;
-  const tokens = ft?.tokens ?? (trainerSpec?.tokens as string | undefined);
-  const tokDir = ft?.base ?? (trainerSpec?.tokenizer as string | undefined);
-  if (tokens && tokDir && !existsSync(path.join(tokens, 'meta.json'))) {
-    const {writeTokens} = await import('./sft-tokens.js');
-    ctx.progress(`Tokenizing the dataset with ${tokDir}'s tokenizer and chat template...`);
-    const meta = await writeTokens(tokDir, (trainerSpec!.dataset as {dir: string}).dir, tokens, ft ? 'finetune' : 'train');
-    for (const [split, s] of Object.entries(meta.splits)) {
-      ctx.progress(`  ${split}: ${s.records} ${s.mode === 'chat' ? 'conversations' : 'records'}, ${s.tokens} tokens (longest ${s.maxLength})${s.skipped ? `, ${s.skipped} skipped` : ''}`);
-    }
-  }
-  const {launchRun} = await import('./launch.js');
-  const run = launchRun(ledger, loaded, prepared, {name: req.name});
+  if (!started.run) return dryRunResult(ctx, started, base);
+  const run = started.run;
+  const ds = prepared.spec.trainerSpec?.dataset;
   ctx.progress(`Run ${run.id} (${run.kind}) on ${run.backend}: ${run.run_dir}`);
+  if (ds) ctx.progress(`Dataset: ${ds.id ?? 'not in the ledger'} (${ds.dir})`);
   if (price.pricePerHour === 0) ctx.progress(`Cost: $0/h (${price.source}).`);
   if (ctx.detach) {
     if (!ctx.json) ctx.say(run.id);
-    return {...base, ...resultFields(ledger, run), detached: true, dryRun: false};
+    return {...base, ...resultFields(ctx.ledger, run), detached: true, dryRun: false};
   }
   const {final, detached} = await attach(ctx, run.id);
-  const result = {...base, ...resultFields(ledger, final), detached, dryRun: false};
+  const result = {...base, ...resultFields(ctx.ledger, final), detached, dryRun: false};
   if (!detached) report(ctx, final, result);
   return result;
+}
+
+type ResultBase = Pick<RunCommandResult, 'kind' | 'backend' | 'runDir' | 'parentRunId' | 'datasetId' | 'pricePerHour' | 'priceSource' | 'estimate' | 'monthlyBudget'>;
+
+/** --dry-run: the spec, command, price, estimate and rendered files, printed for people; nothing launched. */
+function dryRunResult(ctx: RunCommandContext, started: StartedRun, base: ResultBase): RunCommandResult {
+  const {prepared, price, estimate, monthly, rendered} = started;
+  const trainerSpec = prepared.spec.trainerSpec;
+  if (!ctx.json) {
+    ctx.say(JSON.stringify(trainerSpec ?? {command: prepared.spec.command}, null, 2));
+    ctx.say(`command: ${prepared.spec.command.join(' ')}`);
+    ctx.say(`backend: ${prepared.backend} (${price.resource}, ${formatUsd(price.pricePerHour)}/h: ${price.source})`);
+    ctx.say(estimateLine(estimate));
+    if (monthly.monthlyUsd !== null) ctx.say(`monthly budget: ${formatUsd(monthly.leftUsd)} left of ${formatUsd(monthly.monthlyUsd)}${monthly.fits ? '' : ' (this run would be refused without --force)'}`);
+    for (const [name, text] of Object.entries(rendered ?? {})) ctx.say(`--- ${name}\n${text}`);
+    ctx.say('(dry run: nothing launched)');
+  }
+  return {
+    ...base,
+    id: prepared.id,
+    status: 'queued',
+    detached: false,
+    dryRun: true,
+    reason: 'dry run: nothing launched',
+    modelDir: null,
+    costUsd: 0,
+    metrics: {},
+    spec: trainerSpec,
+    command: prepared.spec.command,
+    ...(rendered ? {rendered} : {}),
+  };
 }
 
 function estimateLine(e: RunEstimate): string {
@@ -190,8 +162,8 @@ function report(ctx: RunCommandContext, run: RunRow, result: RunCommandResult): 
 
 /** Follows the run; Ctrl-C asks (TTY) or stops the run (no TTY). */
 async function attach(ctx: RunCommandContext, runId: string): Promise<{final: RunRow; detached: boolean}> {
-  const {followRun, formatView, ViewTracker} = await import('./attach.js');
-  const {writeStopRequest} = await import('./control.js');
+  const {followRun, formatView, ViewTracker} = await import('../runtime/attach.js');
+  const {writeStopRequest} = await import('../runtime/control.js');
   const tracker = new ViewTracker();
   const tty = Boolean(process.stderr.isTTY) && !ctx.json;
   let spinner: {text: string; stop(): void; start(): void} | undefined;
