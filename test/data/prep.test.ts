@@ -246,7 +246,7 @@ describe('llmops data prep (CLI)', () => {
     const r = await runCli(['data', 'prep', '--json', '--workers', '2'], {cwd: dir});
     expect(r.code, r.stderr).toBe(0);
     expect(r.json).toMatchObject({dir: path.join(dir, 'prepared'), skipped: false, records: {read: 14, duplicates: {exact: 1, near: 0}}});
-    expect(Object.keys(r.json).sort()).toEqual(['dir', 'id', 'kind', 'lsh', 'manifest', 'pii', 'records', 'rejected_by_reason', 'seconds', 'skipped', 'tokens']);
+    expect(Object.keys(r.json).sort()).toEqual(['dir', 'dry_run', 'id', 'kind', 'lsh', 'manifest', 'pii', 'records', 'rejected_by_reason', 'rejected_by_rule', 'seconds', 'skipped', 'tokens', 'warnings']);
     await prepareData({root: dir, config: dataConfig({inputs: ['data/*'], out: 'inproc'}), cacheDir: '.c', workers: 0});
     for (const f of ['train.jsonl', 'val.jsonl', 'test.jsonl', 'rejected.jsonl', 'duplicates.jsonl', 'profile.json', 'card.md']) {
       expect(readFileSync(path.join(dir, 'prepared', f), 'utf8'), f).toBe(readFileSync(path.join(dir, 'inproc', f), 'utf8').replace('llmops 0.0.0', 'llmops 0.1.0'));

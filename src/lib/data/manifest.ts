@@ -1,8 +1,9 @@
 /** The manifest of a prepared dataset (manifest.json): deterministic, no timestamps or timings. */
 import type {PiiCounts} from './pii.js';
 import type {TokenStats} from './tokens.js';
+import type {RuleTally} from './rule-tally.js';
 
-export const MANIFEST_VERSION = 1;
+export const MANIFEST_VERSION = 2;
 
 export interface PrepParams {
   format: string;
@@ -43,7 +44,9 @@ export interface Manifest {
   params_sha256: string;
   counts: {
     read: number;
-    rejected: {total: number; by_reason: Record<string, number>};
+    rejected: {total: number; by_reason: Record<string, number>; by_rule: RuleTally[]};
+    /** Records read per kind ("unknown": could not be read as a record). */
+    by_kind: {text: number; chat: number; unknown: number};
     duplicates: {exact: number; near: number};
     written: {train: number; val: number; test: number};
   };

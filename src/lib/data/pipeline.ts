@@ -19,7 +19,8 @@ import {MANIFEST_VERSION, type Manifest, type PrepParams} from './manifest.js';
 import {effectiveThreshold, jaccard, optimalLsh, sortedSet} from './minhash.js';
 import type {PiiCounts, PiiType} from './pii.js';
 import {OrderedPool} from './pool.js';
-import {FORMATS, type PackedBatch, type ProcessOptions} from './process.js';
+import {FORMATS, KINDS, type PackedBatch, type ProcessOptions} from './process.js';
+import {ruleWarnings, type RuleTally} from './rule-tally.js';
 import {ProfileTotals, TermBatch, inProfileSample, profileEvery} from './profile-terms.js';
 import type {Message} from './records.js';
 import {readFile, resolveInputs, type FileStats, type InputFile} from './sources.js';
@@ -46,6 +47,8 @@ export interface PrepOptions {
   cacheDir: string;
   hubUrl?: string;
   force?: boolean;
+  /** Count and report everything, write nothing (no outputs, no ledger row). */
+  dryRun?: boolean;
   /** Worker threads; 0 runs in-process. Default: the number of CPUs, at most 4. */
   workers?: number;
   /** Input bytes above which the drift profile samples its prompts (default PROFILE_FULL_BYTES; tests set it low). */
@@ -68,6 +71,12 @@ export interface PrepResult {
     duplicates: {exact: number; near: number};
   };
   rejected_by_reason: Record<string, number>;
+  /** Per record kind and reason: count, share of that kind's records, up to three example lines. */
+  rejected_by_rule: RuleTally[];
+  /** What a person should know (a rule removing > 5% of a kind, an empty input...): also on stderr. */
+  warnings: string[];
+  /** --dry-run: everything counted, nothing written. */
+  dry_run: boolean;
   pii: {mode: string; counts: PiiCounts; records: number};
   tokens: TokenStats;
   lsh: {bands: number; rows: number; effective_threshold: number; threshold: number} | null;
@@ -184,7 +193,7 @@ function reusable(outDir: string, inputs: InputFile[], paramsSha: string): Manif
   return m;
 }
 
-function resultFrom(m: Manifest, dir: string, skipped: boolean, seconds: number): PrepResult {
+function resultFrom(m: Manifest, dir: string, skipped: boolean, seconds: number, extra: {warnings?: string[]; dryRun?: boolean} = {}): PrepResult {
   const c = m.counts;
   return {
     id: m.id,
@@ -192,6 +201,9 @@ function resultFrom(m: Manifest, dir: string, skipped: boolean, seconds: number)
     kind: m.kind,
     records: {read: c.read, written: c.written, rejected: c.rejected.total, duplicates: c.duplicates},
     rejected_by_reason: c.rejected.by_reason,
+    rejected_by_rule: c.rejected.by_rule,
+    warnings: [...ruleWarnings(c.rejected.by_rule), ...(extra.warnings ?? [])],
+    dry_run: extra.dryRun ?? false,
     pii: m.pii,
     tokens: m.tokens,
     lsh: m.params.dedup.near
@@ -223,7 +235,7 @@ export async function prepareData(o: PrepOptions): Promise<PrepResult> {
   };
   const inputs = await resolveInputs(cfg.inputs, {root: o.root, exclude: outDir, download});
 
-  if (!o.force) {
+  if (!o.force && !o.dryRun) {
     const m = reusable(outDir, inputs, paramsSha);
     if (m) {
       record(o.ledger, m, outDir, readFileSync(path.join(outDir, 'manifest.json'), 'utf8'));
@@ -289,6 +301,17 @@ export async function prepareData(o: PrepOptions): Promise<PrepResult> {
   const threshold = params.dedup.threshold;
   const nBands = params.dedup.bands;
 
+  // Per record kind: records read, and per rejection reason its count and first three lines.
+  const kindRecords = [0, 0, 0];
+  const rejections = new Map<string, RuleTally>();
+  const tally = (kind: number, reason: string, src: number, line: number) => {
+    const key = `${kind}|${reason}`;
+    let t = rejections.get(key);
+    if (!t) rejections.set(key, (t = {kind: KINDS[kind]!, reason, records: 0, share: 0, examples: []}));
+    t.records++;
+    if (t.examples.length < 3) t.examples.push({source: names[src]!, line});
+  };
+
   const addPii = (counts: PiiCounts) => {
     piiRecords++;
     for (const [k, v] of Object.entries(counts)) piiCounts[k as PiiType] = (piiCounts[k as PiiType] ?? 0) + v;
@@ -312,10 +335,12 @@ export async function prepareData(o: PrepOptions): Promise<PrepResult> {
       read++;
       const start = i === 0 ? 0 : b.end[i - 1]!;
       const flags = b.flags[i]!;
+      kindRecords[flags >> 6]!++;
       if ((flags & 1) === 0) {
         rejected++;
         const reason = b.tags[i]!;
         byReason[reason] = (byReason[reason] ?? 0) + 1;
+        tally(flags >> 6, reason, b.src, b.line[i]!);
         const p = piiAt.get(i);
         if (p) addPii(p);
         w.rejected.encoded(out, start, b.end[i]!);
@@ -366,7 +391,7 @@ export async function prepareData(o: PrepOptions): Promise<PrepResult> {
       const split = ((flags >> 1) & 3) as 0 | 1 | 2;
       splitWriters[split]!.encoded(out, start, b.end[i]!);
       tokens.add(b.tokens[i]!, split);
-      const format = FORMATS[flags >> 3]!;
+      const format = FORMATS[(flags >> 3) & 7]!;
       formats[format] = (formats[format] ?? 0) + 1;
       kinds |= format === 'text' ? 1 : 2;
       const p = piiAt.get(i);
@@ -439,6 +464,9 @@ export async function prepareData(o: PrepOptions): Promise<PrepResult> {
   if (read !== rejected + exactDups + nearDups + written.train + written.val + written.test) {
     throw new Error(`counts do not reconcile: read ${read}, rejected ${rejected}, duplicates ${exactDups}+${nearDups}, written ${JSON.stringify(written)}`);
   }
+  const byRule = [...rejections.values()]
+    .map((t) => ({...t, share: round4(t.records / Math.max(1, t.kind === 'unknown' ? read : kindRecords[KINDS.indexOf(t.kind)]!))}))
+    .sort((a, b) => (a.kind !== b.kind ? (a.kind < b.kind ? -1 : 1) : b.records - a.records || (a.reason < b.reason ? -1 : 1)));
   const idSource = canonicalJson({outputs: Object.fromEntries(Object.entries(outputs).map(([k, v]) => [k, v.sha256])), params: paramsSha});
   const manifest: Manifest = {
     version: MANIFEST_VERSION,
@@ -450,7 +478,8 @@ export async function prepareData(o: PrepOptions): Promise<PrepResult> {
     params_sha256: paramsSha,
     counts: {
       read,
-      rejected: {total: rejected, by_reason: Object.fromEntries(Object.entries(byReason).sort(([a], [b]) => (a < b ? -1 : 1)))},
+      rejected: {total: rejected, by_reason: Object.fromEntries(Object.entries(byReason).sort(([a], [b]) => (a < b ? -1 : 1))), by_rule: byRule},
+      by_kind: {text: kindRecords[1]!, chat: kindRecords[2]!, unknown: kindRecords[0]!},
       duplicates: {exact: exactDups, near: nearDups},
       written,
     },
@@ -459,6 +488,10 @@ export async function prepareData(o: PrepOptions): Promise<PrepResult> {
     tokens: tokens.stats(),
     outputs,
   };
+  if (o.dryRun) {
+    rmSync(tmp, {recursive: true, force: true});
+    return resultFrom(manifest, outDir, false, (performance.now() - t0) / 1000, {dryRun: true});
+  }
   const card = renderCard(manifest);
   writeFileSync(path.join(tmp, 'card.md'), card);
   const manifestText = JSON.stringify(manifest, null, 2) + '\n';

@@ -49,12 +49,15 @@ export interface Block {
 
 type Stage = 'parse' | 'normalize' | 'quality' | 'pii';
 
-export const FORMATS = ['text', 'alpaca', 'sharegpt', 'openai'] as const;
+export const FORMATS = ['text', 'alpaca', 'sharegpt', 'openai', 'prompt_completion'] as const;
+/** Record kinds in flags bits 6-7: 0 when the record could not be read. */
+export const KINDS = ['unknown', 'text', 'chat'] as const;
 
 /**
  * The results of one batch, packed into a few typed arrays and one byte buffer so the hand-over
  * back to the main thread is a transfer, not a clone of one object per record. Per record i:
- * flags bit 0 kept (else rejected), bits 1-2 split, bits 3-4 format index (FORMATS); its output
+ * flags bit 0 kept (else rejected), bits 1-2 split, bits 3-5 format index (FORMATS), bits 6-7 kind
+ * (KINDS, rejected records too); its output
  * line (kept: the canonical JSON; rejected: the rejected.jsonl line) is out[end[i-1]..end[i]),
  * newline included; tags[i] is the id (kept) or "stage:rule" (rejected).
  */
@@ -153,8 +156,9 @@ class Packer {
     this.out[this.pos++] = 10;
   }
 
-  rejected(line: number, tag: string, json: string, pii?: PiiCounts): void {
+  rejected(line: number, kind: number, tag: string, json: string, pii?: PiiCounts): void {
     const i = this.n++;
+    this.flags[i] = kind << 6;
     this.line[i] = line;
     this.tags.push(tag);
     if (pii) this.pii.push([i, pii]);
@@ -165,7 +169,7 @@ class Packer {
 
   kept(line: number, split: number, format: number, key: Buffer, tokens: number, id: string, json: string, pii?: PiiCounts): number {
     const i = this.n++;
-    this.flags[i] = 1 | (split << 1) | (format << 3);
+    this.flags[i] = 1 | (split << 1) | (format << 3) | ((format === 0 ? 1 : 2) << 6);
     this.line[i] = line;
     this.keyHi[i] = key.readUInt32BE(0);
     this.keyLo[i] = key.readUInt32BE(4);
@@ -323,11 +327,15 @@ export class BatchProcessor {
     // Key order as before the packing: source, line, stage, rule, reason, score?, limit?, raw.
     const json = JSON.stringify({source: this.o.files[it.src], line: it.line, stage, rule, reason,
       ...(extra.score !== undefined ? {score: extra.score} : {}), ...(extra.limit !== undefined ? {limit: extra.limit} : {}), raw: raw ?? this.safeRaw(it.raw)});
-    p.rejected(it.line, `${stage}:${rule}`, json, pii);
+    p.rejected(it.line, this.kind, `${stage}:${rule}`, json, pii);
   }
+
+  /** Kind of the record in hand (KINDS index), 0 until it is read. */
+  private kind = 0;
 
   private one(it: RawItem, p: Packer): void {
     const o = this.o;
+    this.kind = 0;
     let value = it.value;
     if (value === undefined) {
       try {
@@ -344,6 +352,7 @@ export class BatchProcessor {
       if (err instanceof ShapeError) return this.reject(p, it, 'parse', err.rule, err.message);
       throw err;
     }
+    this.kind = c.kind === 'text' ? 1 : 2;
 
     // Stage 2: normalise every text field. A text is scanned once before normalising: that pass
     // tells whether normalising changes it, and when only the gaps between words change its word
