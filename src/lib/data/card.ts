@@ -44,7 +44,11 @@ export function renderCard(m: Manifest): string {
     `| written: val | ${c.written.val} |`,
     `| written: test | ${c.written.test} |`,
     '',
-    `Counts reconcile: read = rejected + exact duplicates + near duplicates + written.`,
+    m.reconciled
+      ? `Counts reconcile: the inputs' own record count (${m.inputs.reduce((n, i) => n + i.records, 0)}: lines, CSV rows, array elements) = ` +
+        `rejected + exact duplicates + near duplicates + written.`
+      : `**Counts do NOT reconcile**: ${m.warnings.filter((w) => w.startsWith('counts do not reconcile')).join(' ')}`,
+    ...(m.warnings.length > 0 ? ['', ...m.warnings.map((w) => `- Warning: ${w}`)] : []),
     '',
     '## Rejections by rule',
     '',

@@ -50,6 +50,10 @@ export interface Manifest {
     duplicates: {exact: number; near: number};
     written: {train: number; val: number; test: number};
   };
+  /** Whether every input's own record count equals its records written, rejected and duplicate. */
+  reconciled: boolean;
+  /** Input-level warnings (an empty input, counts that do not reconcile); rule warnings are derived. */
+  warnings: string[];
   formats: Record<string, number>;
   pii: {mode: string; counts: PiiCounts; records: number};
   tokens: TokenStats;

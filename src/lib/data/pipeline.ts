@@ -23,7 +23,7 @@ import {FORMATS, KINDS, type PackedBatch, type ProcessOptions} from './process.j
 import {ruleWarnings, type RuleTally} from './rule-tally.js';
 import {ProfileTotals, TermBatch, inProfileSample, profileEvery} from './profile-terms.js';
 import type {Message} from './records.js';
-import {readFile, resolveInputs, type FileStats, type InputFile} from './sources.js';
+import {emptyInputError, readFile, resolveInputs, type FileStats, type InputFile} from './sources.js';
 import {ShingleSpill} from './spill.js';
 import {TokenCounter, type TokenStats} from './tokens.js';
 import {U64Map} from './u64map.js';
@@ -202,7 +202,7 @@ function resultFrom(m: Manifest, dir: string, skipped: boolean, seconds: number,
     records: {read: c.read, written: c.written, rejected: c.rejected.total, duplicates: c.duplicates},
     rejected_by_reason: c.rejected.by_reason,
     rejected_by_rule: c.rejected.by_rule,
-    warnings: [...ruleWarnings(c.rejected.by_rule), ...(extra.warnings ?? [])],
+    warnings: [...m.warnings, ...ruleWarnings(c.rejected.by_rule), ...(extra.warnings ?? [])],
     dry_run: extra.dryRun ?? false,
     pii: m.pii,
     tokens: m.tokens,
@@ -449,7 +449,20 @@ export async function prepareData(o: PrepOptions): Promise<PrepResult> {
   await pool.close();
   spill?.close();
   rmSync(path.join(tmp, '.shingles.bin'), {force: true});
-  for (let i = 0; i < inputStats.length; i++) inputStats[i]!.records = recordsBySrc[i]!;
+  // Every input's own record count (sources.ts counts lines / CSV rows / array elements itself)
+  // against what the run accounted for: a parser that loses a row shows up here, not as a silent gap.
+  const warnings: string[] = [];
+  const empty = inputs.filter((_, i) => inputStats[i]!.records === 0);
+  if (empty.length === inputs.length) {
+    rmSync(tmp, {recursive: true, force: true});
+    throw emptyInputError(inputs[0]!.name, inputStats[0]!.format);
+  }
+  for (const f of empty) warnings.push(`${f.name}: empty input (no records); the other inputs were prepared.`);
+  const unaccounted: string[] = [];
+  for (let i = 0; i < inputStats.length; i++) {
+    if (inputStats[i]!.records !== recordsBySrc[i]!) unaccounted.push(`${inputs[i]!.name}: ${inputStats[i]!.records} records in the file, ${recordsBySrc[i]!} accounted for`);
+  }
+  for (const u of unaccounted) warnings.push(`counts do not reconcile: ${u}.`);
 
   const outputs: Manifest['outputs'] = {};
   for (const [name, x] of Object.entries(w)) {
@@ -483,6 +496,8 @@ export async function prepareData(o: PrepOptions): Promise<PrepResult> {
       duplicates: {exact: exactDups, near: nearDups},
       written,
     },
+    reconciled: unaccounted.length === 0,
+    warnings,
     formats: Object.fromEntries(Object.entries(formats).sort(([a], [b]) => (a < b ? -1 : 1))),
     pii: {mode: cfg.pii.mode, counts: Object.fromEntries(Object.entries(piiCounts).sort(([a], [b]) => (a < b ? -1 : 1))), records: piiRecords},
     tokens: tokens.stats(),

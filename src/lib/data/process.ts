@@ -18,7 +18,7 @@ import {scanPii, secretHint, type PiiCounts, type PiiType} from './pii.js';
 import {checkQuality, type QualityOptions} from './quality.js';
 import {checkSft} from './sft-rules.js';
 import {inProfileSample, type ProfilePart, TermBatch} from './profile-terms.js';
-import {hasMappedField, mappedFields, ShapeError, toCanonical, type Canonical, type FieldMap, type Message} from './records.js';
+import {hasMappedField, mappedFields, ShapeError, suggestFieldMap, toCanonical, type Canonical, type FieldMap, type Message} from './records.js';
 
 export interface RawItem {
   src: number;
@@ -29,6 +29,17 @@ export interface RawItem {
   value?: unknown;
   /** First record of its file: checked against the field mapping. */
   first?: boolean;
+  /** Already known to be unreadable (a CSV row with the wrong number of fields): rejected as is. */
+  error?: {rule: string; reason: string};
+}
+
+/** A blank line: nothing but spaces, tabs and carriage returns (the reader counts records the same way). */
+export function isBlankLine(l: string): boolean {
+  for (let i = 0; i < l.length; i++) {
+    const c = l.charCodeAt(i);
+    if (c !== 32 && c !== 9 && c !== 13) return false;
+  }
+  return true;
 }
 
 /**
@@ -99,7 +110,7 @@ export function blockItems(b: Block): RawItem[] {
     const stop = i === -1 ? s.length : i;
     const e = stop > start && s.charCodeAt(stop - 1) === 13 ? stop - 1 : stop;
     const l = s.slice(start, e);
-    if (l.trim() !== '') {
+    if (!isBlankLine(l)) {
       const it: RawItem = b.text ? {src: b.src, line: n, raw: l, value: {text: l}} : {src: b.src, line: n, raw: l};
       if (n === b.firstLine) it.first = true;
       items.push(it);
@@ -243,6 +254,8 @@ const byteTokens: Encoder = (c) =>
  * than JSON.parse of the whole input line, and ~7x slower than this.
  */
 export function keptJson(c: Canonical, id: string, jsonPlain: boolean): string {
+  // Tool calls and tool-turn fields take the plain path (their JSON was not scanned).
+  if (jsonPlain && c.kind === 'chat' && c.messages.some((m) => m.tool_calls || m.tool_call_id !== undefined || m.name !== undefined)) jsonPlain = false;
   if (!jsonPlain) return c.kind === 'text' ? JSON.stringify({id, text: c.text}) : JSON.stringify({id, messages: c.messages satisfies Message[]});
   if (c.kind === 'text') return `{"id":${JSON.stringify(id)},"text":"${c.text.replaceAll('\n', '\\n')}"}`;
   let out = `{"id":${JSON.stringify(id)},"messages":[`;
@@ -336,6 +349,7 @@ export class BatchProcessor {
   private one(it: RawItem, p: Packer): void {
     const o = this.o;
     this.kind = 0;
+    if (it.error) return this.reject(p, it, 'parse', it.error.rule, it.error.reason);
     let value = it.value;
     if (value === undefined) {
       try {
@@ -437,7 +451,7 @@ export class BatchProcessor {
       }
     }
 
-    const content = c.kind === 'text' ? c.text : c.messages.map((m) => `${m.role}\u0000${m.content}`).join('\u0001');
+    const content = c.kind === 'text' ? c.text : c.messages.map((m) => `${m.role}\u0000${m.content}${m.tool_calls ? `\u0000${JSON.stringify(m.tool_calls)}` : ''}`).join('\u0001');
     // One-shot crypto.hash: a Hash object per record measured ~6 us of the per-record cost.
     const digest = cryptoHash('sha256', (c.kind === 'text' ? 't\u0000' : 'c\u0000') + content, 'buffer') as unknown as Buffer;
     const key = digest.toString('hex', 0, 16);
@@ -471,7 +485,7 @@ export class BatchProcessor {
     const want = mapped.map(([k, v]) => `${k} -> "${v}"`).join(', ');
     throw inputError(
       `${file}:${it.line}: data.field_map (${want}) names fields this file does not have; its records have: ${Object.keys(obj).slice(0, 12).join(', ') || '(none)'}.`,
-      {fix: 'Try this: set data.field_map to the field names of this file (e.g. {text: body}), or remove the mapping.', details: {file, line: it.line}},
+      {fix: `Try this: data.field_map: ${suggestFieldMap(Object.keys(obj))} (this file's fields), or remove the mapping.`, details: {file, line: it.line}},
     );
   }
 }
