@@ -2,7 +2,8 @@
 # Installs what llmops needs on a fresh Debian/Ubuntu machine, then builds it. Idempotent: what is
 # already there is not installed again.
 #   - Debian packages: Python with torch (python3-torch, python3-onnx) for the trainer; with
-#     --dev also openssh-server, rsync, slurm-wlm, munge and chromium for the integration tests.
+#     --dev also openssh-server, rsync, slurm-wlm, munge, chromium, docker.io and debootstrap for the
+#     integration tests.
 #   - npm packages (npm ci), skipped when node_modules matches package-lock.json.
 # Asks before installing system packages on a TTY, unless --yes or CI is set.
 set -euo pipefail
@@ -28,7 +29,7 @@ fi
 
 # libopenblas0-pthread: without it Debian's torch falls back to the reference BLAS (10x slower).
 pkgs=(python3 python3-torch python3-onnx libopenblas0-pthread)
-[ "$DEV" = 1 ] && pkgs+=(openssh-server openssh-client rsync slurm-wlm munge chromium tmux)
+[ "$DEV" = 1 ] && pkgs+=(openssh-server openssh-client rsync slurm-wlm munge chromium tmux docker.io debootstrap)
 ask() { # question -> 0 for yes; never asks without a TTY (then --yes or CI decide)
   [ "$YES" = 1 ] && return 0
   [ -t 0 ] || { echo "setup: $1 Not asked without a TTY: rerun with --yes." >&2; return 1; }

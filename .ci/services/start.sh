@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Starts, as real services on loopback, what the remote-backend tests talk to:
 #   - an OpenSSH server on 127.0.0.1:2222 (its own host key, a generated client key for root),
-#   - a one-node Slurm cluster (munge, slurmctld, slurmd) with two fake GPUs as gres.
+#   - a one-node Slurm cluster (munge, slurmctld, slurmd) with two fake GPUs as gres,
+#   - a Docker daemon (when dockerd is installed) and a local base image, llmops-test/bookworm-node:20
+#     (Debian bookworm minbase from apt's own mirror plus this machine's Node and npm), because no
+#     registry image can be pulled in CI. Made once (~60 s), then cached as a tarball (~3 s import).
 # Run as root on Debian 12 with openssh-server rsync slurm-wlm munge installed. Idempotent: what
 # already runs is left alone. Writes $LLMOPS_SERVICES_DIR/services.env (and .json) that the tests read.
 # Fails loudly (non-zero, with the log tail) when a service cannot be started.
@@ -145,6 +148,56 @@ case "$state" in idle|mixed|allocated|completing) ;; *)
 esac
 say "slurm: one node 'localhost' ($CPUS CPUs, gres gpu:fake:2), partition debug, state $state"
 
+# ---------------------------------------------------------------- docker
+# Optional: without dockerd the image tests say they are skipped. A daemon that already answers
+# (a developer's own) is used as it is; otherwise ours runs with its own data root and pidfile.
+DOCKER_ENV=
+if command -v dockerd >/dev/null && command -v docker >/dev/null; then
+  K="$DIR/docker"; mkdir -p "$K"
+  if docker info >/dev/null 2>&1; then say "dockerd already answering"; else
+    alive "$K/dockerd.pid" && die "dockerd (pid $(cat "$K/dockerd.pid")) runs but does not answer; see $K/dockerd.log"
+    dockerd --data-root "$K/root" --exec-root "$K/exec" --pidfile "$K/dockerd.pid" >"$K/dockerd.log" 2>&1 &
+    for _ in $(seq 1 150); do docker info >/dev/null 2>&1 && break; sleep 0.2; done
+    docker info >/dev/null 2>&1 || { tail -n 20 "$K/dockerd.log" >&2; die "dockerd did not answer within 30 s"; }
+  fi
+  BASE=${LLMOPS_TEST_BASE_IMAGE:-llmops-test/bookworm-node:20}
+  if docker image inspect "$BASE" >/dev/null 2>&1; then say "base image $BASE already there"; else
+    if [ ! -s "$K/base.tar" ]; then
+      command -v debootstrap >/dev/null || die "missing debootstrap. Try this: apt-get install -y debootstrap"
+      # The mirror apt itself uses (deb822 sources first, then a classic sources.list).
+      MIRROR=$(grep -h -m1 '^URIs:' /etc/apt/sources.list.d/*.sources 2>/dev/null | awk '{print $2}' | head -n1 || true)
+      [ -n "$MIRROR" ] || MIRROR=$(awk '$1=="deb" {print $2; exit}' /etc/apt/sources.list 2>/dev/null || true)
+      MIRROR=${MIRROR:-http://deb.debian.org/debian}
+      R="$K/rootfs"; rm -rf "$R"
+      say "debootstrap bookworm from $MIRROR (about a minute, once)"
+      debootstrap --variant=minbase bookworm "$R" "$MIRROR" >"$K/debootstrap.log" 2>&1 \
+        || { tail -n 20 "$K/debootstrap.log" >&2; die "debootstrap failed"; }
+      NODE=$(command -v node); NPMDIR=$(dirname "$(readlink -f "$(command -v npm)")")/..
+      install -m 755 "$NODE" "$R/usr/local/bin/node"
+      mkdir -p "$R/usr/local/lib/node_modules" && cp -a "$(readlink -f "$NPMDIR")" "$R/usr/local/lib/node_modules/npm"
+      ln -sf ../lib/node_modules/npm/bin/npm-cli.js "$R/usr/local/bin/npm"
+      ln -sf ../lib/node_modules/npm/bin/npx-cli.js "$R/usr/local/bin/npx"
+      # Node's headers, so native modules (better-sqlite3) compile without downloading them.
+      NODEINC=$(dirname "$(dirname "$(readlink -f "$NODE")")")/include/node
+      [ -d "$NODEINC" ] && mkdir -p "$R/usr/local/include" && cp -a "$NODEINC" "$R/usr/local/include/node"
+      # Behind a TLS-inspecting proxy npm and apt inside builds need this machine's extra CAs:
+      # the local ones (kept by update-ca-certificates when a build installs ca-certificates) and the bundle.
+      if [ -d /usr/local/share/ca-certificates ]; then cp -a /usr/local/share/ca-certificates/. "$R/usr/local/share/ca-certificates/"; fi
+      if [ -s /etc/ssl/certs/ca-certificates.crt ]; then mkdir -p "$R/etc/ssl/certs" && cp /etc/ssl/certs/ca-certificates.crt "$R/etc/ssl/certs/"; fi
+      rm -rf "$R/var/cache/apt/archives/"*.deb "$R/var/lib/apt/lists/"*
+      tar -C "$R" -cf "$K/base.tar.tmp" . && mv "$K/base.tar.tmp" "$K/base.tar" && rm -rf "$R"
+    fi
+    docker import --change 'ENV NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt' --change 'ENV npm_config_nodedir=/usr/local' \
+      --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+      "$K/base.tar" "$BASE" >/dev/null || die "docker import of $K/base.tar failed"
+    say "base image $BASE imported"
+  fi
+  DOCKER_ENV="LLMOPS_TEST_BASE_IMAGE=$BASE"
+  say "docker: $(docker version --format '{{.Server.Version}}' 2>/dev/null), base image $BASE"
+else
+  say "docker: dockerd not installed; the image tests will be skipped (scripts/setup.sh --dev installs it)"
+fi
+
 cat > "$DIR/services.env" <<ENV
 LLMOPS_SSH_HOST=root@127.0.0.1
 LLMOPS_SSH_PORT=$SSH_PORT
@@ -152,6 +205,7 @@ LLMOPS_SSH_KEY=$S/id_ed25519
 LLMOPS_SSH_KNOWN_HOSTS=$S/known_hosts
 LLMOPS_SLURM_PARTITION=debug
 LLMOPS_SLURM_GPUS=2
+$DOCKER_ENV
 ENV
 cat > "$DIR/services.json" <<JSON
 {"ssh": {"host": "root@127.0.0.1", "port": $SSH_PORT, "identity_file": "$S/id_ed25519", "known_hosts": "$S/known_hosts"},

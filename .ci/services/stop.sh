@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Stops what start.sh started (sshd on :2222, slurmd, slurmctld, munged). Idempotent.
+# Stops what start.sh started (sshd on :2222, slurmd, slurmctld, munged, our dockerd). Idempotent.
+# A dockerd that start.sh did not start (no pidfile of ours) is left alone.
 set -uo pipefail
 DIR=${LLMOPS_SERVICES_DIR:-/tmp/llmops-services}
 say() { echo "services: $*" >&2; }
@@ -21,4 +22,10 @@ stop_pidfile slurmd "$DIR/slurm/slurmd.pid"
 stop_pidfile slurmctld "$DIR/slurm/slurmctld.pid"
 stop_pidfile munged /run/munge/munged.pid
 stop_pidfile sshd "$DIR/ssh/sshd.pid"
+# Containers the tests left behind (labelled by llmops) go first; images stay cached in the data root.
+if [ -s "$DIR/docker/dockerd.pid" ] && command -v docker >/dev/null; then
+  left=$(docker ps -aq --filter label=dev.llmops.kind 2>/dev/null || true)
+  [ -n "$left" ] && docker rm -f $left >/dev/null 2>&1 && say "removed containers: $(echo $left)"
+fi
+stop_pidfile dockerd "$DIR/docker/dockerd.pid"
 exit 0

@@ -29,12 +29,13 @@ export default class Doctor extends BaseCommand<typeof Doctor> {
           throw new LlmopsError('ENVIRONMENT', 'Not installed.', {fix: `Try this: ${report.install.join(' && ')}`});
         }
       }
-      const {execa} = await import('execa');
+      const {runInherited} = await import('../lib/system/exec.js');
       for (const cmd of report.install) {
         this.progress(`$ ${cmd}`);
         const [bin, ...args] = cmd.split(' ');
         // eslint-disable-next-line no-await-in-loop
-        await execa(bin!, args, {stdio: ['ignore', 'inherit', 'inherit'], env: {DEBIAN_FRONTEND: 'noninteractive'}});
+        const code = await runInherited(bin!, args, {env: {DEBIAN_FRONTEND: 'noninteractive'}});
+        if (code !== 0) throw new LlmopsError('ENVIRONMENT', `\`${cmd}\` failed (exit ${code ?? 'none'}).`, {fix: 'Try this: run it by hand to see why, then rerun llmops doctor.'});
       }
       installed = true;
       report = await runDoctor(loaded, ledgerPath(loaded));

@@ -11,11 +11,12 @@ export default class Finetune extends BaseCommand<typeof Finetune> {
     '<%= config.bin %> finetune --base r-20261126-101500-ab12 --method lora',
     '<%= config.bin %> finetune --base ./models/base --method full --max-steps 100',
     '<%= config.bin %> finetune --base hf:OWNER/NAME --dataset data/chat',
+    '<%= config.bin %> finetune --base chat@prod --method lora',
   ];
 
   static flags = {
     ...runFlags,
-    base: Flags.string({summary: 'Base model: RUN_ID, a directory, or hf:OWNER/NAME (default: finetune.base).'}),
+    base: Flags.string({summary: 'Base model: RUN_ID, a directory, hf:OWNER/NAME, or NAME@ALIAS / NAME@vN of the registry (default: finetune.base).'}),
     method: Flags.string({summary: 'lora (default) or full.', options: ['lora', 'full']}),
   };
 
@@ -24,7 +25,10 @@ export default class Finetune extends BaseCommand<typeof Finetune> {
     const {parseBudget, parseSets} = await import('../lib/runtime/run-flags.js');
     const f = this.flags;
     const loaded = await this.projectConfig({required: true});
+    const ledger = await this.ledger();
     let base = f.base ?? loaded.config.finetune.base;
+    const {baseFromRegistry} = await import('../lib/registry/resolve.js');
+    base = baseFromRegistry(ledger, loaded.root, base);
     let baseSource: {ref: string; revision: string | null} | undefined;
     if (base?.startsWith('hf:')) {
       const {fetchHubBase} = await import('../lib/runtime/hub-base.js');
@@ -35,7 +39,7 @@ export default class Finetune extends BaseCommand<typeof Finetune> {
     }
     return runCommand(
       {
-        ledger: await this.ledger(),
+        ledger,
         loaded,
         json: this.jsonEnabled(),
         detach: f.detach,

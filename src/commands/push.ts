@@ -15,7 +15,7 @@ export default class Push extends BaseCommand<typeof Push> {
   static summary = "Upload a run's exported model folder to the Hugging Face Hub.";
   static description = 'The token comes from HF_TOKEN (write access) and is never printed or recorded. HF_ENDPOINT points at a mirror.\n\n--json result: {runId, modelDir, repo, url, files, bytes, commit}';
   static examples = ['<%= config.bin %> push r-20261126-abc123 --repo my-org/tiny-chat', '<%= config.bin %> push ./path/to/model --repo me/model --private'];
-  static args = {run: Args.string({description: 'RUN_ID (its RUN_DIR/model) or a model folder.', required: true})};
+  static args = {run: Args.string({description: 'RUN_ID (its RUN_DIR/model), a model folder, or NAME@ALIAS / NAME@vN.', required: true})};
   static flags = {
     repo: Flags.string({summary: 'Target repository, OWNER/NAME (created if missing).', required: true}),
     private: Flags.boolean({summary: 'Create the repository private.'}),

@@ -189,7 +189,8 @@ def run(spec, events, stop):
         "device": device.type, "gpu": gpu_name, "gpu_count": world if device.type == "cuda" else 0,
         "params": n_params, "trainable_params": handle.num_params(trainable_only=True),
         "tokens_per_step": tokens_per_step, "dtype": str(amp_dtype).replace("torch.", ""),
-        "sdpa": device.type == "cuda" and hp["sdpa"], "world_size": world})
+        "sdpa": device.type == "cuda" and hp["sdpa"], "world_size": world,
+        **({"data": handle.data_counts} if getattr(handle, "data_counts", None) else {})})
     print(f"training {spec['kind']} preset={spec['preset']} params={n_params} device={device} "
           f"steps={start_step}->{total} tokens/step={tokens_per_step}", flush=True)
 

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import {describe, expect, it} from 'vitest';
 import {configSchema} from '../../src/lib/config/schema.js';
-import {ReferenceProfileBuilder, promptOf} from '../../src/lib/monitor/profile.js';
+import {ReferenceProfileBuilder, promptOf} from '../../src/lib/profile/profile.js';
 import {normalizeKnown, normalizeText, type NormalizeOptions} from '../../src/lib/data/normalize.js';
 import {BatchProcessor, keptJson, type ProcessOptions} from '../../src/lib/data/process.js';
 import {stripHtml} from '../../src/lib/data/html.js';

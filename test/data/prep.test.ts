@@ -6,7 +6,7 @@ import {describe, expect, it} from 'vitest';
 import {configSchema} from '../../src/lib/config/schema.js';
 import {Ledger} from '../../src/lib/ledger/ledger.js';
 import {prepareData} from '../../src/lib/data/pipeline.js';
-import {ReferenceProfileBuilder} from '../../src/lib/monitor/profile.js';
+import {ReferenceProfileBuilder} from '../../src/lib/profile/profile.js';
 import {runCli, tempDir} from '../helpers/cli.js';
 
 const lines = (f: string) => readFileSync(f, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));

@@ -7,7 +7,7 @@ import {execFileSync} from 'node:child_process';
 import {cpSync, existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs';
 import path from 'node:path';
 import type {RunSpec} from '../../src/lib/runtime/backend.js';
-import {sshOptions, type SshTarget} from '../../src/lib/runtime/ssh.js';
+import {sshOptions, type SshTarget} from '../../src/lib/system/ssh.js';
 import {spawnSync} from 'node:child_process';
 import {PYTHON, REPO_ROOT, tempDir} from '../helpers/cli.js';
 

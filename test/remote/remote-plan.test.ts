@@ -7,7 +7,7 @@ import path from 'node:path';
 import {describe, expect, it} from 'vitest';
 import type {RunSpec} from '../../src/lib/runtime/backend.js';
 import {localizeLine, passEnvScript, planRemoteRun, wholeLines, wholeText} from '../../src/lib/runtime/remote-run.js';
-import {classifySshFailure, sshError, shq} from '../../src/lib/runtime/ssh.js';
+import {classifySshFailure, sshError, shq} from '../../src/lib/system/ssh.js';
 import {tempDir} from '../helpers/cli.js';
 
 function spec(root: string, extra: Partial<RunSpec> = {}): RunSpec {

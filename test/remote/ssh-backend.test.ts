@@ -9,7 +9,7 @@ import type {LoadedConfig} from '../../src/lib/config/load.js';
 import {parseConfigText} from '../../src/lib/config/load.js';
 import {SshBackend} from '../../src/lib/runtime/backends/ssh.js';
 import type {BackendHandle} from '../../src/lib/runtime/backend.js';
-import {sshCloseMaster} from '../../src/lib/runtime/ssh.js';
+import {sshCloseMaster} from '../../src/lib/system/ssh.js';
 import {sshMasterPid} from './helpers.js';
 import {tempDir} from '../helpers/cli.js';
 import {makeProject, services, sshBackendConfig, sshUnavailable, trainerRunSpec, until, type Project} from './helpers.js';

@@ -7,9 +7,10 @@ import {Service} from 'kubernetes-models/v1';
 import {parseAllDocuments} from 'yaml';
 import {beforeAll, describe, expect, it} from 'vitest';
 import {Ledger} from '../../src/lib/ledger/ledger.js';
-import {isAlive} from '../../src/lib/runtime/process.js';
+import {isAlive} from '../../src/lib/system/process.js';
 import {runCli, tempDir} from '../helpers/cli.js';
 import {tinyModel} from './helpers/model.js';
+import {sqlite} from '../helpers/sqlite.js';
 
 let model: {modelDir: string; runDir: string; runId: string};
 beforeAll(async () => {
@@ -66,7 +67,7 @@ describe('deploy --detach, list, logs, stop', () => {
     const row = l2.findDeployment('tiny')!;
     expect(row.stopped_at).not.toBeNull();
     expect(l2.listRequests(row.id).map((q) => q.endpoint)).toEqual(['chat', 'completions']);
-    const costs = l2.db.prepare('SELECT * FROM cost_entries WHERE deployment_id = ?').all(row.id) as any[];
+    const costs = sqlite(l2).prepare('SELECT * FROM cost_entries WHERE deployment_id = ?').all(row.id) as any[];
     expect(costs.length).toBeGreaterThanOrEqual(1);
     expect(costs[0]).toMatchObject({stage: 'serve', phase: 'serve'});
     l2.close();
@@ -161,6 +162,12 @@ describe('Kubernetes manifests (--dry-run)', () => {
     const docs = parseAllDocuments(r.stdout).map((d) => d.toJS());
     const c = checkSet(docs, 'tiny-api');
     expect(c.args).toEqual(expect.arrayContaining(['deploy', '--host', '0.0.0.0', '--api-key-env', 'LLMOPS_API_KEY']));
+    // The server image by tag (its entrypoint is llmops), not npx fetching a package at start-up.
+    expect(c.image).toMatch(/^llmops-server:\d+\.\d+\.\d+/);
+    expect(c.command).toBeUndefined();
+    expect(JSON.stringify(c)).not.toContain('npx');
+    const tagged = await runCli(['deploy', '--target', 'k8s', '--name', 'tiny-api', '--image', 'registry.example.com/llm/chat:7', '--dry-run', '--json'], {cwd: dir, env});
+    expect(tagged.json.manifests[0].spec.template.spec.containers[0].image).toBe('registry.example.com/llm/chat:7');
     expect(docs[0].spec.template.spec.nodeSelector).toEqual({pool: 'gpu'});
     expect(docs[2].spec.metrics[0].resource.name).toBe('cpu');
     expect(c.resources.limits['nvidia.com/gpu']).toBeUndefined();

@@ -14,22 +14,24 @@ export default class Deploy extends BaseCommand<typeof Deploy> {
   static summary = 'Serve an exported model behind an OpenAI-compatible API.';
   static description = `Attached by default: the server runs in this terminal until Ctrl-C, and every request is recorded in the ledger. --detach leaves it running in the background (see \`llmops deploy list\`, \`stop\`, \`logs\`).
 
-Binds 127.0.0.1 unless --host says otherwise; any other address needs --api-key-env. A Kubernetes backend as --target renders a Deployment, Service and HorizontalPodAutoscaler (--dry-run prints them).
+Binds 127.0.0.1 unless --host says otherwise; any other address needs --api-key-env. --target docker runs the server image (\`llmops image build\`) as a container with the model mounted read-only and the port published on --host; requests are recorded in this project's ledger as for a local server. A Kubernetes backend as --target renders a Deployment, Service and HorizontalPodAutoscaler (--dry-run prints them) that run the server image.
 
 --json result: {id, name, status, target, url, host, port, pid, modelDir, modelRunId, logPath, createdAt, startedAt, stoppedAt, requests, uptimeS}; with --dry-run: {target, engine, dryRun, manifests, yaml}.`;
 
   static examples = [
     '<%= config.bin %> deploy --model r-20261126-abc123',
+    '<%= config.bin %> deploy --model chat@prod --detach',
     '<%= config.bin %> deploy --model .llmops/runs/r-20261126-abc123/model --port 8080 --detach',
     'LLMOPS_API_KEY=$(openssl rand -hex 24) <%= config.bin %> deploy --host 0.0.0.0 --api-key-env LLMOPS_API_KEY',
-    '<%= config.bin %> deploy --target k8s --dry-run',
+    '<%= config.bin %> deploy --target docker --model r-20261126-abc123 --port 0',
+    '<%= config.bin %> deploy --target k8s --image registry.example.com/llmops-server:0.1.0 --dry-run',
     '<%= config.bin %> deploy --target k8s --engine vllm --hf-model Qwen/Qwen2.5-7B-Instruct --dry-run',
   ];
 
   static flags = {
-    model: Flags.string({char: 'm', summary: 'RUN_ID (its exported model) or a model folder; default: the newest run with a model.'}),
+    model: Flags.string({char: 'm', summary: 'RUN_ID (its exported model), a model folder, or NAME@ALIAS / NAME@vN of the registry; default: the newest run with a model.'}),
     name: Flags.string({char: 'n', summary: 'Deployment name (also the `model` clients ask for).', default: 'default'}),
-    target: Flags.string({summary: '"local" or the name of a backend in llmops.yaml (kubernetes: manifests).', default: 'local'}),
+    target: Flags.string({summary: '"local", "docker" (the server image in a container), or the name of a backend in llmops.yaml (kubernetes: manifests).', default: 'local'}),
     host: Flags.string({summary: 'Address to bind (default deploy.host, 127.0.0.1).'}),
     port: Flags.integer({char: 'p', summary: 'Port (default deploy.port, 8000; 0 = any free port).', min: 0, max: 65535}),
     'api-key-env': Flags.string({summary: 'Environment variable holding the API key clients must send (required off loopback).'}),
@@ -40,9 +42,10 @@ Binds 127.0.0.1 unless --host says otherwise; any other address needs --api-key-
     'model-claim': Flags.string({summary: 'Kubernetes: PersistentVolumeClaim holding the exported model folder.'}),
     replicas: Flags.integer({summary: 'Kubernetes: minimum replicas.', default: 1, min: 1}),
     'max-replicas': Flags.integer({summary: 'Kubernetes: maximum replicas for the autoscaler.', default: 4, min: 1}),
-    image: Flags.string({summary: 'Kubernetes: container image (default node:20-slim, or vllm/vllm-openai).'}),
+    image: Flags.string({summary: 'docker and Kubernetes: the server image (default: the newest `llmops image build`, else llmops-server:VERSION; vllm/vllm-openai for --engine vllm).'}),
     mode: Flags.string({summary: 'How concurrent requests share the model.', options: ['batch', 'interleave'], hidden: true}),
     'deployment-id': Flags.string({summary: 'Internal: the ledger record a detached server runs for.', hidden: true}),
+    'published-on': Flags.string({summary: 'Internal: in a container, the host address its port is published on.', hidden: true}),
   };
 
   async run(): Promise<DeployResult | DeployRenderResult> {
@@ -59,6 +62,26 @@ Binds 127.0.0.1 unless --host says otherwise; any other address needs --api-key-
         ledger,
       );
       if (!this.jsonEnabled()) this.log(`${r.name} is running on ${r.target} (${r.host}, remote port ${r.port}, pid ${r.pid}; id ${r.id}).`);
+      return r;
+    }
+    if (type === 'docker') {
+      const ledger = await this.ledger();
+      const {deployDocker} = await import('../../lib/serve/docker-target.js');
+      const r = await deployDocker(
+        {
+          name: f.name,
+          ...(f.model ? {model: f.model} : {}),
+          ...(f.image ? {image: f.image} : {}),
+          ...(f.host ? {host: f.host} : {}),
+          ...(f.port === undefined ? {} : {port: f.port}),
+          ...(f['api-key-env'] ? {apiKeyEnv: f['api-key-env']} : {}),
+          version: this.config.version,
+          progress: (m) => process.stderr.write(m + '\n'),
+        },
+        loaded,
+        ledger,
+      );
+      if (!this.jsonEnabled()) this.log(`${r.name} is running at ${r.url} (id ${r.id}, container llmops-${r.id}).`);
       return r;
     }
     if (type !== 'local') {
@@ -90,6 +113,7 @@ Binds 127.0.0.1 unless --host says otherwise; any other address needs --api-key-
         detach: f.detach,
         ...(f['deployment-id'] ? {deploymentId: f['deployment-id']} : {}),
         ...(f.mode ? {mode: f.mode as 'batch' | 'interleave'} : {}),
+        ...(f['published-on'] ? {publishedOn: f['published-on']} : {}),
         bin: process.argv[1]!,
         ...(f.config ? {configFlag: f.config} : {}),
         progress: (m) => process.stderr.write(m + '\n'),

@@ -9,7 +9,7 @@ export interface DeployLogsResult {
 }
 
 export default class DeployLogs extends BaseCommand<typeof DeployLogs> {
-  static summary = "Print a detached deployment's server log.";
+  static summary = "Print a detached or docker deployment's server log.";
   static description = '--json result: {id, name, logPath, text}';
   static examples = ['<%= config.bin %> deploy logs default', '<%= config.bin %> deploy logs default --tail 50'];
   static args = {name: Args.string({description: 'Deployment name or id.', required: true})};
@@ -20,7 +20,10 @@ export default class DeployLogs extends BaseCommand<typeof DeployLogs> {
     const {getDeployment, getDeploymentLog} = await import('../../lib/serve/deployments.js');
     const row = getDeployment(ledger, this.args.name);
     let r: DeployLogsResult;
-    if (row.target !== 'local') {
+    if (row.target === 'docker') {
+      const {dockerLogs} = await import('../../lib/serve/docker-target.js');
+      r = {id: row.id, name: row.name, logPath: row.log_path ?? '', text: await dockerLogs(row, this.flags.tail)};
+    } else if (row.target !== 'local') {
       const {sshLogs} = await import('../../lib/serve/ssh-target.js');
       const cfg = JSON.parse(row.config_json) as {logPath?: string; ssh_host?: string};
       const text = await sshLogs(await this.projectConfig(), row, this.flags.tail);

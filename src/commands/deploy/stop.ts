@@ -4,7 +4,7 @@ import type {StopResult} from '../../lib/serve/deployments.js';
 
 export default class DeployStop extends BaseCommand<typeof DeployStop> {
   static summary = 'Stop a deployment (by name or id) and record it in the ledger.';
-  static description = 'Sends SIGTERM (the server finishes recording requests and cost), then SIGKILL after --grace seconds. Stopping a deployment that is already stopped is not an error.\n\n--json result: {deployment: {...as in deploy list}, wasRunning, killed}';
+  static description = 'A docker deployment: `docker stop` (SIGTERM, then SIGKILL after --grace), its log kept in .llmops/deployments/ID.log, the container removed. Otherwise sends SIGTERM (the server finishes recording requests and cost), then SIGKILL after --grace seconds. Stopping a deployment that is already stopped is not an error.\n\n--json result: {deployment: {...as in deploy list}, wasRunning, killed}';
   static examples = ['<%= config.bin %> deploy stop default', '<%= config.bin %> deploy stop d-20261126-1a2b3c --json'];
   static args = {name: Args.string({description: 'Deployment name or id.', required: true})};
   static flags = {grace: Flags.integer({summary: 'Seconds to wait after SIGTERM before SIGKILL.', default: 15, min: 0})};
@@ -17,7 +17,7 @@ export default class DeployStop extends BaseCommand<typeof DeployStop> {
     if (row.target === 'local') result = await stopLocal(ledger, row, this.flags.grace * 1000);
     else {
       const {stopOnBackend} = await import('../../lib/serve/targets.js');
-      result = await stopOnBackend(await this.projectConfig(), ledger, row);
+      result = await stopOnBackend(await this.projectConfig(), ledger, row, this.flags.grace);
     }
     if (!this.jsonEnabled()) {
       this.log(result.wasRunning ? `Stopped ${row.name} (${row.id})${result.killed ? ' with SIGKILL' : ''}.` : `${row.name} (${row.id}) was not running; recorded as stopped.`);

@@ -21,7 +21,8 @@ export default class RunsLogs extends BaseCommand<typeof RunsLogs> {
 
   async run(): Promise<RunsLogsResult> {
     const {runPaths} = await import('../../lib/runtime/paths.js');
-    const {readTextFrom, lastLines} = await import('../../lib/runtime/tail.js');
+    const {readTextFrom, lastLines} = await import('../../lib/system/tail.js');
+    const {sleep} = await import('../../lib/util/time.js');
     const {FINAL_STATUSES} = await import('../../lib/ledger/ledger.js');
     const {reconcileRuns} = await import('../../lib/runtime/reconcile.js');
     const ledger = await this.ledger();
@@ -61,7 +62,7 @@ export default class RunsLogs extends BaseCommand<typeof RunsLogs> {
         lastReconcile = Date.now();
         await reconcileRuns(ledger, {loaded: await this.projectConfig()});
       }
-      await new Promise((r) => setTimeout(r, 300));
+      await sleep(300);
     }
     return {id: run.id, status: run.status, path: file, text: collected};
   }

@@ -133,7 +133,7 @@ function toProblems(
   const expected = expectedOf(issue);
   if (expected) problem.expected = expected;
   if (issue.code === 'invalid_union' && keyPath.at(-1) === 'type' && typeof found === 'string') {
-    problem.didYouMean = closest(found, ['local', 'ssh', 'slurm', 'kubernetes']);
+    problem.didYouMean = closest(found, ['local', 'ssh', 'slurm', 'kubernetes', 'docker']);
   } else if (issue.code === 'invalid_value' && typeof found === 'string') {
     problem.didYouMean = closest(found, issue.values.map(String));
   }

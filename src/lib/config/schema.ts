@@ -131,7 +131,10 @@ const loraSchema = z
     r: positiveInt.default(8),
     alpha: positiveInt.default(16),
     dropout: ratio.default(0),
-    targets: z.array(z.string()).default(['qkv', 'proj']).describe('Module names LoRA adapts.'),
+    targets: z
+      .array(z.string())
+      .default(['qkv', 'proj'])
+      .describe('Module names LoRA adapts. The default [qkv, proj] means, on a Hugging Face base, every attention and MLP projection (q/k/v/o/gate/up/down_proj; GPT-2: c_attn/c_proj/c_fc).'),
   })
   .prefault({});
 
@@ -164,6 +167,10 @@ export const finetuneSchema = z
     method: z.enum(['lora', 'full']).default('lora'),
     base: z.string().optional().describe('RUN_ID, a model directory, or hf:OWNER/NAME.'),
     lora: loraSchema,
+    long_records: z
+      .enum(['truncate', 'drop', 'error'])
+      .default('truncate')
+      .describe('Records longer than the context: truncate to the context (loss on the assistant tokens kept), drop them, or fail naming the first. Counted in the run log either way.'),
   })
   .prefault({});
 
@@ -254,7 +261,17 @@ export const kubernetesBackend = z.strictObject({
   ...priced,
 });
 
-export const backendSchema = z.discriminatedUnion('type', [localBackend, sshBackend, slurmBackend, kubernetesBackend]);
+export const dockerBackend = z.strictObject({
+  type: z.literal('docker'),
+  image: z
+    .string()
+    .optional()
+    .describe('Trainer image (`llmops image build --target trainer`); default llmops-trainer:VERSION.'),
+  gpus: gpuSpec.optional().describe('GPUs given to the container (docker run --gpus COUNT); needs the NVIDIA container toolkit.'),
+  ...priced,
+});
+
+export const backendSchema = z.discriminatedUnion('type', [localBackend, sshBackend, slurmBackend, kubernetesBackend, dockerBackend]);
 
 export const pricingSchema = z
   .strictObject({
@@ -340,6 +357,70 @@ export const monitorSchema = z
   })
   .prefault({});
 
+const bound = z
+  .strictObject({
+    min: z.number().optional().describe('The value must be at least this.'),
+    max: z.number().optional().describe('The value must be at most this.'),
+  })
+  .describe('Bounds of a check: min, max or both.');
+
+export const evalSchema = z
+  .strictObject({
+    checks: z
+      .strictObject({
+        perplexity: bound.optional().describe('Token perplexity of the model.'),
+        perplexity_ratio: bound.optional().describe('Perplexity / the baseline\'s perplexity (needs --baseline), e.g. {max: 1.05}.'),
+        bits_per_byte: bound.optional(),
+        acc: bound.optional().describe('Multiple-choice accuracy (--choices).'),
+        acc_norm: bound.optional().describe('Length-normalised multiple-choice accuracy (--choices).'),
+        acc_delta: bound.optional().describe('acc minus the baseline\'s acc (needs --baseline), e.g. {min: -0.02}.'),
+        exact_match: bound.optional().describe('Generation exact match (--generate), e.g. {min: 0.3}.'),
+        exact_match_delta: bound.optional().describe('exact_match minus the baseline\'s (needs --baseline).'),
+        pct_stereotype: bound.optional().describe('Share of bias pairs where the stereotyping sentence is more likely (--pairs); 0.5 = no preference, e.g. {min: 0.4, max: 0.6}.'),
+      })
+      .prefault({})
+      .describe('Thresholds `llmops eval --check` enforces (exit 7 naming the failed check). A check whose metric was not measured is skipped.'),
+    batch_rows: positiveInt.default(16).describe('Most sequences in one forward pass.'),
+    batch_tokens: positiveInt.default(8192).describe('Most tokens (rows x padded length) in one forward pass.'),
+    max_new_tokens: positiveInt.default(128).describe('Longest answer --generate lets the model write.'),
+    threads: z.number().int().nonnegative().default(0).describe('onnxruntime intra-op threads; 0 = one per CPU core, at most 8.'),
+  })
+  .prefault({});
+
+export const STAGE_KINDS = ['prep', 'train', 'finetune', 'eval', 'export', 'promote', 'deploy'] as const;
+export type StageKind = (typeof STAGE_KINDS)[number];
+
+const stageName = z.string().regex(/^[a-z][\w-]{0,39}$/, 'a stage name: lower-case letters, digits, "_" and "-"');
+
+export const gateCheckSchema = z
+  .strictObject({
+    metric: z.string().describe('An eval metric: perplexity, bits_per_byte, acc, acc_norm, exact_match, pct_stereotype.'),
+    max_ratio: z.number().positive().optional().describe('Candidate at most this times the current holder (e.g. perplexity 1.02).'),
+    min_ratio: z.number().positive().optional().describe('Candidate at least this times the current holder (e.g. acc 0.98).'),
+    max: z.number().optional().describe('Candidate at most this value.'),
+    min: z.number().optional().describe('Candidate at least this value.'),
+  })
+  .describe('One promote gate: the candidate against the alias\'s current holder (ratios) or absolute limits.');
+
+export const pipelineStageSchema = z.strictObject({
+  name: stageName.optional().describe('Stage name (default: its kind). `pipeline run NAME` runs it and what it needs.'),
+  kind: z.enum(STAGE_KINDS).describe('What the stage does.'),
+  needs: z.array(stageName).optional().describe('Stages whose outputs it takes (default: the stage before it).'),
+  backend: z.string().optional().describe('train/finetune: the backend of `backends` to run on (default: the section\'s backend).'),
+  inputs: z.array(z.string()).default([]).describe('Extra files or globs whose content is part of the stage\'s inputs.'),
+  options: z
+    .record(z.string(), z.unknown())
+    .default({})
+    .describe('prep/train/finetune/deploy: keys of that config section (data, train, finetune, deploy) set for this stage; eval: eval options; promote: {model, alias, checks}; export: {}.'),
+});
+
+export const pipelineSchema = z
+  .strictObject({
+    stages: z.array(pipelineStageSchema).default([]).describe('Stages in order; `llmops pipeline run` runs those whose inputs changed.'),
+  })
+  .prefault({})
+  .describe('The cached pipeline (docs/pipeline.md).');
+
 export const configSchema = z
   .strictObject({
     $schema: z.string().optional(),
@@ -366,6 +447,8 @@ export const configSchema = z
     budget: budgetSchema,
     deploy: deploySchema,
     monitor: monitorSchema,
+    eval: evalSchema,
+    pipeline: pipelineSchema,
   })
   .prefault({});
 
@@ -376,6 +459,10 @@ export type TrainConfig = z.output<typeof trainSchema>;
 export type FinetuneConfig = z.output<typeof finetuneSchema>;
 export type DeployConfig = z.output<typeof deploySchema>;
 export type MonitorConfig = z.output<typeof monitorSchema>;
+export type EvalConfig = z.output<typeof evalSchema>;
+export type PipelineConfig = z.output<typeof pipelineSchema>;
+export type PipelineStageConfig = z.output<typeof pipelineStageSchema>;
+export type GateCheck = z.output<typeof gateCheckSchema>;
 
 /** The JSON Schema of llmops.yaml, for editors (yaml-language-server) and docs. */
 export function configJsonSchema(): Record<string, unknown> {

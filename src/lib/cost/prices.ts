@@ -70,6 +70,7 @@ export function backendGpus(b: BackendConfig | undefined): {type?: string; count
   switch (b.type) {
     case 'local':
     case 'ssh':
+    case 'docker':
       return b.gpus ? {type: b.gpus.type, count: b.gpus.count} : {count: 0};
     case 'slurm':
       return {type: b.gpu_type, count: b.gpus_per_node * b.nodes};

@@ -10,14 +10,16 @@ import {createHash, randomBytes} from 'node:crypto';
 import {closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import {promptOf} from '../monitor/profile.js';
+import {promptOf} from '../profile/profile.js';
 import type {DataConfig} from '../config/schema.js';
 import {inputError, usageError} from '../errors.js';
+import {fileSystemError} from '../ledger/fs-errors.js';
 import type {Ledger} from '../ledger/ledger.js';
 import {renderCard} from './card.js';
 import {MANIFEST_VERSION, type Manifest, type PrepParams} from './manifest.js';
 import {effectiveThreshold, jaccard, optimalLsh, sortedSet} from './minhash.js';
 import type {PiiCounts, PiiType} from './pii.js';
+import {checkOutDir, DATASET_MARKER, writeMarker} from './out-dir.js';
 import {OrderedPool} from './pool.js';
 import {FORMATS, KINDS, type PackedBatch, type ProcessOptions} from './process.js';
 import {ruleWarnings, type RuleTally} from './rule-tally.js';
@@ -28,6 +30,7 @@ import {ShingleSpill} from './spill.js';
 import {TokenCounter, type TokenStats} from './tokens.js';
 import {U64Map} from './u64map.js';
 import {JsonlWriter} from './writer.js';
+import {canonicalJson} from '../util/json.js';
 
 export const OUTPUT_FILES = ['train.jsonl', 'val.jsonl', 'test.jsonl', 'rejected.jsonl', 'duplicates.jsonl', 'profile.json', 'card.md'] as const;
 
@@ -87,19 +90,6 @@ export interface PrepResult {
 
 const sha256 = (s: string | Buffer) => createHash('sha256').update(s).digest('hex');
 const round4 = (x: number) => Math.round(x * 10_000) / 10_000;
-
-/** Canonical JSON (sorted keys) so a parameter hash does not depend on key order. */
-function canonicalJson(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
-  if (v && typeof v === 'object') {
-    return `{${Object.keys(v)
-      .sort()
-      .filter((k) => (v as Record<string, unknown>)[k] !== undefined)
-      .map((k) => `${JSON.stringify(k)}:${canonicalJson((v as Record<string, unknown>)[k])}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(v);
-}
 
 export function resolveParams(cfg: DataConfig, root: string): {params: PrepParams; tokenizerPath: string} {
   const s = cfg.split;
@@ -225,6 +215,7 @@ export async function prepareData(o: PrepOptions): Promise<PrepResult> {
   const t0 = performance.now();
   const cfg = o.config;
   const outDir = path.resolve(o.root, cfg.out);
+  checkOutDir(outDir, Boolean(o.force));
   const {params, tokenizerPath} = resolveParams(cfg, o.root);
   const paramsSha = sha256(canonicalJson(params));
 
@@ -444,83 +435,92 @@ export async function prepareData(o: PrepOptions): Promise<PrepResult> {
     for (const x of Object.values(w)) x.abort();
     spill?.close();
     rmSync(tmp, {recursive: true, force: true});
-    throw err;
+    throw fileSystemError(err, outDir) ?? err;
   }
   await pool.close();
   spill?.close();
-  rmSync(path.join(tmp, '.shingles.bin'), {force: true});
-  // Every input's own record count (sources.ts counts lines / CSV rows / array elements itself)
-  // against what the run accounted for: a parser that loses a row shows up here, not as a silent gap.
-  const warnings: string[] = [];
-  const empty = inputs.filter((_, i) => inputStats[i]!.records === 0);
-  if (empty.length === inputs.length) {
+  try {
+    const done = await finishPrep();
+    if (o.dryRun) return resultFrom(done.manifest, outDir, false, (performance.now() - t0) / 1000, {dryRun: true});
+    record(o.ledger, done.manifest, outDir, done.text);
+    return resultFrom(done.manifest, outDir, false, (performance.now() - t0) / 1000);
+  } catch (err) {
+    // A full disk or a failed rename: the half-written folder goes, the old output stays as it was.
     rmSync(tmp, {recursive: true, force: true});
-    throw emptyInputError(inputs[0]!.name, inputStats[0]!.format);
+    throw fileSystemError(err, outDir) ?? err;
   }
-  for (const f of empty) warnings.push(`${f.name}: empty input (no records); the other inputs were prepared.`);
-  const unaccounted: string[] = [];
-  for (let i = 0; i < inputStats.length; i++) {
-    if (inputStats[i]!.records !== recordsBySrc[i]!) unaccounted.push(`${inputs[i]!.name}: ${inputStats[i]!.records} records in the file, ${recordsBySrc[i]!} accounted for`);
-  }
-  for (const u of unaccounted) warnings.push(`counts do not reconcile: ${u}.`);
 
-  const outputs: Manifest['outputs'] = {};
-  for (const [name, x] of Object.entries(w)) {
-    const sha = x.close();
-    outputs[`${name}.jsonl`] = {sha256: sha, records: x.records, bytes: x.bytes};
-  }
-  const profileText = JSON.stringify(profile.build(undefined, profileSample), null, 2) + '\n';
-  writeFileSync(path.join(tmp, 'profile.json'), profileText);
-  outputs['profile.json'] = {sha256: sha256(profileText), records: w.train.records, bytes: Buffer.byteLength(profileText)};
+  async function finishPrep(): Promise<{manifest: Manifest; text: string}> {
+    rmSync(path.join(tmp, '.shingles.bin'), {force: true});
+    // Every input's own record count (sources.ts counts lines / CSV rows / array elements itself)
+    // against what the run accounted for: a parser that loses a row shows up here, not as a silent gap.
+    const warnings: string[] = [];
+    const empty = inputs.filter((_, i) => inputStats[i]!.records === 0);
+    if (empty.length === inputs.length) throw emptyInputError(inputs[0]!.name, inputStats[0]!.format);
+    for (const f of empty) warnings.push(`${f.name}: empty input (no records); the other inputs were prepared.`);
+    const unaccounted: string[] = [];
+    for (let i = 0; i < inputStats.length; i++) {
+      if (inputStats[i]!.records !== recordsBySrc[i]!) unaccounted.push(`${inputs[i]!.name}: ${inputStats[i]!.records} records in the file, ${recordsBySrc[i]!} accounted for`);
+    }
+    for (const u of unaccounted) warnings.push(`counts do not reconcile: ${u}.`);
 
-  const written = {train: w.train.records, val: w.val.records, test: w.test.records};
-  if (read !== rejected + exactDups + nearDups + written.train + written.val + written.test) {
-    throw new Error(`counts do not reconcile: read ${read}, rejected ${rejected}, duplicates ${exactDups}+${nearDups}, written ${JSON.stringify(written)}`);
-  }
-  const byRule = [...rejections.values()]
-    .map((t) => ({...t, share: round4(t.records / Math.max(1, t.kind === 'unknown' ? read : kindRecords[KINDS.indexOf(t.kind)]!))}))
-    .sort((a, b) => (a.kind !== b.kind ? (a.kind < b.kind ? -1 : 1) : b.records - a.records || (a.reason < b.reason ? -1 : 1)));
-  const idSource = canonicalJson({outputs: Object.fromEntries(Object.entries(outputs).map(([k, v]) => [k, v.sha256])), params: paramsSha});
-  const manifest: Manifest = {
-    version: MANIFEST_VERSION,
-    id: `ds-${sha256(idSource).slice(0, 12)}`,
-    kind: kinds === 3 ? 'mixed' : kinds === 2 ? 'chat' : 'text',
-    llmops_version: o.llmopsVersion ?? '0.0.0',
-    inputs: inputs.map((inp, i) => ({name: inp.name, sha256: inputStats[i]!.sha256, bytes: inputStats[i]!.bytes, records: inputStats[i]!.records, format: inputStats[i]!.format})),
-    params,
-    params_sha256: paramsSha,
-    counts: {
-      read,
-      rejected: {total: rejected, by_reason: Object.fromEntries(Object.entries(byReason).sort(([a], [b]) => (a < b ? -1 : 1))), by_rule: byRule},
-      by_kind: {text: kindRecords[1]!, chat: kindRecords[2]!, unknown: kindRecords[0]!},
-      duplicates: {exact: exactDups, near: nearDups},
-      written,
-    },
-    reconciled: unaccounted.length === 0,
-    warnings,
-    formats: Object.fromEntries(Object.entries(formats).sort(([a], [b]) => (a < b ? -1 : 1))),
-    pii: {mode: cfg.pii.mode, counts: Object.fromEntries(Object.entries(piiCounts).sort(([a], [b]) => (a < b ? -1 : 1))), records: piiRecords},
-    tokens: tokens.stats(),
-    outputs,
-  };
-  if (o.dryRun) {
+    const outputs: Manifest['outputs'] = {};
+    for (const [name, x] of Object.entries(w)) {
+      const sha = x.close();
+      outputs[`${name}.jsonl`] = {sha256: sha, records: x.records, bytes: x.bytes};
+    }
+    const profileText = JSON.stringify(profile.build(undefined, profileSample), null, 2) + '\n';
+    writeFileSync(path.join(tmp, 'profile.json'), profileText);
+    outputs['profile.json'] = {sha256: sha256(profileText), records: w.train.records, bytes: Buffer.byteLength(profileText)};
+
+    const written = {train: w.train.records, val: w.val.records, test: w.test.records};
+    if (read !== rejected + exactDups + nearDups + written.train + written.val + written.test) {
+      throw new Error(`counts do not reconcile: read ${read}, rejected ${rejected}, duplicates ${exactDups}+${nearDups}, written ${JSON.stringify(written)}`);
+    }
+    const byRule = [...rejections.values()]
+      .map((t) => ({...t, share: round4(t.records / Math.max(1, t.kind === 'unknown' ? read : kindRecords[KINDS.indexOf(t.kind)]!))}))
+      .sort((a, b) => (a.kind !== b.kind ? (a.kind < b.kind ? -1 : 1) : b.records - a.records || (a.reason < b.reason ? -1 : 1)));
+    const idSource = canonicalJson({outputs: Object.fromEntries(Object.entries(outputs).map(([k, v]) => [k, v.sha256])), params: paramsSha});
+    const manifest: Manifest = {
+      version: MANIFEST_VERSION,
+      id: `ds-${sha256(idSource).slice(0, 12)}`,
+      kind: kinds === 3 ? 'mixed' : kinds === 2 ? 'chat' : 'text',
+      llmops_version: o.llmopsVersion ?? '0.0.0',
+      inputs: inputs.map((inp, i) => ({name: inp.name, sha256: inputStats[i]!.sha256, bytes: inputStats[i]!.bytes, records: inputStats[i]!.records, format: inputStats[i]!.format})),
+      params,
+      params_sha256: paramsSha,
+      counts: {
+        read,
+        rejected: {total: rejected, by_reason: Object.fromEntries(Object.entries(byReason).sort(([a], [b]) => (a < b ? -1 : 1))), by_rule: byRule},
+        by_kind: {text: kindRecords[1]!, chat: kindRecords[2]!, unknown: kindRecords[0]!},
+        duplicates: {exact: exactDups, near: nearDups},
+        written,
+      },
+      reconciled: unaccounted.length === 0,
+      warnings,
+      formats: Object.fromEntries(Object.entries(formats).sort(([a], [b]) => (a < b ? -1 : 1))),
+      pii: {mode: cfg.pii.mode, counts: Object.fromEntries(Object.entries(piiCounts).sort(([a], [b]) => (a < b ? -1 : 1))), records: piiRecords},
+      tokens: tokens.stats(),
+      outputs,
+    };
+    const manifestText = JSON.stringify(manifest, null, 2) + '\n';
+    if (o.dryRun) {
+      rmSync(tmp, {recursive: true, force: true});
+      return {manifest, text: manifestText};
+    }
+    const card = renderCard(manifest);
+    writeFileSync(path.join(tmp, 'card.md'), card);
+    writeFileSync(path.join(tmp, 'manifest.json'), manifestText);
+    writeMarker(tmp);
+
+    // Move into place, manifest last; an old manifest goes first so a crash in between never leaves
+    // a complete-looking mix of old and new files.
+    mkdirSync(outDir, {recursive: true});
+    const oldManifest = path.join(outDir, 'manifest.json');
+    if (existsSync(oldManifest)) unlinkSync(oldManifest);
+    for (const f of [...OUTPUT_FILES, DATASET_MARKER]) renameSync(path.join(tmp, f), path.join(outDir, f));
+    renameSync(path.join(tmp, 'manifest.json'), oldManifest);
     rmSync(tmp, {recursive: true, force: true});
-    return resultFrom(manifest, outDir, false, (performance.now() - t0) / 1000, {dryRun: true});
+    return {manifest, text: manifestText};
   }
-  const card = renderCard(manifest);
-  writeFileSync(path.join(tmp, 'card.md'), card);
-  const manifestText = JSON.stringify(manifest, null, 2) + '\n';
-  writeFileSync(path.join(tmp, 'manifest.json'), manifestText);
-
-  // Move into place, manifest last; an old manifest goes first so a crash in between never leaves
-  // a complete-looking mix of old and new files.
-  mkdirSync(outDir, {recursive: true});
-  const oldManifest = path.join(outDir, 'manifest.json');
-  if (existsSync(oldManifest)) unlinkSync(oldManifest);
-  for (const f of OUTPUT_FILES) renameSync(path.join(tmp, f), path.join(outDir, f));
-  renameSync(path.join(tmp, 'manifest.json'), oldManifest);
-  rmSync(tmp, {recursive: true, force: true});
-
-  record(o.ledger, manifest, outDir, manifestText);
-  return resultFrom(manifest, outDir, false, (performance.now() - t0) / 1000);
 }

@@ -8,7 +8,7 @@ import {hash as cryptoHash} from 'node:crypto';
 import {readFileSync, existsSync} from 'node:fs';
 import path from 'node:path';
 import {inputError} from '../errors.js';
-import {promptOf} from '../monitor/profile.js';
+import {promptOf} from '../profile/profile.js';
 import {unitFromHex} from './hash.js';
 import {detectLanguage} from './language.js';
 import {bandHashes, shinglesOf, signature} from './minhash.js';

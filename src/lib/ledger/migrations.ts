@@ -174,6 +174,138 @@ CREATE INDEX requests_summary ON requests(deployment_id, ts, status, prompt_toke
 DROP INDEX requests_dep_ts;
 `,
   },
+  {
+    version: 3,
+    name: 'model-registry',
+    // Named models (registry-store.ts): versions are runs, folders or hf: refs; an alias's moves are
+    // an append-only history (its current version is its newest row), so a move can always be
+    // explained and undone. deployment_models records which version a deployment served, and when.
+    sql: `
+CREATE TABLE model_versions (
+  name TEXT NOT NULL,
+  version INTEGER NOT NULL,                  -- 1, 2, 3... per name ("v3")
+  source TEXT NOT NULL,                      -- run | dir | hf
+  run_id TEXT,
+  dir TEXT,
+  hf_ref TEXT,
+  created_at TEXT NOT NULL,
+  note TEXT,
+  PRIMARY KEY (name, version)
+);
+CREATE UNIQUE INDEX model_versions_run ON model_versions(name, run_id) WHERE run_id IS NOT NULL;
+${appendOnly('model_versions')}
+
+CREATE TABLE alias_history (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  name TEXT NOT NULL,
+  alias TEXT NOT NULL,
+  ts TEXT NOT NULL,
+  action TEXT NOT NULL,                      -- move | rollback
+  from_version INTEGER,                      -- null: the alias did not exist
+  to_version INTEGER NOT NULL,
+  reason TEXT,
+  actor TEXT NOT NULL DEFAULT 'cli',         -- cli | pipeline:<execution id>
+  eval_json TEXT NOT NULL DEFAULT '{}'       -- the eval summary the move was made with
+);
+CREATE INDEX alias_history_alias ON alias_history(name, alias, id);
+${appendOnly('alias_history')}
+
+CREATE TABLE deployment_models (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  deployment_id TEXT NOT NULL,
+  ts TEXT NOT NULL,
+  model_ref TEXT NOT NULL,                   -- what the user asked for: chat@prod, chat@v3
+  name TEXT NOT NULL,
+  alias TEXT,
+  version INTEGER NOT NULL
+);
+CREATE INDEX deployment_models_dep ON deployment_models(deployment_id, id);
+${appendOnly('deployment_models')}
+`,
+  },
+  {
+    version: 4,
+    name: 'pipeline',
+    // pipeline-store.ts: one row per `pipeline run`, one per stage decision. A stage is up to date
+    // when a succeeded stage row has the same input hash (pipeline_stages_hash).
+    sql: `
+CREATE TABLE pipeline_executions (
+  id TEXT PRIMARY KEY,
+  started_at TEXT NOT NULL,
+  ended_at TEXT,
+  status TEXT NOT NULL,                      -- running | succeeded | failed | interrupted
+  options_json TEXT NOT NULL DEFAULT '{}',
+  pid INTEGER
+);
+CREATE INDEX pipeline_executions_started ON pipeline_executions(started_at DESC);
+
+CREATE TABLE pipeline_stages (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  execution_id TEXT NOT NULL,
+  stage TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  decision TEXT NOT NULL,                    -- run | skip | blocked
+  reason TEXT NOT NULL,
+  input_hash TEXT NOT NULL,
+  inputs_json TEXT NOT NULL DEFAULT '{}',
+  status TEXT NOT NULL,                      -- running | succeeded | failed | skipped | blocked
+  output_json TEXT NOT NULL DEFAULT '{}',
+  reused_from INTEGER,                       -- the stage row a skip reused
+  started_at TEXT NOT NULL,
+  ended_at TEXT,
+  error TEXT
+);
+CREATE INDEX pipeline_stages_hash ON pipeline_stages(stage, input_hash, status);
+CREATE INDEX pipeline_stages_exec ON pipeline_stages(execution_id, id);
+CREATE INDEX pipeline_stages_last ON pipeline_stages(stage, id);
+`,
+  },
+  {
+    version: 5,
+    name: 'eval-results',
+    // `llmops eval`: one row per metric measured on a model (eval-store.ts).
+    sql: `
+CREATE TABLE eval_results (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  eval_id TEXT NOT NULL,                     -- one llmops eval invocation
+  model TEXT NOT NULL,                       -- model folder
+  run_id TEXT,                               -- the run that made the model, when known
+  suite TEXT NOT NULL,                       -- perplexity | choices | generate | pairs
+  metric TEXT NOT NULL,
+  value REAL,
+  n INTEGER,
+  data TEXT,                                 -- eval file or dataset id
+  data_sha256 TEXT,
+  baseline TEXT,                             -- baseline model folder compared with
+  role TEXT NOT NULL DEFAULT 'model',        -- model | baseline
+  created_at TEXT NOT NULL
+);
+CREATE INDEX eval_results_run ON eval_results(run_id, suite, metric);
+CREATE INDEX eval_results_model ON eval_results(model, suite, metric);
+`,
+  },
+  {
+    version: 6,
+    name: 'images',
+    // Container images from `llmops image build` (src/lib/ledger/image-store.ts).
+    sql: `
+CREATE TABLE images (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,      -- one row per build (a cached rebuild is another row)
+  image_id TEXT NOT NULL,                    -- the engine's image id (sha256:...)
+  tag TEXT NOT NULL,
+  target TEXT NOT NULL,                      -- server | trainer
+  engine TEXT NOT NULL,                      -- docker | podman
+  base TEXT NOT NULL,                        -- FROM
+  size_bytes INTEGER NOT NULL,
+  llmops_version TEXT NOT NULL,
+  model_run_id TEXT,                         -- the model baked in (server, --model)
+  model_sha256 TEXT,
+  build_seconds REAL NOT NULL,
+  created_at TEXT NOT NULL
+);
+CREATE INDEX images_target ON images(target, created_at);
+`,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = migrations.at(-1)!.version;

@@ -8,7 +8,7 @@ import {createRequire} from 'node:module';
 import path from 'node:path';
 import type {LoadedConfig} from '../config/load.js';
 import {LATEST_SCHEMA_VERSION} from '../ledger/migrations.js';
-import {probe} from '../runtime/exec.js';
+import {probe} from '../system/exec.js';
 import {describePython} from './python.js';
 
 export interface Check {
@@ -85,6 +85,7 @@ export async function runDoctor(loaded: LoadedConfig, ledgerFile: string): Promi
     ['sbatch', ['--version'], 'Slurm backends', 'slurm-client', types.has('slurm') && !hasSlurmLogin(config)],
     ['squeue', ['--version'], 'Slurm backends', 'slurm-client', types.has('slurm') && !hasSlurmLogin(config)],
     ['kubectl', ['version', '--client'], 'Kubernetes backends', 'kubectl', types.has('kubernetes')],
+    ['docker', ['--version'], 'docker backends and images (or podman)', 'docker.io', types.has('docker')],
   ] as const) {
     const r = await probe(bin, [...args], {timeoutMs: 10_000});
     const first = (r.stdout || r.stderr).trim().split('\n')[0] ?? '';

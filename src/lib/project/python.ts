@@ -3,7 +3,7 @@
  * Debian's python3-torch installs into /usr/bin/python3, which is often NOT the `python3` first on
  * PATH (pyenv, conda): so we probe a list of candidates instead of trusting PATH.
  */
-import {probe} from '../runtime/exec.js';
+import {probe} from '../system/exec.js';
 
 export interface PythonInfo {
   command: string;

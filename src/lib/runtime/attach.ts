@@ -3,8 +3,8 @@
  * the run row into what a user watches: step/total, loss, tokens/s, ETA and dollars so far.
  */
 import {FINAL_STATUSES, type Ledger, type RunRow} from '../ledger/ledger.js';
-import {formatUsd} from '../ui/output.js';
-import {formatDuration} from '../util/time.js';
+import {formatUsd} from '../util/format.js';
+import {formatDuration, sleep} from '../util/time.js';
 import {progressOf} from './supervisor.js';
 
 export interface RunView {
@@ -88,6 +88,6 @@ export async function followRun(
         return run;
       }
     }
-    await new Promise((r) => setTimeout(r, pollMs));
+    await sleep(pollMs);
   }
 }

@@ -14,6 +14,9 @@
  */
 import type {RunKind} from '../ledger/ledger.js';
 
+/** Backends whose run folder is on this machine (the supervisor reads its files directly). */
+export const runsHere = (type: string): boolean => type === 'local' || type === 'docker';
+
 export interface RunSpec {
   runId: string;
   kind: RunKind;
@@ -64,7 +67,7 @@ export interface Pricing {
 
 export interface Backend {
   readonly name: string;
-  readonly type: 'local' | 'ssh' | 'slurm' | 'kubernetes';
+  readonly type: 'local' | 'ssh' | 'slurm' | 'kubernetes' | 'docker';
   /** Checks prerequisites (binaries, reachability) and throws a clear LlmopsError if missing. */
   check(): Promise<void>;
   /** Copies what the run needs and starts it; resolves once it is submitted/started. */

@@ -7,7 +7,7 @@ import type {LoadedConfig} from '../config/load.js';
 import {LlmopsError, inputError} from '../errors.js';
 import type {Ledger, RunRow} from '../ledger/ledger.js';
 import {registerArtifact} from './artifacts.js';
-import {capture} from './exec.js';
+import {capture} from '../system/exec.js';
 import {runPaths} from './paths.js';
 import {latestCheckpoint} from './spec.js';
 import {checkModelParity, type ParityOutcome} from './supervisor.js';

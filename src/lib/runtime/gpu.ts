@@ -2,7 +2,7 @@
  * GPU detection and sampling through nvidia-smi (no NVML binding: nvidia-smi ships with every
  * driver, and a sample every few seconds costs nothing next to a training step).
  */
-import {probe} from './exec.js';
+import {probe} from '../system/exec.js';
 
 export interface GpuSample {
   index: number;

@@ -19,7 +19,13 @@ export interface ParityInputs {
   threshold?: number;
   n_layer: number;
   n_head: number;
+  /** Key/value heads (grouped-query attention); n_head when absent. */
+  n_kv_head?: number;
   head_dim: number;
+  /** The graph checked, relative to the model folder (default onnx/model.onnx). */
+  onnx?: string;
+  /** 'fp16' graphs take and return float16 caches and logits. */
+  dtype?: 'fp32' | 'fp16';
   samples: ParitySample[];
 }
 
@@ -56,6 +62,22 @@ function readInputs(modelDir: string): ParityInputs {
   return data;
 }
 
+/** IEEE half -> number (onnxruntime-node hands float16 tensors back as Uint16Array). */
+function halfToNumber(h: number): number {
+  const sign = h & 0x8000 ? -1 : 1;
+  const exp = (h >> 10) & 0x1f;
+  const frac = h & 0x3ff;
+  if (exp === 0) return sign * 2 ** -14 * (frac / 1024);
+  if (exp === 31) return frac ? Number.NaN : sign * Number.POSITIVE_INFINITY;
+  return sign * 2 ** (exp - 15) * (1 + frac / 1024);
+}
+
+function asFloat32(data: unknown): Float32Array {
+  if (data instanceof Float32Array) return data;
+  if (data instanceof Uint16Array) return Float32Array.from(data, halfToNumber);
+  return Float32Array.from(data as ArrayLike<number>);
+}
+
 function maxDiff(got: Float32Array, offset: number, want: number[]): number {
   let m = 0;
   for (let i = 0; i < want.length; i++) {
@@ -67,15 +89,20 @@ function maxDiff(got: Float32Array, offset: number, want: number[]): number {
 }
 
 export async function checkParity(modelDir: string): Promise<ParityResult> {
-  const onnxPath = path.join(modelDir, 'onnx', 'model.onnx');
+  const inputs = readInputs(modelDir);
+  const onnxPath = path.join(modelDir, inputs.onnx ?? path.join('onnx', 'model.onnx'));
   if (!existsSync(onnxPath)) {
     throw new LlmopsError('INPUT', `${onnxPath} is missing.`, {fix: 'Try this: re-export the run with `llmops export RUN_ID`.'});
   }
-  const inputs = readInputs(modelDir);
   const threshold = inputs.threshold ?? PARITY_THRESHOLD;
   const ort = await import('onnxruntime-node');
   const session = await ort.InferenceSession.create(onnxPath, {intraOpNumThreads: 1, interOpNumThreads: 1});
-  const {n_layer: layers, n_head: heads, head_dim: headDim} = inputs;
+  const {n_layer: layers, head_dim: headDim} = inputs;
+  const kvHeads = inputs.n_kv_head ?? inputs.n_head;
+  const emptyCache = () =>
+    inputs.dtype === 'fp16'
+      ? new ort.Tensor('float16', new Uint16Array(0), [1, kvHeads, 0, headDim])
+      : new ort.Tensor('float32', new Float32Array(0), [1, kvHeads, 0, headDim]);
 
   type Feeds = Record<string, InstanceType<typeof ort.Tensor>>;
   const int64 = (values: number[]) => new ort.Tensor('int64', BigInt64Array.from(values.map(BigInt)), [1, values.length]);
@@ -89,7 +116,7 @@ export async function checkParity(modelDir: string): Promise<ParityResult> {
     for (let l = 0; l < layers; l++) {
       for (const kind of ['key', 'value'] as const) {
         feeds[`past_key_values.${l}.${kind}`] =
-          past?.[`present.${l}.${kind}`] ?? new ort.Tensor('float32', new Float32Array(0), [1, heads, 0, headDim]);
+          past?.[`present.${l}.${kind}`] ?? emptyCache();
       }
     }
     return (await session.run(feeds)) as unknown as Feeds;
@@ -101,13 +128,13 @@ export async function checkParity(modelDir: string): Promise<ParityResult> {
       const n = s.input_ids.length;
       const vocab = s.logits_last.length;
       const full = await step(s.input_ids, 0, null);
-      const logits = full.logits!.data as Float32Array;
+      const logits = asFloat32(full.logits!.data);
       const fullDiff = Math.max(maxDiff(logits, 0, s.logits_first), maxDiff(logits, (n - 1) * vocab, s.logits_last));
       let cachedDiff = 0;
       if (n > 1) {
         const prefix = await step(s.input_ids.slice(0, -1), 0, null);
         const last = await step(s.input_ids.slice(-1), n - 1, prefix);
-        cachedDiff = maxDiff(last.logits!.data as Float32Array, 0, s.logits_last);
+        cachedDiff = maxDiff(asFloat32(last.logits!.data), 0, s.logits_last);
       }
       samples.push({text: s.text, tokens: n, fullDiff, cachedDiff});
     }

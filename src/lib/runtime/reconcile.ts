@@ -11,13 +11,14 @@
 import {existsSync, readFileSync} from 'node:fs';
 import type {LoadedConfig} from '../config/load.js';
 import type {Ledger, RunRow} from '../ledger/ledger.js';
-import type {BackendStatus} from './backend.js';
+import {runsHere, type BackendStatus} from './backend.js';
 import {EventIngestor} from './ingest.js';
 import {runPaths} from './paths.js';
-import {groupAlive, isOurProcess} from './process.js';
+import {groupAlive, isOurProcess} from '../system/process.js';
 import {decideFinal, progressOf, runSpecOf, type SupervisorState} from './supervisor.js';
-import {readLinesFrom} from './tail.js';
+import {readLinesFrom} from '../system/tail.js';
 import {readStopRequest} from './control.js';
+import {readSupervisorCrash} from './crash.js';
 
 /** A run whose supervisor never wrote its pid is left alone this long (it may be starting). */
 const START_GRACE_MS = 30_000;
@@ -33,7 +34,7 @@ function supervisorAlive(run: RunRow): boolean {
 }
 
 export async function reconcileRuns(ledger: Ledger, opts: {loaded?: LoadedConfig; now?: number} = {}): Promise<ReconcileOutcome[]> {
-  const active = ledger.db.prepare("SELECT * FROM runs WHERE status IN ('queued', 'running')").all() as RunRow[];
+  const active = ledger.runs.active();
   const out: ReconcileOutcome[] = [];
   const now = opts.now ?? Date.now();
   for (const run of active) {
@@ -69,7 +70,7 @@ async function settle(ledger: Ledger, run: RunRow, loaded?: LoadedConfig): Promi
       loaded = undefined;
     }
   }
-  const localPid = run.backend_type === 'local' && handle ? Number((handle.state as {pid?: number}).pid) : undefined;
+  const localPid = runsHere(run.backend_type) && handle ? Number((handle.state as {pid?: number}).pid) : undefined;
   // The run's process is still going without its supervisor: give it a new one.
   if (localPid && groupAlive(localPid)) {
     if (loaded) {
@@ -81,7 +82,7 @@ async function settle(ledger: Ledger, run: RunRow, loaded?: LoadedConfig): Promi
     }
     return {id: run.id, action: 'alive'};
   }
-  if (handle && run.backend_type !== 'local' && loaded) {
+  if (handle && !runsHere(run.backend_type) && loaded) {
     // A remote run may well be going on without us: ask its backend before declaring it dead.
     try {
       const {getBackend} = await import('./backends/index.js');
@@ -118,6 +119,8 @@ async function settle(ledger: Ledger, run: RunRow, loaded?: LoadedConfig): Promi
   const decided = decideFinal({status, progress, stop: readStopRequest(spec.runDir), logFile: paths.log, isCommand: run.kind === 'command'});
   let final = decided.status;
   let reason = decided.reason;
+  const crash = readSupervisorCrash(spec.runDir);
+  if (crash && (final === 'failed' || !known)) reason = `${crash}; ${reason}`;
   if (!known && final === 'failed') {
     final = 'lost';
     reason = `the supervisor and the run's process are gone without a final status (${reason.replace(/^ended \(exit status unknown\)/, 'exit status unknown')})`;

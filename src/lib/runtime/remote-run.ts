@@ -15,7 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import {usageError} from '../errors.js';
 import type {RunSpec} from './backend.js';
-import {pathTag, rsyncPull, rsyncPush, shq, sshBytes, sshCheck, sshError, type SshTarget} from './ssh.js';
+import {pathTag, rsyncPull, rsyncPush, shq, sshBytes, sshCheck, sshError, type SshTarget} from '../system/ssh.js';
 
 export const COMPLETE_MARKER = '.llmops-complete';
 
@@ -205,7 +205,7 @@ export async function readRemoteBytes(t: SshTarget, file: string, offset: number
   return r.stdout;
 }
 
-export {wholeLines, wholeText} from './tail.js';
+export {wholeLines, wholeText} from '../system/tail.js';
 
 /** Rewrites remote run-dir paths in event lines to the local run dir (artifacts are fetched there). */
 export function localizeLine(line: string, remoteRunDir: string, localRunDir: string): string {

@@ -10,6 +10,7 @@ import type {DatasetRow, Ledger, RunKind, RunRow} from '../ledger/ledger.js';
 import type {RunSpec} from './backend.js';
 import {backendConfig} from './backends/index.js';
 import {configHash, gitInfo} from './lineage.js';
+import {isNativeHfBase} from './sft-tokens.js';
 import {runPaths} from './paths.js';
 
 export interface LaunchRequest {
@@ -146,7 +147,7 @@ export async function prepareRun(ledger: Ledger, loaded: LoadedConfig, req: Laun
   const paths = runPaths(runDir);
   const budgetUsd = req.budgetUsd ?? cfg.budget.per_run_usd;
   const git = await gitInfo(loaded.root);
-  const gpus = bcfg.type === 'local' || bcfg.type === 'ssh' ? (bcfg.gpus?.count ?? 0) : bcfg.type === 'slurm' ? bcfg.gpus_per_node * bcfg.nodes : bcfg.gpus * bcfg.nodes;
+  const gpus = bcfg.type === 'local' || bcfg.type === 'ssh' || bcfg.type === 'docker' ? (bcfg.gpus?.count ?? 0) : bcfg.type === 'slurm' ? bcfg.gpus_per_node * bcfg.nodes : bcfg.gpus * bcfg.nodes;
 
   if (kind === 'command') {
     const command = req.command ?? [];
@@ -179,6 +180,13 @@ export async function prepareRun(ledger: Ledger, loaded: LoadedConfig, req: Laun
       const base = resolveBase(ledger, loaded, baseRef);
       baseRunId = base.runId;
       finetune = {base: base.dir, method: req.method ?? cfg.finetune.method, lora: cfg.finetune.lora};
+      // A Hugging Face base of a family the trainer runs natively: the data is rendered with the
+      // model's chat template and tokenized here, by the same code the server uses (sft-tokens.ts,
+      // written at launch), and the trainer reads ids + loss masks.
+      if (isNativeHfBase(base.dir)) {
+        finetune.tokens = path.join(runDir, 'tokens');
+        finetune.long_records = cfg.finetune.long_records;
+      }
     }
   }
   const script = path.resolve(loaded.root, section.script);
@@ -206,7 +214,7 @@ export async function prepareRun(ledger: Ledger, loaded: LoadedConfig, req: Laun
         finetune,
         tokenizer,
         export: true,
-        threads: section.threads ?? (bcfg.type === 'local' && !bcfg.gpus ? 1 : null),
+        threads: section.threads ?? ((bcfg.type === 'local' || bcfg.type === 'docker') && !bcfg.gpus ? 1 : null),
       };
   const python = (bcfg.type === 'local' ? bcfg.python : undefined) ?? (bcfg.type === 'local' ? cfg.python : (bcfg as {python?: string}).python ?? cfg.python);
   const settings = {
@@ -235,6 +243,7 @@ export async function prepareRun(ledger: Ledger, loaded: LoadedConfig, req: Laun
       {local: ds.dir, kind: 'dataset', ...(ds.id ? {id: ds.id} : {})},
       ...(finetune ? [{local: String(finetune.base), kind: 'base-model' as const}] : []),
       ...(resumeFrom ? [{local: resumeFrom, kind: 'other' as const}] : []),
+      ...(finetune?.tokens ? [{local: String(finetune.tokens), kind: 'other' as const}] : []),
     ],
     trainerSpec,
     gpus,

@@ -6,7 +6,7 @@ import {LlmopsError} from '../errors.js';
 import {FINAL_STATUSES, type Ledger, type RunRow} from '../ledger/ledger.js';
 import type {LoadedConfig} from '../config/load.js';
 import {writeStopRequest} from './control.js';
-import {isOurProcess} from './process.js';
+import {isOurProcess} from '../system/process.js';
 import type {SupervisorState} from './supervisor.js';
 
 export async function requestStop(ledger: Ledger, loaded: LoadedConfig, run: RunRow, opts: {force: boolean}): Promise<{via: 'supervisor' | 'backend'}> {

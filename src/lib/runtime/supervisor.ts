@@ -4,20 +4,21 @@
  * the run's final status. It outlives the CLI that started it, so a closed terminal or a killed
  * `llmops train` never loses a run.
  */
-import {appendFileSync, existsSync} from 'node:fs';
+import {appendFileSync, existsSync, readFileSync} from 'node:fs';
 import path from 'node:path';
 import type {LoadedConfig} from '../config/load.js';
 import {CostMeter} from '../cost/meter.js';
 import type {Ledger, RunRow, RunStatus} from '../ledger/ledger.js';
 import {FINAL_STATUSES} from '../ledger/ledger.js';
 import {localizePath, registerArtifact} from './artifacts.js';
-import type {Backend, BackendHandle, BackendStatus, RunSpec} from './backend.js';
+import {runsHere, type Backend, type BackendHandle, type BackendStatus, type RunSpec} from './backend.js';
 import {getBackend} from './backends/index.js';
 import {readStopRequest, type StopRequest} from './control.js';
 import {gpuMetrics} from './gpu.js';
 import {EventIngestor, emptyProgress, type RunProgress} from './ingest.js';
 import {runPaths} from './paths.js';
-import {lastLines} from './tail.js';
+import {lastLines} from '../system/tail.js';
+import {sleep} from '../util/time.js';
 
 export interface SupervisorState {
   handle?: BackendHandle;
@@ -42,7 +43,6 @@ export interface SupervisorResult {
   reason: string | null;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function readState(run: RunRow): SupervisorState {
   if (!run.backend_state_json) return {eventsOffset: 0, logOffset: 0};
@@ -69,10 +69,9 @@ export function progressOf(run: RunRow): RunProgress {
   return p;
 }
 
-function log(runDir: string, msg: string): void {
-  const line = `${new Date().toISOString()} ${msg}\n`;
-  process.stderr.write(line);
-  void runDir;
+/** A line of the supervisor's own log (its stderr goes to logs/supervisor.log). */
+function log(msg: string): void {
+  process.stderr.write(`${new Date().toISOString()} ${msg}\n`);
 }
 
 export async function supervise(ledger: Ledger, loaded: LoadedConfig, runId: string, opts: SupervisorOptions = {}): Promise<SupervisorResult> {
@@ -92,7 +91,7 @@ export async function supervise(ledger: Ledger, loaded: LoadedConfig, runId: str
     ledger.setRunStatus(run.id, 'failed', `backend "${run.backend}": ${(error as Error).message}`);
     return {id: run.id, status: 'failed', reason: (error as Error).message};
   }
-  const remotePollMs = backend.type === 'local' ? pollMs : Math.max(pollMs, 2000);
+  const remotePollMs = runsHere(backend.type) ? pollMs : Math.max(pollMs, 2000);
   ledger.updateRun(run.id, {pid: process.pid});
   const state = readState(run);
   const saveState = () => ledger.updateRun(run.id, {backend_state_json: JSON.stringify(state)});
@@ -135,7 +134,7 @@ export async function supervise(ledger: Ledger, loaded: LoadedConfig, runId: str
   };
   const mirrorLog = async (): Promise<void> => {
     // The local backend writes logs/run.log itself; remote logs are copied here for `runs logs`.
-    if (!state.handle || backend.type === 'local') return;
+    if (!state.handle || runsHere(backend.type)) return;
     const {text, offset} = await backend.readLog(state.handle, state.logOffset);
     if (offset === state.logOffset) return;
     appendFileSync(paths.log, text);
@@ -175,13 +174,13 @@ export async function supervise(ledger: Ledger, loaded: LoadedConfig, runId: str
     }
     ledger.updateRun(run.id, {backend_ref: state.handle.ref});
     saveState();
-    log(spec.runDir, `submitted ${run.id} to ${backend.name} (${state.handle.ref})`);
+    log(`submitted ${run.id} to ${backend.name} (${state.handle.ref})`);
   }
   const handle = state.handle;
 
   // A supervisor stopped by a signal stops its run rather than leave it unaccounted for.
   const onSignal = (sig: NodeJS.Signals) => {
-    log(spec.runDir, `supervisor got ${sig}: stopping the run`);
+    log(`supervisor got ${sig}: stopping the run`);
     if (!stopCause) stopCause = {graceful: true, cause: 'supervisor', reason: `supervisor received ${sig}`, ts: new Date().toISOString()};
   };
   process.on('SIGTERM', onSignal);
@@ -198,7 +197,7 @@ export async function supervise(ledger: Ledger, loaded: LoadedConfig, runId: str
   try {
     for (;;) {
       const now = Date.now();
-      if (now - lastStatusAt >= remotePollMs || backend.type === 'local') {
+      if (now - lastStatusAt >= remotePollMs || runsHere(backend.type)) {
         lastStatus = await backend.status(handle);
         lastStatusAt = now;
       }
@@ -238,7 +237,7 @@ export async function supervise(ledger: Ledger, loaded: LoadedConfig, runId: str
         }
       }
       if (stopCause && stopSentAt === undefined) {
-        log(spec.runDir, `stopping (${stopCause.cause}, ${stopCause.graceful ? 'graceful' : 'kill'}): ${stopCause.reason}`);
+        log(`stopping (${stopCause.cause}, ${stopCause.graceful ? 'graceful' : 'kill'}): ${stopCause.reason}`);
         ledger.appendEvent(run.id, 'stop_requested', stopCause);
         await backend.stop(handle, {graceful: stopCause.graceful});
         stopSentAt = now;
@@ -247,7 +246,7 @@ export async function supervise(ledger: Ledger, loaded: LoadedConfig, runId: str
       } else if (stopCause && stopSentAt !== undefined && !killed) {
         const req = readStopRequest(spec.runDir);
         if ((req && !req.graceful) || now - stopSentAt > stopGraceMs) {
-          log(spec.runDir, 'graceful stop took too long (or --force): killing the process group');
+          log('graceful stop took too long (or --force): killing the process group');
           await backend.stop(handle, {graceful: false});
           killed = true;
         }
@@ -258,7 +257,7 @@ export async function supervise(ledger: Ledger, loaded: LoadedConfig, runId: str
       }
       // Wake early when a local process exits, so a finished run is recorded at once.
       const exiting = (backend as Backend & {waitExit?: (h: BackendHandle) => Promise<void>}).waitExit?.(handle);
-      await Promise.race([sleep(backend.type === 'local' ? pollMs : remotePollMs), ...(exiting ? [exiting] : [])]);
+      await Promise.race([sleep(runsHere(backend.type) ? pollMs : remotePollMs), ...(exiting ? [exiting] : [])]);
     }
 
     // ---- the run's process is gone: bring everything home and decide --------------------
@@ -306,13 +305,13 @@ export async function supervise(ledger: Ledger, loaded: LoadedConfig, runId: str
       signal: lastStatus.signal ?? null,
       summary,
     });
-    log(spec.runDir, `${run.id} ${status}: ${reason.split('\n')[0]}`);
+    log(`${run.id} ${status}: ${reason.split('\n')[0]}`);
     run = ledger.getRun(run.id);
     return {id: run.id, status: run.status, reason: run.reason};
   } catch (error) {
     // A bug in the supervisor must not leave a run running unaccounted for.
     const msg = `supervisor error: ${(error as Error).stack ?? (error as Error).message}`;
-    log(spec.runDir, msg);
+    log(msg);
     try {
       await backend.stop(handle, {graceful: true});
     } catch {
@@ -331,28 +330,37 @@ export interface ParityOutcome {
   checked: boolean;
   ok: boolean;
   maxAbsDiff: number | null;
+  /** The bound checked against (1e-4 for float32 graphs; looser for float16 logits). */
+  threshold?: number;
   note?: string;
 }
 
 /** The exported model against torch's logits (src/lib/runtime/parity.ts, onnxruntime-node). */
 export async function checkModelParity(modelDir: string): Promise<ParityOutcome> {
-  if (!existsSync(path.join(modelDir, 'onnx', 'model.onnx'))) {
-    return {checked: false, ok: false, maxAbsDiff: null, note: 'no onnx/model.onnx in the model dir'};
-  }
   if (!existsSync(path.join(modelDir, 'parity_inputs.json'))) {
     return {checked: false, ok: false, maxAbsDiff: null, note: 'no parity_inputs.json in the model dir'};
   }
-  const specifier: string = './parity.js';
-  let mod: {checkParity?: (dir: string) => Promise<{maxAbsDiff: number; ok: boolean}>};
+  // export_hf.py names its graph (onnx/model_fp16.onnx for fp16); export.py writes onnx/model.onnx.
+  let graph = path.join('onnx', 'model.onnx');
   try {
-    mod = (await import(specifier)) as typeof mod;
+    graph = (JSON.parse(readFileSync(path.join(modelDir, 'parity_inputs.json'), 'utf8')) as {onnx?: string}).onnx ?? graph;
+  } catch {
+    // an unreadable file is reported by checkParity below
+  }
+  if (!existsSync(path.join(modelDir, graph))) {
+    return {checked: false, ok: false, maxAbsDiff: null, note: `no ${graph} in the model dir`};
+  }
+  let mod: {checkParity?: (dir: string) => Promise<{maxAbsDiff: number; ok: boolean; threshold?: number}>};
+  try {
+    // Imported only here: it loads onnxruntime, which nothing else in the supervisor needs.
+    mod = await import('./parity.js');
   } catch (error) {
     return {checked: false, ok: false, maxAbsDiff: null, note: `parity module unavailable: ${(error as Error).message}`};
   }
   if (!mod.checkParity) return {checked: false, ok: false, maxAbsDiff: null, note: 'parity module has no checkParity'};
   try {
     const r = await mod.checkParity(modelDir);
-    return {checked: true, ok: r.ok, maxAbsDiff: r.maxAbsDiff};
+    return {checked: true, ok: r.ok, maxAbsDiff: r.maxAbsDiff, ...(r.threshold === undefined ? {} : {threshold: r.threshold})};
   } catch (error) {
     return {checked: true, ok: false, maxAbsDiff: null, note: `parity check could not run: ${(error as Error).message}`};
   }

@@ -26,3 +26,26 @@ export function promptTextOf(messages: ChatMessage[]): string {
     .map((m) => m.content)
     .join('\n');
 }
+
+/**
+ * A conversation as the trainer tokenizes it (templates/trainer/data.py `render`): each turn's
+ * header, its content with the closing <|end|>, and what follows; mask[i] = 1 on the assistant's
+ * content and <|end|> tokens, the ones a fine-tune learns (and eval scores).
+ */
+export function tokenizeChat(format: ChatFormat, encode: (text: string) => number[], messages: ChatMessage[]): {ids: number[]; mask: number[]} {
+  const ids: number[] = [];
+  const mask: number[] = [];
+  const END = '<|end|>';
+  for (const m of messages) {
+    const role = m.role === 'developer' ? 'system' : m.role === 'tool' ? 'user' : m.role;
+    const [head, tail = ''] = format[role].split('{content}') as [string, string?];
+    const end = tail.startsWith(END) ? END : '';
+    const h = encode(head);
+    const body = encode(m.content + end);
+    const rest = encode(tail.slice(end.length));
+    const learn = role === 'assistant' ? 1 : 0;
+    ids.push(...h, ...body, ...rest);
+    mask.push(...h.map(() => 0), ...body.map(() => learn), ...rest.map(() => 0));
+  }
+  return {ids, mask};
+}

@@ -10,6 +10,7 @@ import type {Ledger} from '../ledger/ledger.js';
 import {nowIso} from '../util/time.js';
 import {newDeploymentId, reconcile, spawnDetached, toInfo, type DeploymentInfo} from './deployments.js';
 import {resolveModel} from './model-dir.js';
+import {recordServedVersion} from '../registry/resolve.js';
 import {checkBind, startServer} from './server.js';
 import type {ScheduleMode} from './scheduler.js';
 
@@ -26,6 +27,12 @@ export interface LocalDeployParams {
   /** The CLI entry (bin/run.js) and the --config it was given, for the detached child. */
   bin: string;
   configFlag?: string;
+  /**
+   * Set when this server runs in a container (`deploy --target docker`): the host address its
+   * port is published on. The bind check applies to it (the container itself listens on
+   * 0.0.0.0), and the deployment's URL and port stay those the host recorded.
+   */
+  publishedOn?: string;
   progress: (msg: string) => void;
 }
 
@@ -61,7 +68,7 @@ export async function deploySshFromFlags(f: SshFlags, loaded: LoadedConfig, ledg
 }
 
 /** The newest successful run that has an exported model. */
-function latestModel(ledger: Ledger): {dir: string; runId: string} {
+export function latestModel(ledger: Ledger): {dir: string; runId: string} {
   for (const r of ledger.listRuns({status: 'succeeded', limit: 200})) {
     const dir = path.join(r.run_dir, 'model');
     if (existsSync(path.join(dir, 'onnx', 'model.onnx'))) return {dir, runId: r.id};
@@ -89,13 +96,14 @@ export async function deployLocal(p: LocalDeployParams, loaded: LoadedConfig, le
   const port = p.port ?? cfg.port;
   const apiKeyEnv = p.apiKeyEnv ?? cfg.api_key_env;
   const apiKey = readApiKey(apiKeyEnv);
-  checkBind(host, apiKey, apiKeyEnv);
+  checkBind(p.publishedOn ?? host, apiKey, apiKeyEnv);
   let id = p.deploymentId;
   let model: {dir: string; runId: string | null};
   if (id) {
     const row = ledger.findDeployment(id);
     if (!row) throw notFoundError(`No deployment ${id} in the ledger.`);
-    model = {dir: row.model_dir, runId: row.model_run_id};
+    // In a container the model is where it is mounted, not at the host path recorded.
+    model = {dir: p.publishedOn && p.model ? path.resolve(p.model) : row.model_dir, runId: row.model_run_id};
   } else {
     const same = ledger.findDeployment(p.name);
     if (same && same.status === 'running' && reconcile(ledger, same).status === 'running') {
@@ -123,6 +131,7 @@ export async function deployLocal(p: LocalDeployParams, loaded: LoadedConfig, le
       price_per_hour: cfg.price_per_hour,
       config_json: JSON.stringify({...cfg, api_key_env: apiKeyEnv ?? null, host, port, mode: p.mode ?? 'batch'}),
     });
+    if (p.model) recordServedVersion(ledger, id, p.model, process.cwd());
   }
   if (p.detach) {
     const row = ledger.findDeployment(id)!;
@@ -166,10 +175,10 @@ async function serveAttached(
       ...(apiKey ? {apiKey} : {}),
       ledger,
       deploymentId: id,
-      backend: 'local',
+      backend: p.publishedOn ? 'docker' : 'local',
       ...(p.mode ? {mode: p.mode} : {}),
     });
-    ledger.updateDeployment(id, {port: server.port, url: server.url, pid: process.pid});
+    if (!p.publishedOn) ledger.updateDeployment(id, {port: server.port, url: server.url, pid: process.pid});
     p.progress(`Loading the model from ${model.dir}...`);
     await Promise.race([server.ready, stopped]);
     ledger.updateDeployment(id, {status: 'running', started_at: nowIso()});

@@ -2,14 +2,15 @@
  * Deployment lifecycle in the ledger: create a record, run attached or spawn a detached server
  * process and wait for it to be healthy, list (noticing servers that died), stop, logs.
  */
-import {spawn} from 'node:child_process';
 import {randomBytes} from 'node:crypto';
-import {closeSync, existsSync, mkdirSync, openSync, readFileSync} from 'node:fs';
+import {existsSync, mkdirSync, readFileSync} from 'node:fs';
 import path from 'node:path';
 import {LlmopsError, notFoundError} from '../errors.js';
 import type {DeploymentRow, Ledger} from '../ledger/ledger.js';
-import {nowIso} from '../util/time.js';
-import {isAlive, isOurProcess} from '../runtime/process.js';
+import {spawnDetached as startDetached} from '../system/exec.js';
+import {isAlive, isOurProcess, signalProcess} from '../system/process.js';
+import {lastLines} from '../system/tail.js';
+import {nowIso, sleep} from '../util/time.js';
 
 export const newDeploymentId = (): string => `d-${new Date().toISOString().slice(0, 10).replaceAll('-', '')}-${randomBytes(3).toString('hex')}`;
 
@@ -82,8 +83,6 @@ export function getDeployment(ledger: Ledger, idOrName: string): DeploymentRow {
   return reconcile(ledger, row);
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 export interface SpawnDetachedOptions {
   ledger: Ledger;
   deploymentId: string;
@@ -98,13 +97,8 @@ export interface SpawnDetachedOptions {
 /** Starts the server as a detached process and waits until it records itself running and healthy. */
 export async function spawnDetached(o: SpawnDetachedOptions): Promise<DeploymentRow> {
   mkdirSync(path.dirname(o.logPath), {recursive: true});
-  const fd = openSync(o.logPath, 'a');
-  const child = spawn(process.execPath, [o.bin, ...o.args], {detached: true, stdio: ['ignore', fd, fd], cwd: o.cwd, env: process.env});
-  closeSync(fd);
-  let exited: number | null = null;
-  child.on('exit', (code) => (exited = code ?? 1));
-  child.unref();
-  o.ledger.updateDeployment(o.deploymentId, {pid: child.pid ?? null});
+  const child = startDetached(process.execPath, [o.bin, ...o.args], {cwd: o.cwd, logFile: o.logPath});
+  o.ledger.updateDeployment(o.deploymentId, {pid: child.pid || null});
   const deadline = Date.now() + (o.timeoutMs ?? 120_000);
   for (;;) {
     const row = o.ledger.findDeployment(o.deploymentId)!;
@@ -112,14 +106,15 @@ export async function spawnDetached(o: SpawnDetachedOptions): Promise<Deployment
       const ok = await fetch(row.url + '/health').then((r) => r.status === 200, () => false);
       if (ok) return row;
     }
+    const exited = child.exitCode();
     if (exited !== null || row.status === 'failed') {
       o.ledger.updateDeployment(o.deploymentId, {status: 'failed', stopped_at: nowIso()});
-      throw new LlmopsError('RUN_FAILED', `The server process exited (code ${exited ?? '?'}) before it was ready.\n${tail(o.logPath, 15)}`, {
+      throw new LlmopsError('RUN_FAILED', `The server process exited (code ${exited ?? '?'}) before it was ready.\n${lastLines(o.logPath, 15).join('\n')}`, {
         fix: `Try this: llmops deploy logs ${row.name}, or run without --detach to see the error.`,
       });
     }
     if (Date.now() > deadline) {
-      if (child.pid) process.kill(child.pid, 'SIGKILL');
+      if (child.pid) child.kill('SIGKILL');
       o.ledger.updateDeployment(o.deploymentId, {status: 'failed', stopped_at: nowIso()});
       throw new LlmopsError('RUN_FAILED', `The server did not become healthy within ${(o.timeoutMs ?? 120_000) / 1000} s.`, {
         fix: `Try this: llmops deploy logs ${row.name}`,
@@ -127,13 +122,6 @@ export async function spawnDetached(o: SpawnDetachedOptions): Promise<Deployment
     }
     await sleep(100);
   }
-}
-
-export function tail(file: string, lines: number): string {
-  if (!existsSync(file)) return '';
-  const all = readFileSync(file, 'utf8').split('\n');
-  if (all.at(-1) === '') all.pop();
-  return all.slice(-lines).join('\n');
 }
 
 export interface StopResult {
@@ -150,11 +138,11 @@ export async function stopLocal(ledger: Ledger, row: DeploymentRow, graceMs = 15
   let killed = false;
   if (running) {
     const pid = row.pid!;
-    process.kill(pid, 'SIGTERM');
+    signalProcess(pid, 'SIGTERM');
     const deadline = Date.now() + graceMs;
     while (pidAlive(pid) && Date.now() < deadline) await sleep(50);
     if (pidAlive(pid)) {
-      process.kill(pid, 'SIGKILL');
+      signalProcess(pid, 'SIGKILL');
       killed = true;
       while (pidAlive(pid)) await sleep(20);
     }
@@ -177,6 +165,6 @@ export function getDeploymentLog(ledger: Ledger, idOrName: string, tailLines = 0
   if (!existsSync(row.log_path)) {
     throw notFoundError(`The log file of ${row.name} (${row.log_path}) does not exist (deleted, or on another machine).`);
   }
-  const text = tailLines > 0 ? tail(row.log_path, tailLines) : readFileSync(row.log_path, 'utf8');
+  const text = tailLines > 0 ? lastLines(row.log_path, tailLines).join('\n') : readFileSync(row.log_path, 'utf8');
   return {id: row.id, name: row.name, logPath: row.log_path, text};
 }

@@ -72,6 +72,27 @@ export class OnnxModel {
     return {lastLogits, present};
   }
 
+  /**
+   * Logits of every position ([B, S, V]) for rows without a cache: what scoring (eval, echo with
+   * logprobs) needs, where generation needs only the last position.
+   */
+  async allLogits(inputIds: BigInt64Array, positions: BigInt64Array, mask: BigInt64Array, b: number, s: number): Promise<Float32Array> {
+    const {Tensor} = this.ort;
+    const {nLayer, nHead, headDim} = this.spec;
+    const feeds: Record<string, OrtTensor> = {
+      input_ids: new Tensor('int64', inputIds, [b, s]),
+      attention_mask: new Tensor('int64', mask, [b, s]),
+      position_ids: new Tensor('int64', positions, [b, s]),
+    };
+    const empty = new Float32Array(0);
+    for (let i = 0; i < nLayer; i++) {
+      feeds[`past_key_values.${i}.key`] = new Tensor('float32', empty, [b, nHead, 0, headDim]);
+      feeds[`past_key_values.${i}.value`] = new Tensor('float32', empty, [b, nHead, 0, headDim]);
+    }
+    const out = await this.session.run(feeds, ['logits']);
+    return out.logits!.data as Float32Array;
+  }
+
   emptyPast(b = 1): Float32Array[] {
     return Array.from({length: 2 * this.spec.nLayer}, () => new Float32Array(0 * b));
   }

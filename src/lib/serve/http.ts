@@ -5,7 +5,7 @@
  */
 import {createHash, randomUUID, timingSafeEqual} from 'node:crypto';
 import http, {type IncomingMessage, type ServerResponse} from 'node:http';
-import {requestProfile} from '../monitor/profile.js';
+import {requestProfile} from '../profile/profile.js';
 import type {RequestRow} from '../ledger/ledger.js';
 import {ApiError, badRequest} from './api-error.js';
 import {parseJsonBody, readBody} from './body.js';

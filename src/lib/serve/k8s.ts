@@ -58,12 +58,13 @@ export function renderManifests(o: K8sRenderOptions): Manifest[] {
     // vLLM's tensor-parallel workers share memory through /dev/shm.
     volumes.push({name: 'shm', emptyDir: {medium: 'Memory', sizeLimit: '2Gi'}});
   } else {
+    // The server image (`llmops image build --target server`, pushed where the cluster pulls from):
+    // its entrypoint is llmops, so only the arguments are given here.
     container = {
       name: 'llmops',
-      image: o.image ?? 'node:20-slim',
-      command: ['npx', '--yes', `llmops@${o.llmopsVersion}`],
+      image: o.image ?? `llmops-server:${o.llmopsVersion}`,
       args: ['deploy', '--model', '/models', '--name', o.name, '--host', '0.0.0.0', '--port', String(PORT), '--api-key-env', 'LLMOPS_API_KEY'],
-      env: [apiKeyEnv, {name: 'ONNXRUNTIME_NODE_INSTALL', value: 'skip'}, {name: 'LLMOPS_DB', value: '/tmp/llmops.db'}],
+      env: [apiKeyEnv, {name: 'LLMOPS_DB', value: '/tmp/llmops.db'}],
       ports: [{name: 'http', containerPort: PORT}],
       readinessProbe: probe(5),
       livenessProbe: probe(60),

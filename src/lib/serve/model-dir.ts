@@ -7,6 +7,7 @@ import {existsSync, readFileSync, statSync} from 'node:fs';
 import path from 'node:path';
 import {inputError, notFoundError} from '../errors.js';
 import type {Ledger} from '../ledger/ledger.js';
+import {isRegistryRef, resolveModelRef} from '../registry/resolve.js';
 
 export interface ChatFormat {
   system: string;
@@ -123,6 +124,16 @@ export function loadModelSpec(dir: string, runId: string | null = null): ModelSp
  * ledger, whose model lives in RUN_DIR/model.
  */
 export function resolveModel(model: string, ledger: Ledger | undefined, cwd = process.cwd()): {dir: string; runId: string | null} {
+  if (ledger && isRegistryRef(cwd, model)) {
+    // NAME@ALIAS / NAME@vN of the model registry.
+    const r = resolveModelRef(ledger, cwd, model);
+    if (r.hfRef) {
+      throw inputError(`${model} is ${r.hfRef}, a Hugging Face model that is not downloaded into a folder.`, {
+        fix: 'Try this: register the downloaded folder instead (`llmops models register NAME DIR`).',
+      });
+    }
+    return {dir: r.dir!, runId: r.runId ?? null};
+  }
   const asDir = path.resolve(cwd, model);
   if (existsSync(asDir) && statSync(asDir).isDirectory()) {
     // A run directory itself is accepted too: its model is in model/.

@@ -3,6 +3,7 @@
  * that the same seed (and prompt and parameters) gives the same completion.
  */
 import {randomInt} from 'node:crypto';
+import {prng} from '../util/prng.js';
 
 export interface SamplingParams {
   temperature: number;
@@ -11,15 +12,9 @@ export interface SamplingParams {
   topK: number;
 }
 
-/** mulberry32: tiny, fast, and good enough for sampling; state is one 32-bit integer. */
+/** The project's seeded PRNG (mulberry32): tiny, fast, and good enough for sampling. */
 export function makeRng(seed: number | undefined): () => number {
-  let a = seed === undefined ? randomInt(0, 2 ** 32 - 1) : hashSeed(seed);
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
+  return prng(seed === undefined ? randomInt(0, 2 ** 32 - 1) : hashSeed(seed));
 }
 
 /** Folds any safe integer (OpenAI seeds may be 64-bit-ish) into 32 bits. */

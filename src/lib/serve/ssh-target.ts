@@ -3,7 +3,6 @@
  * the host runs `llmops deploy --detach` there (its own ledger records the requests), and /health is
  * checked from here through an `ssh -L` tunnel before the deployment is recorded.
  */
-import {spawn} from 'node:child_process';
 import {existsSync} from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -11,9 +10,9 @@ import {fileURLToPath} from 'node:url';
 import type {LoadedConfig} from '../config/load.js';
 import {backendError} from '../errors.js';
 import type {DeploymentRow, Ledger} from '../ledger/ledger.js';
-import {rsyncPush, shq, sshCheck, sshOptions, sshRun, type SshTarget} from '../runtime/ssh.js';
-import {sshTarget} from '../runtime/backends/ssh.js';
-import {nowIso} from '../util/time.js';
+import {capture, spawnBackground} from '../system/exec.js';
+import {rsyncPush, shq, sshCheck, sshOptions, sshRun, sshTarget, type SshTarget} from '../system/ssh.js';
+import {nowIso, sleep} from '../util/time.js';
 import {newDeploymentId, toInfo, type DeploymentInfo, type StopResult} from './deployments.js';
 
 type SshBackendConfig = Extract<LoadedConfig['config']['backends'][string], {type: 'ssh'}>;
@@ -43,8 +42,7 @@ interface RemoteState {
 
 /** Production dependencies as directories relative to the package root (what the server needs). */
 async function prodModules(): Promise<string[]> {
-  const {execa} = await import('execa');
-  const r = await execa('npm', ['ls', '--omit=dev', '--all', '--parseable'], {cwd: PACKAGE_ROOT, reject: false});
+  const r = await capture('npm', ['ls', '--omit=dev', '--all', '--parseable'], {cwd: PACKAGE_ROOT});
   return r.stdout
     .split('\n')
     .map((l) => path.relative(PACKAGE_ROOT, l.trim()))
@@ -67,7 +65,6 @@ async function syncServer(t: SshTarget, serverDir: string, progress: (m: string)
     // Same Node ABI, CPU and OS: the native modules built here (better-sqlite3, onnxruntime) run there.
     const mods = await prodModules();
     progress(`Copying ${mods.length} production packages...`);
-    const {capture} = await import('../runtime/exec.js');
     const rsh = ['ssh', ...sshOptions(t)].map(shq).join(' ');
     const r = await capture('rsync', ['-a', '--relative', '-e', rsh, ...mods.map((m) => `./${m}`), `${t.host}:${serverDir}/`], {cwd: PACKAGE_ROOT, timeoutMs: 30 * 60_000});
     if (!r.ok) throw backendError(`rsync of node_modules to ${t.host} failed: ${r.stderr.slice(-300)}`);
@@ -91,19 +88,19 @@ function freePort(): Promise<number> {
 /** Opens `ssh -N -L` to the remote port, runs fn with the local URL, closes the tunnel. */
 export async function throughTunnel<T>(t: SshTarget, remotePort: number, fn: (url: string) => Promise<T>): Promise<T> {
   const localPort = await freePort();
-  const child = spawn('ssh', [...sshOptions(t), '-o', 'ControlMaster=no', '-o', 'ControlPath=none', '-o', 'ExitOnForwardFailure=yes', '-N', '-L', `127.0.0.1:${localPort}:127.0.0.1:${remotePort}`, t.host], {stdio: 'ignore'});
+  const child = spawnBackground('ssh', [...sshOptions(t), '-o', 'ControlMaster=no', '-o', 'ControlPath=none', '-o', 'ExitOnForwardFailure=yes', '-N', '-L', `127.0.0.1:${localPort}:127.0.0.1:${remotePort}`, t.host]);
   try {
     const url = `http://127.0.0.1:${localPort}`;
     const deadline = Date.now() + 20_000;
     for (;;) {
       const up = await fetch(url + '/health').then((r) => r.status, () => 0);
       if (up === 200) break;
-      if (child.exitCode !== null || Date.now() > deadline) {
+      if (child.exited() || Date.now() > deadline) {
         throw backendError(`The server on ${t.host} did not answer /health through an SSH tunnel (last status ${up || 'no answer'}).`, {
           fix: 'Try this: llmops deploy logs NAME to read its log on the host.',
         });
       }
-      await new Promise((r) => setTimeout(r, 200));
+      await sleep(200);
     }
     return await fn(url);
   } finally {

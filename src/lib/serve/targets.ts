@@ -75,8 +75,10 @@ export async function deployToBackend(loaded: LoadedConfig, p: BackendDeployPara
 }
 
 /** The type of the backend a --target names, with a clear error for an unknown name. */
-export function targetType(loaded: LoadedConfig, target: string): 'local' | 'ssh' | 'slurm' | 'kubernetes' {
+export function targetType(loaded: LoadedConfig, target: string): 'local' | 'ssh' | 'slurm' | 'kubernetes' | 'docker' {
   if (target === 'local' && !loaded.config.backends.local) return 'local';
+  // The server image in a container on this machine (see docker-target.ts).
+  if (target === 'docker' && !loaded.config.backends.docker) return 'docker';
   const backend = loaded.config.backends[target];
   if (!backend) {
     const names = ['local', ...Object.keys(loaded.config.backends)];
@@ -87,8 +89,12 @@ export function targetType(loaded: LoadedConfig, target: string): 'local' | 'ssh
   return backend.type;
 }
 
-export async function stopOnBackend(loaded: LoadedConfig, ledger: Ledger, row: DeploymentRow): Promise<StopResult> {
+export async function stopOnBackend(loaded: LoadedConfig, ledger: Ledger, row: DeploymentRow, graceS = 15): Promise<StopResult> {
   if (row.target === 'local') throw notFoundError('not a backend deployment');
+  if (row.target === 'docker') {
+    const {stopDocker} = await import('./docker-target.js');
+    return stopDocker(ledger, row, graceS);
+  }
   const backend = loaded.config.backends[row.target];
   if (backend?.type === 'ssh') {
     const {stopSsh} = await import('./ssh-target.js');

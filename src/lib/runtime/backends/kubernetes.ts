@@ -11,7 +11,8 @@ import type {BackendConfig} from '../../config/schema.js';
 import {priceBackend} from '../../cost/prices.js';
 import {backendError, environmentError, usageError} from '../../errors.js';
 import type {Backend, BackendHandle, BackendStatus, Pricing, RunSpec} from '../backend.js';
-import {capture, type CaptureResult} from '../exec.js';
+import {capture, captureBytes, type CaptureResult} from '../../system/exec.js';
+import {sleep} from '../../util/time.js';
 import {FETCHED, INPUTS_READY, WORKSPACE, jobName, renderJob, type Manifest} from '../k8s/manifests.js';
 import {planRemoteRun, wholeLines, wholeText, localizeLine} from '../remote-run.js';
 
@@ -107,7 +108,7 @@ export class KubernetesBackend implements Backend {
       while (pods.length < this.cfg.nodes) {
         if (Date.now() > deadline) throw backendError(`The pods of Job ${job} did not appear within 15 minutes.`, {fix: `Try this: kubectl -n ${this.cfg.namespace} describe job ${job}`});
         pods = await this.pods(job);
-        if (pods.length < this.cfg.nodes) await new Promise((r) => setTimeout(r, 2000));
+        if (pods.length < this.cfg.nodes) await sleep(2000);
       }
       for (const pod of pods) {
         await this.waitInit(pod, deadline);
@@ -129,7 +130,7 @@ export class KubernetesBackend implements Backend {
       const r = await this.kubectl(['get', 'pod', pod, '-o', 'jsonpath={.status.initContainerStatuses[0].state.running.startedAt}'], 'read the pod state', {allowFail: true});
       if (r.ok && r.stdout.trim()) return;
       if (Date.now() > deadline) throw backendError(`Pod ${pod} did not start (image pull, GPUs, quota?).`, {fix: `Try this: kubectl -n ${this.cfg.namespace} describe pod ${pod}`});
-      await new Promise((res) => setTimeout(res, 2000));
+      await sleep(2000);
     }
   }
 
@@ -158,15 +159,10 @@ export class KubernetesBackend implements Backend {
   private async readPodFile(s: K8sState, file: string, offset: number): Promise<Buffer> {
     const pods = await this.pods(s.job);
     if (!pods[0]) return Buffer.alloc(0);
-    const {execa} = await import('execa');
-    const r = await execa('kubectl', this.kubectlArgs(['exec', pods[0], '-c', 'trainer', '--', 'sh', '-c', `[ -f '${file}' ] && tail -c +${offset + 1} '${file}' | head -c ${MAX_READ}; true`]), {
-      reject: false,
-      encoding: 'buffer',
-      stripFinalNewline: false,
-      stdin: 'ignore',
-      timeout: 60_000,
+    const r = await captureBytes('kubectl', this.kubectlArgs(['exec', pods[0], '-c', 'trainer', '--', 'sh', '-c', `[ -f '${file}' ] && tail -c +${offset + 1} '${file}' | head -c ${MAX_READ}; true`]), {
+      timeoutMs: 60_000,
     });
-    return r.exitCode === 0 ? Buffer.from(r.stdout ?? []) : Buffer.alloc(0);
+    return r.ok ? r.stdout : Buffer.alloc(0);
   }
 
   async readEvents(handle: BackendHandle, offset: number): Promise<{lines: string[]; offset: number}> {

@@ -11,11 +11,11 @@ import type {BackendConfig} from '../../config/schema.js';
 import {environmentError} from '../../errors.js';
 import {priceBackend} from '../../cost/prices.js';
 import type {Backend, BackendHandle, BackendStatus, Pricing, RunSpec} from '../backend.js';
-import {spawnGroup, type SpawnedProcess} from '../exec.js';
+import {spawnGroup, type SpawnedProcess} from '../../system/exec.js';
 import {sampleGpus} from '../gpu.js';
 import {runPaths} from '../paths.js';
-import {groupAlive, isAlive, signalGroup} from '../process.js';
-import {readLinesFrom, readTextFrom} from '../tail.js';
+import {groupAlive, isAlive, signalGroup} from '../../system/process.js';
+import {readLinesFrom, readTextFrom} from '../../system/tail.js';
 
 
 interface LocalState extends Record<string, unknown> {

@@ -14,7 +14,7 @@ import type {BackendConfig} from '../../config/schema.js';
 import {priceBackend} from '../../cost/prices.js';
 import {backendError, environmentError, usageError} from '../../errors.js';
 import type {Backend, BackendHandle, BackendStatus, Pricing, RunSpec} from '../backend.js';
-import {capture, type CaptureResult} from '../exec.js';
+import {capture, type CaptureResult} from '../../system/exec.js';
 import {
   localizeLine,
   passEnvScript,
@@ -28,9 +28,8 @@ import {
 } from '../remote-run.js';
 import {JOB_LOG, renderSbatch, checkSbatchExtra, resourceOptions} from '../slurm/script.js';
 import {mapSlurmState, parseExitCode, parseSlurmTime} from '../slurm/states.js';
-import {describeTarget, shq, sshError, sshRun, type SshTarget} from '../ssh.js';
-import {readLinesFrom, readTextFrom} from '../tail.js';
-import {sshTarget} from './ssh.js';
+import {describeTarget, shq, sshError, sshRun, sshTarget, type SshTarget} from '../../system/ssh.js';
+import {readLinesFrom, readTextFrom} from '../../system/tail.js';
 
 type SlurmConfig = Extract<BackendConfig, {type: 'slurm'}>;
 

@@ -25,7 +25,7 @@ import {
   wholeText,
   type RemotePlan,
 } from '../remote-run.js';
-import {classifySshFailure, describeTarget, shq, sshCheck, sshError, sshRun, type SshTarget} from '../ssh.js';
+import {classifySshFailure, describeTarget, shq, sshCheck, sshError, sshRun, sshTarget, type SshTarget} from '../../system/ssh.js';
 
 type SshConfig = Extract<BackendConfig, {type: 'ssh'}>;
 
@@ -64,10 +64,6 @@ export function renderLauncher(plan: RemotePlan): string {
     'echo "$rc" > "$R/exit_code.tmp" && mv "$R/exit_code.tmp" "$R/exit_code"',
     '',
   ].join('\n');
-}
-
-export function sshTarget(cfg: {host: string; port?: number; identity_file?: string; ssh_options?: string[]}): SshTarget {
-  return {host: cfg.host, port: cfg.port, identityFile: cfg.identity_file, options: cfg.ssh_options ?? []};
 }
 
 export class SshBackend implements Backend {

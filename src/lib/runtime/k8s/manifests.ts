@@ -8,7 +8,7 @@
  * out before the pod ends. With `pvc`, the workspace is that claim instead of an emptyDir.
  */
 import type {BackendConfig} from '../../config/schema.js';
-import {shq} from '../ssh.js';
+import {shq} from '../../system/ssh.js';
 
 type K8sConfig = Extract<BackendConfig, {type: 'kubernetes'}>;
 export type Manifest = Record<string, any>;

@@ -4,7 +4,7 @@
  */
 import {ConfigError} from '../../errors.js';
 import type {BackendConfig} from '../../config/schema.js';
-import {shq} from '../ssh.js';
+import {shq} from '../../system/ssh.js';
 
 type SlurmConfig = Extract<BackendConfig, {type: 'slurm'}>;
 

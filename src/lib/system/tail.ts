@@ -63,19 +63,24 @@ function readBytesFrom(file: string, offset: number, maxBytes: number): Buffer |
   }
 }
 
-/** The last `n` lines of a file (reads only its end). */
-export function lastLines(file: string, n = 20, maxBytes = 64 * 1024): string[] {
-  if (!existsSync(file)) return [];
+/**
+ * The last `n` lines of a file. Reads only its end: 64 KiB first, a window twice as large until it
+ * holds `n` whole lines or the whole file.
+ */
+export function lastLines(file: string, n = 20): string[] {
+  if (!existsSync(file) || n <= 0) return [];
   const fd = openSync(file, 'r');
   try {
     const size = fstatSync(fd).size;
-    const start = Math.max(0, size - maxBytes);
-    const buf = Buffer.alloc(size - start);
-    readSync(fd, buf, 0, buf.length, start);
-    const lines = buf.toString('utf8').split('\n');
-    if (lines.at(-1) === '') lines.pop();
-    if (start > 0) lines.shift(); // probably cut mid-line
-    return lines.slice(-n);
+    for (let window = 64 * 1024; ; window *= 2) {
+      const start = Math.max(0, size - window);
+      const buf = Buffer.alloc(size - start);
+      readSync(fd, buf, 0, buf.length, start);
+      const lines = buf.toString('utf8').split('\n');
+      if (lines.at(-1) === '') lines.pop();
+      if (start > 0) lines.shift(); // probably cut mid-line
+      if (lines.length >= n || start === 0) return lines.slice(-n);
+    }
   } finally {
     closeSync(fd);
   }

@@ -1,8 +1,13 @@
 /**
- * The project's one execa wrapper: short probes (`probe`: python, nvidia-smi, git) and processes
- * that run for a while (training runs, ssh, sbatch, rsync). execa is imported lazily: it costs ~100 ms of
- * start-up (FACTS.md) and most commands never start a process.
+ * Every child process the project starts goes through this module (a layering test keeps execa and
+ * node:child_process out of the rest of src/): short probes (`probe`: python, nvidia-smi, git),
+ * captured runs (ssh, sbatch, rsync, kubectl), process groups that run for a while (training runs),
+ * detached servers and supervisors, and background helpers (an ssh tunnel).
+ * execa is imported lazily: importing it costs about 100 ms of start-up and most commands never
+ * start a process.
  */
+import {spawn, type ChildProcess} from 'node:child_process';
+import {closeSync, openSync} from 'node:fs';
 import type {ResultPromise, Options} from 'execa';
 
 export interface CaptureResult {
@@ -40,6 +45,36 @@ export async function capture(
     missing: code === 'ENOENT' || code === 'EACCES',
     timedOut: Boolean(r.timedOut),
   };
+}
+
+/** Like `capture` but stdout as bytes (offset arithmetic on files must count bytes, not chars). */
+export async function captureBytes(
+  file: string,
+  args: readonly string[],
+  opts: {cwd?: string; timeoutMs?: number} = {},
+): Promise<{ok: boolean; exitCode: number | undefined; stdout: Buffer; stderr: string; missing: boolean; timedOut: boolean}> {
+  const {execa} = await import('execa');
+  // stripFinalNewline would eat the newline that ends the last whole line.
+  const r = await execa(file, args, {reject: false, encoding: 'buffer', stripFinalNewline: false, stdin: 'ignore', cwd: opts.cwd, timeout: opts.timeoutMs});
+  const code = (r as {code?: string}).code;
+  return {
+    ok: r.exitCode === 0,
+    exitCode: r.exitCode,
+    stdout: Buffer.from(r.stdout ?? []),
+    stderr: Buffer.from(r.stderr ?? []).toString('utf8'),
+    missing: code === 'ENOENT' || code === 'EACCES',
+    timedOut: Boolean(r.timedOut),
+  };
+}
+
+/**
+ * Runs a program with this terminal's stdout and stderr (installers the user watches), stdin
+ * closed; resolves with its exit code (null when it could not start or was killed).
+ */
+export async function runInherited(file: string, args: readonly string[], opts: {env?: Record<string, string>} = {}): Promise<number | null> {
+  const {execa} = await import('execa');
+  const r = await execa(file, args, {reject: false, stdio: ['ignore', 'inherit', 'inherit'], env: opts.env});
+  return r.exitCode ?? null;
 }
 
 /** A short probe of a program (version checks, nvidia-smi, git): `capture` with a 20 s default timeout. */
@@ -110,4 +145,48 @@ export async function spawnGroup(
     throw Object.assign(new Error(r.error ?? `could not start ${file}`), {code: 'ENOENT'});
   }
   return {pid: child.pid, exited, onLine: (cb) => listeners.push(cb)};
+}
+
+export interface DetachedProcess {
+  pid: number;
+  /** The exit code once the process has exited (it may outlive us: then this stays null). */
+  exitCode(): number | null;
+  kill(signal?: NodeJS.Signals): void;
+}
+
+/**
+ * Starts a process that outlives this one (a run's supervisor, a detached server): its own session
+ * and process group, stdin closed, stdout and stderr appended to `logFile`, not waited for.
+ */
+export function spawnDetached(
+  file: string,
+  args: readonly string[],
+  opts: {cwd: string; logFile: string; env?: NodeJS.ProcessEnv},
+): DetachedProcess {
+  const fd = openSync(opts.logFile, 'a');
+  let child: ChildProcess;
+  try {
+    child = spawn(file, args, {cwd: opts.cwd, detached: true, stdio: ['ignore', fd, fd], env: opts.env ?? process.env});
+  } finally {
+    closeSync(fd);
+  }
+  let exited: number | null = null;
+  child.on('exit', (code) => (exited = code ?? 1));
+  child.on('error', () => (exited ??= 1));
+  child.unref();
+  return {pid: child.pid ?? 0, exitCode: () => exited, kill: (signal = 'SIGTERM') => void child.kill(signal)};
+}
+
+export interface BackgroundProcess {
+  /** True once the process has exited (or could not start). */
+  exited(): boolean;
+  kill(signal?: NodeJS.Signals): void;
+}
+
+/** Starts a helper that lives only while we need it (an `ssh -L` tunnel): no stdio, killed by the caller. */
+export function spawnBackground(file: string, args: readonly string[]): BackgroundProcess {
+  const child = spawn(file, args, {stdio: 'ignore'});
+  let failed = false;
+  child.on('error', () => (failed = true));
+  return {exited: () => failed || child.exitCode !== null || child.signalCode !== null, kill: (signal = 'SIGTERM') => void child.kill(signal)};
 }

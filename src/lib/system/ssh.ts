@@ -1,5 +1,5 @@
 /**
- * The system OpenSSH client and rsync, driven through execa, for remote backends (SSH hosts, Slurm
+ * The system OpenSSH client and rsync, run through the process layer (exec.ts), for remote backends (SSH hosts, Slurm
  * login nodes) and remote deploys.
  *
  * We shell out to `ssh` rather than use a JS SSH library so that the user's ~/.ssh/config, agent,
@@ -12,7 +12,8 @@ import {mkdirSync} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {LlmopsError, backendError, environmentError} from '../errors.js';
-import {capture, type CaptureResult} from './exec.js';
+import {sleep} from '../util/time.js';
+import {capture, captureBytes, type CaptureResult} from './exec.js';
 
 export interface SshTarget {
   /** user@host, or a Host alias from ~/.ssh/config. */
@@ -23,6 +24,11 @@ export interface SshTarget {
   options?: string[];
   /** Seconds a shared connection stays open after its last use. */
   persistSeconds?: number;
+}
+
+/** The target of an `ssh` backend entry in llmops.yaml (deploys and remote runs share it). */
+export function sshTarget(cfg: {host: string; port?: number; identity_file?: string; ssh_options?: string[]}): SshTarget {
+  return {host: cfg.host, port: cfg.port, identityFile: cfg.identity_file, options: cfg.ssh_options ?? []};
 }
 
 /** Expands a leading `~/` (ssh itself does for -i, but we also check the file exists). */
@@ -142,7 +148,7 @@ export async function sshRun(t: SshTarget, script: string, opts: SshRunOptions =
     const retriable = (r.exitCode === 255 && classifySshFailure(r) === 'connect') || r.timedOut;
     if (!retriable || attempt >= (opts.retries ?? 2)) return r;
     attempt++;
-    await new Promise((res) => setTimeout(res, 500 * 2 ** attempt));
+    await sleep(500 * 2 ** attempt);
   }
 }
 
@@ -155,18 +161,15 @@ export async function sshCheck(t: SshTarget, script: string, what: string, opts:
 
 /** Like sshRun but returns stdout as bytes (offset arithmetic on files must count bytes, not chars). */
 export async function sshBytes(t: SshTarget, script: string, opts: SshRunOptions = {}): Promise<{ok: boolean; exitCode?: number; stdout: Buffer; stderr: string}> {
-  const {execa} = await import('execa');
   const args = [...sshOptions(t), t.host, remoteShCommand(script)];
   let attempt = 0;
   for (;;) {
-    // stripFinalNewline would eat the newline that ends the last whole line.
-    const r = await execa('ssh', args, {reject: false, encoding: 'buffer', stripFinalNewline: false, stdin: 'ignore', timeout: opts.timeoutMs ?? 60_000});
-    const stderr = Buffer.from(r.stderr ?? []).toString('utf8');
-    const out = {ok: r.exitCode === 0, exitCode: r.exitCode, stdout: Buffer.from(r.stdout ?? []), stderr};
-    const retriable = r.exitCode === 255 && classifySshFailure({exitCode: 255, stderr}) === 'connect';
+    const r = await captureBytes('ssh', args, {timeoutMs: opts.timeoutMs ?? 60_000});
+    const out = {ok: r.ok, exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr};
+    const retriable = r.exitCode === 255 && classifySshFailure({exitCode: 255, stderr: r.stderr}) === 'connect';
     if (!retriable || attempt >= (opts.retries ?? 2)) return out;
     attempt++;
-    await new Promise((res) => setTimeout(res, 500 * 2 ** attempt));
+    await sleep(500 * 2 ** attempt);
   }
 }
 
@@ -230,7 +233,7 @@ async function rsync(t: SshTarget, args: string[], what: string, opts: RsyncOpti
       });
     }
     attempt++;
-    await new Promise((res) => setTimeout(res, 500 * 2 ** attempt));
+    await sleep(500 * 2 ** attempt);
   }
 }
 

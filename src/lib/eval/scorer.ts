@@ -1,0 +1,154 @@
+/**
+ * Log-likelihood scoring on the deploy engine's ONNX session (serve/engine.ts loads the model; this
+ * adds no loader of its own).
+ *
+ * Requests are batched by length: rows right-padded to the batch's longest row, attention_mask 0
+ * over the pads. The model is causal, so a real token never sees a pad after it, and each row's
+ * numbers are those it gets alone (test/eval/scorer.test.ts checks batched against unbatched).
+ */
+import type {OnnxModel} from '../serve/engine.js';
+import type {ModelTokenizer} from '../serve/tokenizer.js';
+import {pairRequest, rollingRequests, type ScoreRequest} from './windows.js';
+
+export interface Scored {
+  /** Log-probability of each target token ids[from..], natural log. */
+  logprobs: number[];
+  /** Whether each target token was the model's argmax at its position. */
+  greedy: boolean[];
+}
+
+export interface ScorerOptions {
+  /** Most rows in one forward pass. */
+  maxRows?: number;
+  /** Most tokens (rows x padded length) in one forward pass. */
+  maxTokens?: number;
+  /** Called after each batch with the number of requests done. */
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** log softmax of logits[off..off+V) at `target`, and whether `target` is the argmax. */
+export function logprobAt(logits: Float32Array, off: number, vocab: number, target: number): {lp: number; top: boolean} {
+  let max = -Infinity;
+  let arg = 0;
+  for (let v = 0; v < vocab; v++) {
+    const x = logits[off + v]!;
+    if (x > max) {
+      max = x;
+      arg = v;
+    }
+  }
+  let sum = 0;
+  for (let v = 0; v < vocab; v++) sum += Math.exp(logits[off + v]! - max);
+  return {lp: logits[off + target]! - max - Math.log(sum), top: arg === target};
+}
+
+export class Scorer {
+  readonly contextLength: number;
+  /** Tokens a text starts with: the tokenizer's BOS when it adds one. */
+  readonly prefix: number[];
+  /** The token an empty context is scored after (BOS, else end-of-text), as lm-evaluation-harness does. */
+  readonly emptyPrefix: number;
+
+  constructor(
+    readonly model: OnnxModel,
+    readonly tokenizer: ModelTokenizer,
+    private readonly opts: ScorerOptions = {},
+  ) {
+    const spec = model.spec;
+    this.contextLength = spec.nPositions;
+    // llmops's own export is trained on <|bos|>text<|eos|>: its texts start with BOS (the server
+    // prepends it to completions prompts the same way).
+    this.prefix = spec.bosId === null ? [] : [spec.bosId];
+    this.emptyPrefix = spec.bosId ?? spec.eosIds[0] ?? 0;
+  }
+
+  encode(text: string): number[] {
+    return this.tokenizer.encode(text);
+  }
+
+  /** Scores requests in batches; results in the order given. */
+  async score(reqs: ScoreRequest[], onProgress = this.opts.onProgress): Promise<Scored[]> {
+    const maxRows = this.opts.maxRows ?? 16;
+    const maxTokens = this.opts.maxTokens ?? 8192;
+    const order = reqs.map((_, i) => i).sort((a, b) => reqs[b]!.ids.length - reqs[a]!.ids.length);
+    const out: Scored[] = new Array(reqs.length);
+    let done = 0;
+    for (let i = 0; i < order.length; ) {
+      const s = Math.max(1, reqs[order[i]!]!.ids.length - 1); // longest first: this batch's width
+      const rows = Math.max(1, Math.min(maxRows, Math.floor(maxTokens / s)));
+      const batch = order.slice(i, i + rows);
+      const results = await this.scoreBatch(batch.map((k) => reqs[k]!), s);
+      batch.forEach((k, j) => (out[k] = results[j]!));
+      i += batch.length;
+      done += batch.length;
+      onProgress?.(done, reqs.length);
+    }
+    return out;
+  }
+
+  private async scoreBatch(reqs: ScoreRequest[], s: number): Promise<Scored[]> {
+    const b = reqs.length;
+    const vocab = this.model.spec.vocabSize;
+    const ids = new BigInt64Array(b * s);
+    const pos = new BigInt64Array(b * s);
+    const mask = new BigInt64Array(b * s);
+    reqs.forEach((r, row) => {
+      const n = r.ids.length - 1;
+      for (let t = 0; t < s; t++) {
+        ids[row * s + t] = BigInt(t < n ? r.ids[t]! : this.emptyPrefix);
+        pos[row * s + t] = BigInt(Math.min(t, Math.max(0, n - 1)));
+        mask[row * s + t] = t < n ? 1n : 0n;
+      }
+    });
+    const logits = await this.model.allLogits(ids, pos, mask, b, s);
+    return reqs.map((r, row) => {
+      const logprobs: number[] = [];
+      const greedy: boolean[] = [];
+      for (let t = r.from; t < r.ids.length; t++) {
+        const {lp, top} = logprobAt(logits, (row * s + t - 1) * vocab, vocab, r.ids[t]!);
+        logprobs.push(lp);
+        greedy.push(top);
+      }
+      return {logprobs, greedy};
+    });
+  }
+
+  /** lm-evaluation-harness's loglikelihood: sum of the continuation's log-probabilities after the context. */
+  async loglikelihood(pairs: Array<[context: string, continuation: string]>, onProgress?: ScorerOptions['onProgress']): Promise<Array<{ll: number; greedy: boolean; tokens: number}>> {
+    const reqs = pairs.map(([c, x]) => pairRequest(this.tokenizer, this.prefix, this.emptyPrefix, c, x, this.contextLength));
+    const scored = await this.score(reqs, onProgress);
+    return scored.map((r) => ({ll: sum(r.logprobs), greedy: r.greedy.every(Boolean), tokens: r.logprobs.length}));
+  }
+
+  /**
+   * Log-probability of every token of each sequence after its first, in rolling windows of the
+   * context length; `mask` (same length) keeps only some tokens (assistant tokens of a chat).
+   */
+  async rolling(seqs: Array<{ids: number[]; mask?: number[]}>, onProgress?: ScorerOptions['onProgress']): Promise<Array<{ll: number; tokens: number}>> {
+    const reqs: Array<ScoreRequest & {seq: number; offset: number}> = [];
+    seqs.forEach((s, k) => {
+      for (const r of rollingRequests(s.ids, this.contextLength)) reqs.push({...r, seq: k});
+    });
+    const scored = await this.score(reqs, onProgress);
+    const totals = seqs.map(() => ({ll: 0, tokens: 0}));
+    reqs.forEach((r, i) => {
+      const m = seqs[r.seq]!.mask;
+      scored[i]!.logprobs.forEach((lp, j) => {
+        if (m && !m[r.offset + r.from + j]) return;
+        totals[r.seq]!.ll += lp;
+        totals[r.seq]!.tokens++;
+      });
+    });
+    return totals;
+  }
+
+  /** lm-evaluation-harness's loglikelihood_rolling: a text's log-likelihood after the prefix token. */
+  async loglikelihoodRolling(texts: string[], onProgress?: ScorerOptions['onProgress']): Promise<Array<{ll: number; tokens: number}>> {
+    return this.rolling(
+      texts.map((t) => ({ids: [...(this.prefix.length > 0 ? this.prefix : [this.emptyPrefix]), ...this.encode(t)]})),
+      onProgress,
+    );
+  }
+}
+
+const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);

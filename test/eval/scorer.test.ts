@@ -1,0 +1,70 @@
+/** The scorer on the real exported model (trained by the trainer): batching, rolling windows. */
+import {afterAll, beforeAll, describe, expect, it} from 'vitest';
+import {Scorer} from '../../src/lib/eval/scorer.js';
+import {rollingRequests} from '../../src/lib/eval/windows.js';
+import {OnnxModel} from '../../src/lib/serve/engine.js';
+import {loadModelSpec, type ModelSpec} from '../../src/lib/serve/model-dir.js';
+import {ModelTokenizer} from '../../src/lib/serve/tokenizer.js';
+import {tinyModel} from '../serve/helpers/model.js';
+import {harnessWindows} from './helpers/harness.js';
+
+let spec: ModelSpec;
+let model: OnnxModel;
+let tok: ModelTokenizer;
+
+beforeAll(async () => {
+  spec = loadModelSpec((await tinyModel()).modelDir);
+  model = await OnnxModel.load(spec, 1);
+  tok = new ModelTokenizer(spec);
+}, 300_000);
+afterAll(async () => model?.close());
+
+describe('rolling windows', () => {
+  it('are the harness\'s windows: same tokens fed, same tokens predicted, for every length around the context size', () => {
+    for (const L of [4, 7]) {
+      for (let n = 1; n <= 3 * L + 2; n++) {
+        const tl = Array.from({length: n}, (_, i) => 100 + i);
+        const ours = rollingRequests([999, ...tl], L).map((r) => ({fed: r.ids.slice(0, -1), predicted: r.ids.slice(r.from)}));
+        const theirs = harnessWindows(tl, 999, L).map(([ctx, cont]) => {
+          const whole = [...ctx, ...cont].slice(-(L + 1));
+          return {fed: whole.slice(0, -1), predicted: cont};
+        });
+        expect(ours, `L=${L} n=${n}`).toEqual(theirs);
+      }
+    }
+  });
+});
+
+describe('batched scoring', () => {
+  it('gives the same log-likelihoods batched (right-padded rows of different lengths) as one request at a time', async () => {
+    const pairs: Array<[string, string]> = [
+      ['the cat', ' sat on a mat'],
+      ['', 'the dog ran to the park with a ball and the cat sat on a mat'],
+      ['a', ' b'],
+      ['say cat ', 'cat dog'],
+      ['the park with a ball', ' and'],
+    ];
+    const one = await new Scorer(model, tok, {maxRows: 1}).loglikelihood(pairs);
+    const batched = await new Scorer(model, tok, {maxRows: 16}).loglikelihood(pairs);
+    expect(batched.map((r) => r.tokens)).toEqual(one.map((r) => r.tokens));
+    batched.forEach((r, i) => expect(Math.abs(r.ll - one[i]!.ll), `pair ${i}`).toBeLessThan(1e-4));
+    expect(batched.map((r) => r.greedy)).toEqual(one.map((r) => r.greedy));
+  });
+
+  it('scores a text longer than the context in windows: the total is that of each window scored on its own', async () => {
+    const L = spec.nPositions;
+    const text = 'the cat sat on a mat and the dog ran to the park with a ball. '.repeat(Math.ceil((2.5 * L) / 60));
+    const s = new Scorer(model, tok, {maxRows: 4});
+    const [rolled] = await s.loglikelihoodRolling([text]);
+    const ids = [spec.bosId!, ...tok.encode(text)];
+    expect(rolled!.tokens).toBe(ids.length - 1);
+    let total = 0;
+    for (const r of rollingRequests(ids, L)) {
+      expect(r.ids.length - 1).toBeLessThanOrEqual(L);
+      const [one] = await new Scorer(model, tok, {maxRows: 1}).score([r]);
+      total += one!.logprobs.reduce((a, b) => a + b, 0);
+    }
+    expect(Math.abs(rolled!.ll - total)).toBeLessThan(1e-3);
+    expect(rolled!.ll / rolled!.tokens).toBeLessThan(0);
+  });
+});

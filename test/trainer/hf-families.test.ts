@@ -1,0 +1,104 @@
+import {spawnSync} from 'node:child_process';
+import {readFileSync, existsSync, readdirSync} from 'node:fs';
+import path from 'node:path';
+import {beforeAll, describe, expect, it} from 'vitest';
+import {checkParity} from '../../src/lib/runtime/parity.js';
+import {PYTHON, TRAINER_DIR, tempDir} from './helpers.js';
+import {
+  TINY, exportAndReferenceMany, exportRandom, hasTransformers, makeTokenizerDir, maxAbsDiff, tokenizeWithTransformersJs,
+  torchReference, transformersJs,
+} from './hf-helpers.js';
+
+const readJson = (f: string) => JSON.parse(readFileSync(f, 'utf8'));
+const PROMPT = '<|user|>\nWhat is 2+2?<|end|>\n<|assistant|>\n';
+const NEW = 8;
+
+const CASES: Array<{name: string; config: object; dtype: 'fp32' | 'fp16'; tol: number; onnx: string}> = [
+  {name: 'llama-gqa-untied', config: TINY.llama, dtype: 'fp32', tol: 1e-4, onnx: 'model.onnx'},
+  {name: 'llama-tied-rope-llama3', dtype: 'fp32', tol: 1e-4, onnx: 'model.onnx', config: {...TINY.llama, tie_word_embeddings: true,
+    rope_scaling: {rope_type: 'llama3', factor: 8, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 16}}},
+  {name: 'gpt2-tied', config: TINY.gpt2, dtype: 'fp32', tol: 1e-4, onnx: 'model.onnx'},
+  {name: 'qwen2-qkv-bias', config: {...TINY.llama, model_type: 'qwen2', tie_word_embeddings: true}, dtype: 'fp32', tol: 1e-4, onnx: 'model.onnx'},
+  {name: 'mistral-sliding-window', config: {...TINY.llama, model_type: 'mistral', sliding_window: 8}, dtype: 'fp32', tol: 1e-4, onnx: 'model.onnx'},
+  {name: 'qwen3-qk-norm', config: {...TINY.llama, model_type: 'qwen3', head_dim: 32}, dtype: 'fp32', tol: 1e-4, onnx: 'model.onnx'},
+  // fp16: the graph returns float16 logits, so the tolerance is float16's rounding of logits near 1.
+  {name: 'llama-fp16', config: TINY.llama, dtype: 'fp16', tol: 2e-2, onnx: 'model_fp16.onnx'},
+];
+
+describe('trainer: Hugging Face families written by export_hf.py load in transformers.js', () => {
+  const root = tempDir('llmops-hf-families-');
+  let tok = '';
+  let ids: number[] = [];
+  let ours: ReturnType<typeof exportAndReferenceMany> = {};
+
+  beforeAll(async () => {
+    tok = makeTokenizerDir(root);
+    ids = await tokenizeWithTransformersJs(tok, PROMPT);
+    ours = exportAndReferenceMany(root, tok, ids, NEW, CASES);
+  }, 300_000);
+
+  for (const c of CASES) {
+    it(`${c.name} (${c.dtype}): transformers.js logits and greedy tokens equal our torch forward`, {timeout: 60_000}, async () => {
+      const {dir, logits, greedy} = ours[c.name]!;
+      for (const f of ['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json', 'generation_config.json', `onnx/${c.onnx}`]) {
+        expect(existsSync(path.join(dir, f)), f).toBe(true);
+      }
+      const cfg = readJson(path.join(dir, 'config.json'));
+      expect(cfg.model_type).toBe((c.config as {model_type: string}).model_type);
+      expect(cfg.vocab_size).toBe(263);
+      expect(cfg.torch_dtype).toBe(c.dtype === 'fp16' ? 'float16' : 'float32');
+      expect(readJson(path.join(dir, 'tokenizer_config.json')).chat_template).toContain('<|end|>');
+
+      const js = await transformersJs(dir, PROMPT, c.dtype, NEW);
+      expect(js.ids).toEqual(ids);
+      const diff = maxAbsDiff(js.logits, logits);
+      console.log(`${c.name} ${c.dtype}: max |transformers.js - torch| = ${diff.toExponential(2)} over ${ids.length}x263 logits`);
+      expect(diff).toBeLessThan(c.tol);
+      expect(js.greedy.length).toBeGreaterThan(0);
+      expect(js.greedy).toEqual(greedy.slice(0, js.greedy.length));
+
+      // Our own onnxruntime-node check (empty cache, and through the cache) agrees.
+      const parity = await checkParity(dir);
+      expect(parity.ok, JSON.stringify(parity.samples)).toBe(true);
+    });
+  }
+
+  it('a sharded bf16 checkpoint (model.safetensors.index.json) is written and read back without the safetensors package', {timeout: 60_000}, () => {
+    const src = ours['llama-gqa-untied']!.dir;
+    const out = path.join(root, 'sharded-bf16');
+    const py = `import sys, torch; sys.path.insert(0, ${JSON.stringify(TRAINER_DIR)})
+from hf_models import load_pretrained, save_pretrained
+m, _ = load_pretrained(sys.argv[1])
+save_pretrained(m, sys.argv[2], dtype="bfloat16", max_shard_bytes=60000)
+with torch.no_grad():
+    for p in m.parameters(): p.copy_(p.bfloat16().float())
+m2, _ = load_pretrained(sys.argv[2])
+ids = torch.arange(20)[None]
+print(float((m(ids)[0] - m2(ids)[0]).abs().max()))`;
+    const r = spawnSync(PYTHON, ['-c', py, src, out], {encoding: 'utf8'});
+    expect(r.status, r.stderr).toBe(0);
+    expect(Number(r.stdout.trim())).toBe(0);
+    const index = readJson(path.join(out, 'model.safetensors.index.json'));
+    const shards = readdirSync(out).filter((f) => /^model-\d{5}-of-\d{5}\.safetensors$/.test(f));
+    expect(shards.length).toBeGreaterThan(1);
+    expect(new Set(Object.values(index.weight_map))).toEqual(new Set(shards));
+    // The format read independently here: u64 header length, JSON header, BF16 tensors.
+    const buf = readFileSync(path.join(out, shards[0]!));
+    const n = Number(buf.readBigUInt64LE(0));
+    const header = JSON.parse(buf.subarray(8, 8 + n).toString('utf8'));
+    const tensors = Object.entries(header).filter(([k]) => k !== '__metadata__') as Array<[string, {dtype: string; shape: number[]; data_offsets: number[]}]>;
+    for (const [, t] of tensors) {
+      expect(t.dtype).toBe('BF16');
+      expect(t.data_offsets[1]! - t.data_offsets[0]!).toBe(2 * t.shape.reduce((a, b) => a * b, 1));
+    }
+    expect(8 + n + Math.max(...tensors.map(([, t]) => t.data_offsets[1]!))).toBe(buf.length);
+    expect(readJson(path.join(out, 'config.json')).torch_dtype).toBe('bfloat16');
+  });
+
+  it.skipIf(!hasTransformers())('our Llama forward equals transformers\' on the same checkpoint (skipped: transformers is not importable by this Python)', {timeout: 120_000}, () => {
+    const dir = exportRandom(root, 'llama-vs-transformers', TINY.llama, tok);
+    const r = torchReference(dir, [1, 2, 3, 4, 5, 6, 7], 0, true);
+    console.log(`llama: max |transformers - ours| = ${r.transformers_max_abs_diff}`);
+    expect(r.transformers_max_abs_diff!).toBeLessThan(1e-4);
+  });
+});
