@@ -20,6 +20,7 @@ skipped, manifest, seconds} (docs/data.md).`;
     '<%= config.bin %> data prep --input hf://datasets/tatsu-lab/alpaca/data/train.jsonl --json',
     '<%= config.bin %> data prep --input notes.txt --format text --force',
     '<%= config.bin %> data prep --input data/sft.jsonl --dry-run',
+    '<%= config.bin %> data prep --input data/sft.jsonl --tokenizer hf:Qwen/Qwen2.5-0.5B-Instruct',
   ];
 
   static flags = {
@@ -27,6 +28,7 @@ skipped, manifest, seconds} (docs/data.md).`;
     out: Flags.string({char: 'o', summary: 'Output directory (default: data.out).'}),
     format: Flags.string({summary: 'Input format (default: data.format, auto = by extension and content).', options: ['auto', 'jsonl', 'json', 'csv', 'text']}),
     force: Flags.boolean({summary: 'Rebuild even when the manifest says inputs and parameters are unchanged.'}),
+    tokenizer: Flags.string({summary: 'Count tokens with: hf:OWNER/NAME, a model folder, or byte (default: data.tokenizer; auto = the model finetune.base names, else byte).'}),
     'dry-run': Flags.boolean({summary: 'Report what would be kept and rejected (per rule, with example lines) without writing anything.'}),
     workers: Flags.integer({summary: 'Worker threads (default: CPUs, at most 4; 0 = in-process).', min: 0, max: 64}),
   };
@@ -41,6 +43,7 @@ skipped, manifest, seconds} (docs/data.md).`;
       ...(f.input ? {inputs: f.input} : {}),
       ...(f.out ? {out: f.out} : {}),
       ...(f.format ? {format: f.format as 'auto'} : {}),
+      ...(f.tokenizer ? {tokenizer: f.tokenizer} : {}),
     };
     const tty = Boolean(process.stderr.isTTY) && !this.jsonEnabled();
     const ledger = await this.ledger();
@@ -50,6 +53,7 @@ skipped, manifest, seconds} (docs/data.md).`;
       cacheDir: loaded.config.cache_dir,
       force: f.force,
       dryRun: f['dry-run'],
+      modelHint: loaded.config.finetune?.base,
       workers: f.workers,
       ledger,
       llmopsVersion: this.config.version,

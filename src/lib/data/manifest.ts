@@ -26,6 +26,7 @@ export interface PrepParams {
   split: {train: number; val: number; test: number; seed: number};
   tokenizer: {name: string; sha256: string | null};
   context_length: number;
+  context_policy: 'keep' | 'truncate' | 'drop';
 }
 
 export interface OutputInfo {

@@ -29,6 +29,7 @@ import {emptyInputError, readFile, resolveInputs, type FileStats, type InputFile
 import {ShingleSpill} from './spill.js';
 import {TokenCounter, type TokenStats} from './tokens.js';
 import {U64Map} from './u64map.js';
+import {tokenizerDir, tokenizerHash} from './model-tokens.js';
 import {JsonlWriter} from './writer.js';
 import {canonicalJson} from '../util/json.js';
 
@@ -58,6 +59,8 @@ export interface PrepOptions {
   profileFullBytes?: number;
   ledger?: Ledger;
   onProgress?: (p: PrepProgress) => void;
+  /** The model finetune.base names: data.tokenizer "auto" counts with its tokenizer. */
+  modelHint?: string;
   /** Called once with the LSH parameters before records flow (the command prints them). */
   onLsh?: (lsh: {bands: number; rows: number; effective_threshold: number; threshold: number}) => void;
   llmopsVersion?: string;
@@ -91,7 +94,46 @@ export interface PrepResult {
 const sha256 = (s: string | Buffer) => createHash('sha256').update(s).digest('hex');
 const round4 = (x: number) => Math.round(x * 10_000) / 10_000;
 
-export function resolveParams(cfg: DataConfig, root: string): {params: PrepParams; tokenizerPath: string} {
+/** The tokenizer a prep counts with: its spec as given, where it is, and its identity hash. */
+export interface ResolvedTokenizer {
+  name: string;
+  path: string;
+  sha256: string | null;
+}
+
+/**
+ * data.tokenizer (or --tokenizer): "byte"; a model folder or a tokenizer.json; hf:OWNER/NAME (its
+ * tokenizer files downloaded into the cache); "auto": the model finetune.base names when that is a
+ * folder or hf:, else byte.
+ */
+export async function resolveTokenizer(spec: string, o: {root: string; cacheDir: string; hubUrl?: string; modelHint?: string}): Promise<ResolvedTokenizer> {
+  if (spec === 'auto') {
+    const hint = o.modelHint;
+    const local = hint && !hint.startsWith('hf:') ? path.resolve(o.root, hint) : undefined;
+    if (hint?.startsWith('hf:') || (local && existsSync(path.join(local, 'tokenizer.json')))) return resolveTokenizer(hint!, o);
+    return {name: 'byte', path: 'byte', sha256: null};
+  }
+  if (spec === 'byte') return {name: 'byte', path: 'byte', sha256: null};
+  let p: string;
+  if (spec.startsWith('hf:')) {
+    const repo = spec.replace(/^hf:(\/\/)?/, '');
+    const {downloadFile} = await import('../hub/index.js');
+    const opts = {cacheDir: path.resolve(o.root, o.cacheDir), hubUrl: o.hubUrl};
+    p = await downloadFile(`hf://${repo}/tokenizer.json`, opts);
+    await downloadFile(`hf://${repo}/tokenizer_config.json`, opts).catch(() => undefined);
+  } else {
+    p = path.resolve(o.root, spec);
+    if (!existsSync(p) || (statSync(p).isDirectory() && !existsSync(path.join(p, 'tokenizer.json')))) {
+      throw inputError(`Tokenizer not found: ${spec} (--tokenizer / data.tokenizer): expected a model folder with tokenizer.json, a tokenizer.json, hf:OWNER/NAME or byte.`, {
+        fix: 'Try this: --tokenizer byte, or the folder of the model you fine-tune.',
+      });
+    }
+  }
+  return {name: spec, path: p, sha256: tokenizerHash(tokenizerDir(p))};
+}
+
+export function resolveParams(cfg: DataConfig, root: string, tok: ResolvedTokenizer = {name: 'byte', path: 'byte', sha256: null}): {params: PrepParams; tokenizerPath: string} {
+  const tokenizerPath = tok.path;
   const s = cfg.split;
   const sum = s.train + s.val + s.test;
   if (Math.abs(sum - 1) > 1e-6) {
@@ -109,15 +151,6 @@ export function resolveParams(cfg: DataConfig, root: string): {params: PrepParam
   }
   if (bands * rows > d.num_perm) {
     throw usageError(`data.dedup: bands × rows (${bands} × ${rows}) exceeds num_perm (${d.num_perm}).`, {fix: 'Try this: remove bands/rows to derive them from the threshold.'});
-  }
-  let tokenizerPath = 'byte';
-  let tokSha: string | null = null;
-  if (cfg.tokenizer !== 'byte') {
-    tokenizerPath = path.resolve(root, cfg.tokenizer);
-    if (!existsSync(tokenizerPath)) {
-      throw inputError(`Tokenizer not found: ${cfg.tokenizer} (data.tokenizer).`, {fix: 'Try this: data.tokenizer: byte, or the path of a tokenizer.json.'});
-    }
-    tokSha = sha256(readFileSync(tokenizerPath));
   }
   const params: PrepParams = {
     format: cfg.format,
@@ -138,8 +171,9 @@ export function resolveParams(cfg: DataConfig, root: string): {params: PrepParam
       seed: d.seed,
     },
     split: {...s},
-    tokenizer: {name: cfg.tokenizer, sha256: tokSha},
+    tokenizer: {name: tok.name, sha256: tok.sha256},
     context_length: cfg.context_length,
+    context_policy: cfg.context_policy,
   };
   return {params, tokenizerPath};
 }
@@ -216,7 +250,8 @@ export async function prepareData(o: PrepOptions): Promise<PrepResult> {
   const cfg = o.config;
   const outDir = path.resolve(o.root, cfg.out);
   checkOutDir(outDir, Boolean(o.force));
-  const {params, tokenizerPath} = resolveParams(cfg, o.root);
+  const tok = await resolveTokenizer(cfg.tokenizer, {root: o.root, cacheDir: o.cacheDir, hubUrl: o.hubUrl, modelHint: o.modelHint});
+  const {params, tokenizerPath} = resolveParams(cfg, o.root, tok);
   const paramsSha = sha256(canonicalJson(params));
 
   const download = async (url: string) => {
@@ -264,7 +299,8 @@ export async function prepareData(o: PrepOptions): Promise<PrepResult> {
   let exactDups = 0;
   let nearDups = 0;
   let kinds = 0; // bit 1: text, bit 2: chat
-  const tokens = new TokenCounter(cfg.tokenizer, cfg.context_length);
+  const tokens = new TokenCounter(tok.name, cfg.context_length);
+  let truncated = 0;
   const profile = new ProfileTotals();
   const profileSample = profileEvery(inputs.reduce((n, f) => n + statSync(f.path).size, 0), o.profileFullBytes);
   // Training prompts the workers counted whose records dedup then removed. Exact duplicates with
@@ -310,6 +346,7 @@ export async function prepareData(o: PrepOptions): Promise<PrepResult> {
 
   const consume = (b: PackedBatch) => {
     if (b.profile) profile.merge(b.profile);
+    truncated += b.truncated ?? 0;
     recordsBySrc[b.src]! += b.n;
     const out = Buffer.from(b.out.buffer, b.out.byteOffset, b.out.byteLength);
     const piiAt = new Map(b.pii);
@@ -404,6 +441,8 @@ export async function prepareData(o: PrepOptions): Promise<PrepResult> {
     dedup_seed: params.dedup.seed,
     split: params.split,
     tokenizer: tokenizerPath,
+    context_length: cfg.context_length,
+    context_policy: cfg.context_policy,
     profile_every: profileSample,
   };
   const workers = o.workers ?? Math.min(4, Math.max(1, os.availableParallelism()));
@@ -463,6 +502,12 @@ export async function prepareData(o: PrepOptions): Promise<PrepResult> {
       if (inputStats[i]!.records !== recordsBySrc[i]!) unaccounted.push(`${inputs[i]!.name}: ${inputStats[i]!.records} records in the file, ${recordsBySrc[i]!} accounted for`);
     }
     for (const u of unaccounted) warnings.push(`counts do not reconcile: ${u}.`);
+    const over = tokens.stats().over_context;
+    if (over > 0) {
+      warnings.push(`${over} records are longer than data.context_length ${cfg.context_length} tokens (${tok.name}); kept. ` +
+        'Set data.context_policy: truncate (chats cut at a turn boundary) or drop to change that.');
+    }
+    if (truncated > 0) warnings.push(`${truncated} records were cut to data.context_length ${cfg.context_length} tokens (context_policy truncate).`);
 
     const outputs: Manifest['outputs'] = {};
     for (const [name, x] of Object.entries(w)) {

@@ -17,6 +17,7 @@ import {normalizeKnown, normalizeText, type NormalizeOptions} from './normalize.
 import {scanPii, secretHint, type PiiCounts, type PiiType} from './pii.js';
 import {checkQuality, type QualityOptions} from './quality.js';
 import {checkSft} from './sft-rules.js';
+import {ChatTemplateError, modelEncoder, type RecordEncoder} from './model-tokens.js';
 import {inProfileSample, type ProfilePart, TermBatch} from './profile-terms.js';
 import {hasMappedField, mappedFields, ShapeError, suggestFieldMap, toCanonical, type Canonical, type FieldMap, type Message} from './records.js';
 
@@ -58,7 +59,7 @@ export interface Block {
   firstLine: number;
 }
 
-type Stage = 'parse' | 'normalize' | 'quality' | 'pii';
+type Stage = 'parse' | 'normalize' | 'quality' | 'pii' | 'tokens';
 
 export const FORMATS = ['text', 'alpaca', 'sharegpt', 'openai', 'prompt_completion'] as const;
 /** Record kinds in flags bits 6-7: 0 when the record could not be read. */
@@ -90,6 +91,8 @@ export interface PackedBatch {
   bands?: Uint32Array;
   /** Drift-profile term counts, when the processor flushed its table with this batch. */
   profile?: ProfilePart;
+  /** Records cut to the context (context_policy truncate). */
+  truncated?: number;
 }
 
 /** The buffers of a batch to transfer rather than copy. */
@@ -233,19 +236,23 @@ export interface ProcessOptions {
   dedup_seed: number;
   split: {train: number; val: number; test: number; seed: number};
   tokenizer: string;
+  /** Records longer than this many tokens follow context_policy. */
+  context_length: number;
+  context_policy: 'keep' | 'truncate' | 'drop';
   /** Flush the term table at this many distinct terms (default TERM_FLUSH; tests set it low). */
   term_flush?: number;
   /** Drift-profile sample: 1 in this many training records by content key (profileEvery). */
   profile_every?: number;
 }
 
-type Encoder = (c: Canonical) => number;
-
 const utf8 = (s: string) => Buffer.byteLength(s, 'utf8');
 
 /** Byte-level count as the trainer renders records: <|bos|>text<|eos|>, <|role|>\ncontent<|end|>\n. */
-const byteTokens: Encoder = (c) =>
-  c.kind === 'text' ? utf8(c.text) + 2 : c.messages.reduce((n, m) => n + utf8(m.content) + 4, 0);
+const byteTokens: RecordEncoder = {
+  count: (c) => (c.kind === 'text' ? utf8(c.text) + 2 : c.messages.reduce((n, m) => n + utf8(m.content) + 4, 0)),
+  // Whole characters only: a cut inside a multi-byte character would leave U+FFFD.
+  truncateText: (text, max) => Buffer.from(text, 'utf8').subarray(0, Math.max(0, max)).toString('utf8').replace(/\uFFFD+$/, ''),
+};
 
 /**
  * The output line of a kept record, byte for byte what JSON.stringify gives. When the last
@@ -271,15 +278,6 @@ export function render(c: Canonical): string {
   return c.messages.map((m) => `<|${m.role}|>\n${m.content}<|end|>\n`).join('');
 }
 
-async function loadTokenizer(file: string): Promise<Encoder> {
-  const {Tokenizer} = await import('@huggingface/tokenizers');
-  const json = JSON.parse(readFileSync(file, 'utf8'));
-  const cfgFile = path.join(path.dirname(file), 'tokenizer_config.json');
-  const cfg = existsSync(cfgFile) ? JSON.parse(readFileSync(cfgFile, 'utf8')) : {};
-  const tok = new Tokenizer(json, cfg);
-  return (c) => tok.encode(render(c), {add_special_tokens: false}).ids.length;
-}
-
 /**
  * Distinct terms a processor's table may hold before it is flushed to the main thread with a
  * batch: bounds a worker's table at ~16 MB (~60 bytes a term) on corpora with huge vocabularies.
@@ -288,7 +286,9 @@ export const TERM_FLUSH = 1 << 18;
 
 export class BatchProcessor {
   private readonly piiTypes: Set<PiiType>;
-  private encoder: Encoder = byteTokens;
+  private encoder: RecordEncoder = byteTokens;
+  /** Records cut to the context in this batch (context_policy truncate). */
+  private truncated = 0;
   /**
    * Drift-profile term counts of the training prompts, kept across batches: a table per batch
    * re-inserted every distinct term each time and made the main thread split and merge ~15k
@@ -307,7 +307,8 @@ export class BatchProcessor {
   }
 
   async init(): Promise<void> {
-    if (this.o.tokenizer !== 'byte') this.encoder = await loadTokenizer(this.o.tokenizer);
+    // Loaded once per processor (one per worker thread): ~tens of ms for a 2-7 MB tokenizer.json.
+    if (this.o.tokenizer !== 'byte') this.encoder = modelEncoder(this.o.tokenizer);
   }
 
   /** Processes a batch of raw items, or a block of lines, into packed results (input order kept). */
@@ -316,8 +317,10 @@ export class BatchProcessor {
     let bytes = 0;
     for (const it of items) bytes += it.raw.length;
     const p = new Packer(items.length, bytes, this.o.near ? this.o.bands : 0);
+    this.truncated = 0;
     for (const it of items) this.one(it, p);
     const b = p.finish(Array.isArray(batch) ? (items[0]?.src ?? 0) : batch.src);
+    b.truncated = this.truncated;
     if (this.terms.size >= (this.o.term_flush ?? TERM_FLUSH)) b.profile = this.flushTerms();
     return b;
   }
@@ -451,6 +454,24 @@ export class BatchProcessor {
       }
     }
 
+    // Stage 7 (per record): tokens as the model will see them, and the context policy.
+    let tokens: number;
+    try {
+      tokens = this.encoder.count(c);
+    } catch (err) {
+      if (err instanceof ChatTemplateError) return this.reject(p, it, 'tokens', 'chat_template', `the model's chat template refuses this conversation: ${err.message}`, {}, undefined, pii);
+      throw err;
+    }
+    if (tokens > o.context_length && o.context_policy !== 'keep') {
+      const cut = o.context_policy === 'truncate' ? this.truncate(c, tokens) : undefined;
+      if (cut === undefined) {
+        return this.reject(p, it, 'tokens', 'over_context', `${tokens} tokens, longer than data.context_length ${o.context_length} (context_policy ${o.context_policy})`, {score: tokens, limit: o.context_length}, undefined, pii);
+      }
+      tokens = cut;
+      this.truncated++;
+      stats = textStats(c.kind === 'text' ? c.text : c.messages.map((m) => m.content).join('\n'));
+    }
+
     const content = c.kind === 'text' ? c.text : c.messages.map((m) => `${m.role}\u0000${m.content}${m.tool_calls ? `\u0000${JSON.stringify(m.tool_calls)}` : ''}`).join('\u0001');
     // One-shot crypto.hash: a Hash object per record measured ~6 us of the per-record cost.
     const digest = cryptoHash('sha256', (c.kind === 'text' ? 't\u0000' : 'c\u0000') + content, 'buffer') as unknown as Buffer;
@@ -459,7 +480,7 @@ export class BatchProcessor {
     const u = unitFromHex(key, o.split.seed);
     const split = u < o.split.train ? 0 : u < o.split.train + o.split.val ? 1 : 2;
     const json = keptJson(c, id, stats.jsonPlain);
-    const i = p.kept(it.line, split, FORMATS.indexOf(c.format), digest, this.encoder(c), id, json, pii);
+    const i = p.kept(it.line, split, FORMATS.indexOf(c.format), digest, tokens, id, json, pii);
     if (split === 0 && inProfileSample(digest.readUInt32BE(4), this.profileEvery)) {
       // For text the prompt is the body the last textStats call scanned (redacted or not).
       if (c.kind === 'text' && stats.terms) this.terms.addFound(termSource, stats.terms, c.text.length);
@@ -469,6 +490,31 @@ export class BatchProcessor {
       const sh = shinglesOf(stats.hashes, o.ngram, false);
       p.near(i, sh, bandHashes(signature(sh, o.num_perm, o.dedup_seed), o.bands, o.rows));
     }
+  }
+
+  /**
+   * Cuts a record to the context: a chat loses whole exchanges from the end (it still ends with an
+   * assistant turn), a text its last tokens. Returns the new count, or undefined when nothing fits.
+   */
+  private truncate(c: Canonical, tokens: number): number | undefined {
+    const max = this.o.context_length;
+    if (c.kind === 'text') {
+      c.text = this.encoder.truncateText(c.text, max - 2);
+      const n = this.encoder.count(c);
+      return n <= max && c.text !== '' ? n : undefined;
+    }
+    let n = tokens;
+    while (n > max) {
+      // The last assistant turn before the final exchange (a user turn and what followed it).
+      let end = c.messages.length - 1;
+      while (end > 0 && c.messages[end]!.role !== 'user') end--;
+      end--;
+      while (end > 0 && c.messages[end]!.role !== 'assistant') end--;
+      if (end <= 0 || c.messages[end]!.role !== 'assistant') return undefined;
+      c.messages = c.messages.slice(0, end + 1);
+      n = this.encoder.count(c);
+    }
+    return n;
   }
 
   private checkMapping(it: RawItem, obj: Record<string, unknown>): void {
