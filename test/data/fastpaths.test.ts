@@ -232,7 +232,7 @@ describe('data prep fast paths give the same results as the plain versions', () 
     const cfg = dataConfig({});
     const opts = (termFlush?: number): ProcessOptions => ({
       files: ['t.jsonl'], field_map: {}, normalize: cfg.normalize, quality: {...cfg.quality, enabled: false}, pii: {mode: 'keep', types: []},
-      near: false, ngram: 5, num_perm: 128, bands: 0, rows: 0, dedup_seed: 1, split: {train: 1, val: 0, test: 0, seed: 1}, tokenizer: 'byte',
+      near: false, ngram: 5, num_perm: 128, bands: 0, rows: 0, dedup_seed: 1, split: {train: 1, val: 0, test: 0, seed: 1}, tokenizer: 'byte', context_length: 512, context_policy: 'keep',
       term_flush: termFlush,
     });
     const profileOf = async (termFlush?: number) => {

@@ -121,8 +121,15 @@ export const dataSchema = z
         seed: z.number().int().default(42),
       })
       .prefault({}),
-    tokenizer: z.string().default('byte').describe('"byte" (the default byte-level tokenizer) or a path to a tokenizer.json.'),
+    tokenizer: z
+      .string()
+      .default('auto')
+      .describe('Counts tokens with: "byte", a model folder, hf:OWNER/NAME, or a tokenizer.json; "auto": the model finetune.base names (a folder or hf:), else byte.'),
     context_length: positiveInt.default(512),
+    context_policy: z
+      .enum(['keep', 'truncate', 'drop'])
+      .default('keep')
+      .describe('Records over context_length: keep (counted, with a warning), truncate (chats at a turn boundary), drop.'),
   })
   .prefault({});
 

@@ -1,5 +1,21 @@
 /** card.md: a data card a person can read, generated from the manifest only. */
 import type {Manifest} from './manifest.js';
+import {RULE_WARN_SHARE} from './rule-tally.js';
+
+/** Per kind and rule: records rejected, their share of that kind, and up to three example lines. */
+function ruleTable(m: Manifest): string[] {
+  const k = m.counts.by_kind;
+  const rules = m.counts.rejected.by_rule;
+  const lines = [`Records by kind: text ${k.text}, chat/instruction ${k.chat}${k.unknown ? `, unreadable ${k.unknown}` : ''}.`, ''];
+  if (rules.length === 0) return [...lines, 'No record was rejected.'];
+  lines.push('| kind | rule | rejected | share of kind | example lines |', '| --- | --- | ---: | ---: | --- |');
+  for (const r of rules) {
+    const warn = r.reason.startsWith('quality:') && r.share > RULE_WARN_SHARE ? ' ⚠' : '';
+    lines.push(`| ${r.kind} | ${r.reason}${warn} | ${r.records} | ${(r.share * 100).toFixed(2)}% | ${r.examples.map((e) => `${e.source}:${e.line}`).join(', ')} |`);
+  }
+  lines.push('', `⚠: more than ${RULE_WARN_SHARE * 100}% of the kind's records; \`data.quality.rules.RULE: false\` in llmops.yaml turns a rule off.`);
+  return lines;
+}
 
 export function renderCard(m: Manifest): string {
   const c = m.counts;
@@ -28,7 +44,15 @@ export function renderCard(m: Manifest): string {
     `| written: val | ${c.written.val} |`,
     `| written: test | ${c.written.test} |`,
     '',
-    `Counts reconcile: read = rejected + exact duplicates + near duplicates + written.`,
+    m.reconciled
+      ? `Counts reconcile: the inputs' own record count (${m.inputs.reduce((n, i) => n + i.records, 0)}: lines, CSV rows, array elements) = ` +
+        `rejected + exact duplicates + near duplicates + written.`
+      : `**Counts do NOT reconcile**: ${m.warnings.filter((w) => w.startsWith('counts do not reconcile')).join(' ')}`,
+    ...(m.warnings.length > 0 ? ['', ...m.warnings.map((w) => `- Warning: ${w}`)] : []),
+    '',
+    '## Rejections by rule',
+    '',
+    ...ruleTable(m),
     '',
     '## Record formats',
     '',

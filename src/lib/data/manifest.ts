@@ -1,8 +1,9 @@
 /** The manifest of a prepared dataset (manifest.json): deterministic, no timestamps or timings. */
 import type {PiiCounts} from './pii.js';
 import type {TokenStats} from './tokens.js';
+import type {RuleTally} from './rule-tally.js';
 
-export const MANIFEST_VERSION = 1;
+export const MANIFEST_VERSION = 2;
 
 export interface PrepParams {
   format: string;
@@ -25,6 +26,7 @@ export interface PrepParams {
   split: {train: number; val: number; test: number; seed: number};
   tokenizer: {name: string; sha256: string | null};
   context_length: number;
+  context_policy: 'keep' | 'truncate' | 'drop';
 }
 
 export interface OutputInfo {
@@ -43,10 +45,16 @@ export interface Manifest {
   params_sha256: string;
   counts: {
     read: number;
-    rejected: {total: number; by_reason: Record<string, number>};
+    rejected: {total: number; by_reason: Record<string, number>; by_rule: RuleTally[]};
+    /** Records read per kind ("unknown": could not be read as a record). */
+    by_kind: {text: number; chat: number; unknown: number};
     duplicates: {exact: number; near: number};
     written: {train: number; val: number; test: number};
   };
+  /** Whether every input's own record count equals its records written, rejected and duplicate. */
+  reconciled: boolean;
+  /** Input-level warnings (an empty input, counts that do not reconcile); rule warnings are derived. */
+  warnings: string[];
   formats: Record<string, number>;
   pii: {mode: string; counts: PiiCounts; records: number};
   tokens: TokenStats;

@@ -21,13 +21,15 @@ import {effectiveThreshold, jaccard, optimalLsh, sortedSet} from './minhash.js';
 import type {PiiCounts, PiiType} from './pii.js';
 import {checkOutDir, DATASET_MARKER, writeMarker} from './out-dir.js';
 import {OrderedPool} from './pool.js';
-import {FORMATS, type PackedBatch, type ProcessOptions} from './process.js';
+import {FORMATS, KINDS, type PackedBatch, type ProcessOptions} from './process.js';
+import {ruleWarnings, type RuleTally} from './rule-tally.js';
 import {ProfileTotals, TermBatch, inProfileSample, profileEvery} from './profile-terms.js';
 import type {Message} from './records.js';
-import {readFile, resolveInputs, type FileStats, type InputFile} from './sources.js';
+import {emptyInputError, readFile, resolveInputs, type FileStats, type InputFile} from './sources.js';
 import {ShingleSpill} from './spill.js';
 import {TokenCounter, type TokenStats} from './tokens.js';
 import {U64Map} from './u64map.js';
+import {tokenizerDir, tokenizerHash} from './model-tokens.js';
 import {JsonlWriter} from './writer.js';
 import {canonicalJson} from '../util/json.js';
 
@@ -49,12 +51,16 @@ export interface PrepOptions {
   cacheDir: string;
   hubUrl?: string;
   force?: boolean;
+  /** Count and report everything, write nothing (no outputs, no ledger row). */
+  dryRun?: boolean;
   /** Worker threads; 0 runs in-process. Default: the number of CPUs, at most 4. */
   workers?: number;
   /** Input bytes above which the drift profile samples its prompts (default PROFILE_FULL_BYTES; tests set it low). */
   profileFullBytes?: number;
   ledger?: Ledger;
   onProgress?: (p: PrepProgress) => void;
+  /** The model finetune.base names: data.tokenizer "auto" counts with its tokenizer. */
+  modelHint?: string;
   /** Called once with the LSH parameters before records flow (the command prints them). */
   onLsh?: (lsh: {bands: number; rows: number; effective_threshold: number; threshold: number}) => void;
   llmopsVersion?: string;
@@ -71,6 +77,12 @@ export interface PrepResult {
     duplicates: {exact: number; near: number};
   };
   rejected_by_reason: Record<string, number>;
+  /** Per record kind and reason: count, share of that kind's records, up to three example lines. */
+  rejected_by_rule: RuleTally[];
+  /** What a person should know (a rule removing > 5% of a kind, an empty input...): also on stderr. */
+  warnings: string[];
+  /** --dry-run: everything counted, nothing written. */
+  dry_run: boolean;
   pii: {mode: string; counts: PiiCounts; records: number};
   tokens: TokenStats;
   lsh: {bands: number; rows: number; effective_threshold: number; threshold: number} | null;
@@ -82,7 +94,46 @@ export interface PrepResult {
 const sha256 = (s: string | Buffer) => createHash('sha256').update(s).digest('hex');
 const round4 = (x: number) => Math.round(x * 10_000) / 10_000;
 
-export function resolveParams(cfg: DataConfig, root: string): {params: PrepParams; tokenizerPath: string} {
+/** The tokenizer a prep counts with: its spec as given, where it is, and its identity hash. */
+export interface ResolvedTokenizer {
+  name: string;
+  path: string;
+  sha256: string | null;
+}
+
+/**
+ * data.tokenizer (or --tokenizer): "byte"; a model folder or a tokenizer.json; hf:OWNER/NAME (its
+ * tokenizer files downloaded into the cache); "auto": the model finetune.base names when that is a
+ * folder or hf:, else byte.
+ */
+export async function resolveTokenizer(spec: string, o: {root: string; cacheDir: string; hubUrl?: string; modelHint?: string}): Promise<ResolvedTokenizer> {
+  if (spec === 'auto') {
+    const hint = o.modelHint;
+    const local = hint && !hint.startsWith('hf:') ? path.resolve(o.root, hint) : undefined;
+    if (hint?.startsWith('hf:') || (local && existsSync(path.join(local, 'tokenizer.json')))) return resolveTokenizer(hint!, o);
+    return {name: 'byte', path: 'byte', sha256: null};
+  }
+  if (spec === 'byte') return {name: 'byte', path: 'byte', sha256: null};
+  let p: string;
+  if (spec.startsWith('hf:')) {
+    const repo = spec.replace(/^hf:(\/\/)?/, '');
+    const {downloadFile} = await import('../hub/index.js');
+    const opts = {cacheDir: path.resolve(o.root, o.cacheDir), hubUrl: o.hubUrl};
+    p = await downloadFile(`hf://${repo}/tokenizer.json`, opts);
+    await downloadFile(`hf://${repo}/tokenizer_config.json`, opts).catch(() => undefined);
+  } else {
+    p = path.resolve(o.root, spec);
+    if (!existsSync(p) || (statSync(p).isDirectory() && !existsSync(path.join(p, 'tokenizer.json')))) {
+      throw inputError(`Tokenizer not found: ${spec} (--tokenizer / data.tokenizer): expected a model folder with tokenizer.json, a tokenizer.json, hf:OWNER/NAME or byte.`, {
+        fix: 'Try this: --tokenizer byte, or the folder of the model you fine-tune.',
+      });
+    }
+  }
+  return {name: spec, path: p, sha256: tokenizerHash(tokenizerDir(p))};
+}
+
+export function resolveParams(cfg: DataConfig, root: string, tok: ResolvedTokenizer = {name: 'byte', path: 'byte', sha256: null}): {params: PrepParams; tokenizerPath: string} {
+  const tokenizerPath = tok.path;
   const s = cfg.split;
   const sum = s.train + s.val + s.test;
   if (Math.abs(sum - 1) > 1e-6) {
@@ -100,15 +151,6 @@ export function resolveParams(cfg: DataConfig, root: string): {params: PrepParam
   }
   if (bands * rows > d.num_perm) {
     throw usageError(`data.dedup: bands × rows (${bands} × ${rows}) exceeds num_perm (${d.num_perm}).`, {fix: 'Try this: remove bands/rows to derive them from the threshold.'});
-  }
-  let tokenizerPath = 'byte';
-  let tokSha: string | null = null;
-  if (cfg.tokenizer !== 'byte') {
-    tokenizerPath = path.resolve(root, cfg.tokenizer);
-    if (!existsSync(tokenizerPath)) {
-      throw inputError(`Tokenizer not found: ${cfg.tokenizer} (data.tokenizer).`, {fix: 'Try this: data.tokenizer: byte, or the path of a tokenizer.json.'});
-    }
-    tokSha = sha256(readFileSync(tokenizerPath));
   }
   const params: PrepParams = {
     format: cfg.format,
@@ -129,8 +171,9 @@ export function resolveParams(cfg: DataConfig, root: string): {params: PrepParam
       seed: d.seed,
     },
     split: {...s},
-    tokenizer: {name: cfg.tokenizer, sha256: tokSha},
+    tokenizer: {name: tok.name, sha256: tok.sha256},
     context_length: cfg.context_length,
+    context_policy: cfg.context_policy,
   };
   return {params, tokenizerPath};
 }
@@ -174,7 +217,7 @@ function reusable(outDir: string, inputs: InputFile[], paramsSha: string): Manif
   return m;
 }
 
-function resultFrom(m: Manifest, dir: string, skipped: boolean, seconds: number): PrepResult {
+function resultFrom(m: Manifest, dir: string, skipped: boolean, seconds: number, extra: {warnings?: string[]; dryRun?: boolean} = {}): PrepResult {
   const c = m.counts;
   return {
     id: m.id,
@@ -182,6 +225,9 @@ function resultFrom(m: Manifest, dir: string, skipped: boolean, seconds: number)
     kind: m.kind,
     records: {read: c.read, written: c.written, rejected: c.rejected.total, duplicates: c.duplicates},
     rejected_by_reason: c.rejected.by_reason,
+    rejected_by_rule: c.rejected.by_rule,
+    warnings: [...m.warnings, ...ruleWarnings(c.rejected.by_rule), ...(extra.warnings ?? [])],
+    dry_run: extra.dryRun ?? false,
     pii: m.pii,
     tokens: m.tokens,
     lsh: m.params.dedup.near
@@ -204,7 +250,8 @@ export async function prepareData(o: PrepOptions): Promise<PrepResult> {
   const cfg = o.config;
   const outDir = path.resolve(o.root, cfg.out);
   checkOutDir(outDir, Boolean(o.force));
-  const {params, tokenizerPath} = resolveParams(cfg, o.root);
+  const tok = await resolveTokenizer(cfg.tokenizer, {root: o.root, cacheDir: o.cacheDir, hubUrl: o.hubUrl, modelHint: o.modelHint});
+  const {params, tokenizerPath} = resolveParams(cfg, o.root, tok);
   const paramsSha = sha256(canonicalJson(params));
 
   const download = async (url: string) => {
@@ -214,7 +261,7 @@ export async function prepareData(o: PrepOptions): Promise<PrepResult> {
   };
   const inputs = await resolveInputs(cfg.inputs, {root: o.root, exclude: outDir, download});
 
-  if (!o.force) {
+  if (!o.force && !o.dryRun) {
     const m = reusable(outDir, inputs, paramsSha);
     if (m) {
       record(o.ledger, m, outDir, readFileSync(path.join(outDir, 'manifest.json'), 'utf8'));
@@ -252,7 +299,8 @@ export async function prepareData(o: PrepOptions): Promise<PrepResult> {
   let exactDups = 0;
   let nearDups = 0;
   let kinds = 0; // bit 1: text, bit 2: chat
-  const tokens = new TokenCounter(cfg.tokenizer, cfg.context_length);
+  const tokens = new TokenCounter(tok.name, cfg.context_length);
+  let truncated = 0;
   const profile = new ProfileTotals();
   const profileSample = profileEvery(inputs.reduce((n, f) => n + statSync(f.path).size, 0), o.profileFullBytes);
   // Training prompts the workers counted whose records dedup then removed. Exact duplicates with
@@ -280,6 +328,17 @@ export async function prepareData(o: PrepOptions): Promise<PrepResult> {
   const threshold = params.dedup.threshold;
   const nBands = params.dedup.bands;
 
+  // Per record kind: records read, and per rejection reason its count and first three lines.
+  const kindRecords = [0, 0, 0];
+  const rejections = new Map<string, RuleTally>();
+  const tally = (kind: number, reason: string, src: number, line: number) => {
+    const key = `${kind}|${reason}`;
+    let t = rejections.get(key);
+    if (!t) rejections.set(key, (t = {kind: KINDS[kind]!, reason, records: 0, share: 0, examples: []}));
+    t.records++;
+    if (t.examples.length < 3) t.examples.push({source: names[src]!, line});
+  };
+
   const addPii = (counts: PiiCounts) => {
     piiRecords++;
     for (const [k, v] of Object.entries(counts)) piiCounts[k as PiiType] = (piiCounts[k as PiiType] ?? 0) + v;
@@ -287,6 +346,7 @@ export async function prepareData(o: PrepOptions): Promise<PrepResult> {
 
   const consume = (b: PackedBatch) => {
     if (b.profile) profile.merge(b.profile);
+    truncated += b.truncated ?? 0;
     recordsBySrc[b.src]! += b.n;
     const out = Buffer.from(b.out.buffer, b.out.byteOffset, b.out.byteLength);
     const piiAt = new Map(b.pii);
@@ -303,10 +363,12 @@ export async function prepareData(o: PrepOptions): Promise<PrepResult> {
       read++;
       const start = i === 0 ? 0 : b.end[i - 1]!;
       const flags = b.flags[i]!;
+      kindRecords[flags >> 6]!++;
       if ((flags & 1) === 0) {
         rejected++;
         const reason = b.tags[i]!;
         byReason[reason] = (byReason[reason] ?? 0) + 1;
+        tally(flags >> 6, reason, b.src, b.line[i]!);
         const p = piiAt.get(i);
         if (p) addPii(p);
         w.rejected.encoded(out, start, b.end[i]!);
@@ -357,7 +419,7 @@ export async function prepareData(o: PrepOptions): Promise<PrepResult> {
       const split = ((flags >> 1) & 3) as 0 | 1 | 2;
       splitWriters[split]!.encoded(out, start, b.end[i]!);
       tokens.add(b.tokens[i]!, split);
-      const format = FORMATS[flags >> 3]!;
+      const format = FORMATS[(flags >> 3) & 7]!;
       formats[format] = (formats[format] ?? 0) + 1;
       kinds |= format === 'text' ? 1 : 2;
       const p = piiAt.get(i);
@@ -379,6 +441,8 @@ export async function prepareData(o: PrepOptions): Promise<PrepResult> {
     dedup_seed: params.dedup.seed,
     split: params.split,
     tokenizer: tokenizerPath,
+    context_length: cfg.context_length,
+    context_policy: cfg.context_policy,
     profile_every: profileSample,
   };
   const workers = o.workers ?? Math.min(4, Math.max(1, os.availableParallelism()));
@@ -415,9 +479,10 @@ export async function prepareData(o: PrepOptions): Promise<PrepResult> {
   await pool.close();
   spill?.close();
   try {
-    const manifest = await finishPrep();
-    record(o.ledger, manifest.manifest, outDir, manifest.text);
-    return resultFrom(manifest.manifest, outDir, false, (performance.now() - t0) / 1000);
+    const done = await finishPrep();
+    if (o.dryRun) return resultFrom(done.manifest, outDir, false, (performance.now() - t0) / 1000, {dryRun: true});
+    record(o.ledger, done.manifest, outDir, done.text);
+    return resultFrom(done.manifest, outDir, false, (performance.now() - t0) / 1000);
   } catch (err) {
     // A full disk or a failed rename: the half-written folder goes, the old output stays as it was.
     rmSync(tmp, {recursive: true, force: true});
@@ -426,7 +491,23 @@ export async function prepareData(o: PrepOptions): Promise<PrepResult> {
 
   async function finishPrep(): Promise<{manifest: Manifest; text: string}> {
     rmSync(path.join(tmp, '.shingles.bin'), {force: true});
-    for (let i = 0; i < inputStats.length; i++) inputStats[i]!.records = recordsBySrc[i]!;
+    // Every input's own record count (sources.ts counts lines / CSV rows / array elements itself)
+    // against what the run accounted for: a parser that loses a row shows up here, not as a silent gap.
+    const warnings: string[] = [];
+    const empty = inputs.filter((_, i) => inputStats[i]!.records === 0);
+    if (empty.length === inputs.length) throw emptyInputError(inputs[0]!.name, inputStats[0]!.format);
+    for (const f of empty) warnings.push(`${f.name}: empty input (no records); the other inputs were prepared.`);
+    const unaccounted: string[] = [];
+    for (let i = 0; i < inputStats.length; i++) {
+      if (inputStats[i]!.records !== recordsBySrc[i]!) unaccounted.push(`${inputs[i]!.name}: ${inputStats[i]!.records} records in the file, ${recordsBySrc[i]!} accounted for`);
+    }
+    for (const u of unaccounted) warnings.push(`counts do not reconcile: ${u}.`);
+    const over = tokens.stats().over_context;
+    if (over > 0) {
+      warnings.push(`${over} records are longer than data.context_length ${cfg.context_length} tokens (${tok.name}); kept. ` +
+        'Set data.context_policy: truncate (chats cut at a turn boundary) or drop to change that.');
+    }
+    if (truncated > 0) warnings.push(`${truncated} records were cut to data.context_length ${cfg.context_length} tokens (context_policy truncate).`);
 
     const outputs: Manifest['outputs'] = {};
     for (const [name, x] of Object.entries(w)) {
@@ -441,6 +522,9 @@ export async function prepareData(o: PrepOptions): Promise<PrepResult> {
     if (read !== rejected + exactDups + nearDups + written.train + written.val + written.test) {
       throw new Error(`counts do not reconcile: read ${read}, rejected ${rejected}, duplicates ${exactDups}+${nearDups}, written ${JSON.stringify(written)}`);
     }
+    const byRule = [...rejections.values()]
+      .map((t) => ({...t, share: round4(t.records / Math.max(1, t.kind === 'unknown' ? read : kindRecords[KINDS.indexOf(t.kind)]!))}))
+      .sort((a, b) => (a.kind !== b.kind ? (a.kind < b.kind ? -1 : 1) : b.records - a.records || (a.reason < b.reason ? -1 : 1)));
     const idSource = canonicalJson({outputs: Object.fromEntries(Object.entries(outputs).map(([k, v]) => [k, v.sha256])), params: paramsSha});
     const manifest: Manifest = {
       version: MANIFEST_VERSION,
@@ -452,18 +536,25 @@ export async function prepareData(o: PrepOptions): Promise<PrepResult> {
       params_sha256: paramsSha,
       counts: {
         read,
-        rejected: {total: rejected, by_reason: Object.fromEntries(Object.entries(byReason).sort(([a], [b]) => (a < b ? -1 : 1)))},
+        rejected: {total: rejected, by_reason: Object.fromEntries(Object.entries(byReason).sort(([a], [b]) => (a < b ? -1 : 1))), by_rule: byRule},
+        by_kind: {text: kindRecords[1]!, chat: kindRecords[2]!, unknown: kindRecords[0]!},
         duplicates: {exact: exactDups, near: nearDups},
         written,
       },
+      reconciled: unaccounted.length === 0,
+      warnings,
       formats: Object.fromEntries(Object.entries(formats).sort(([a], [b]) => (a < b ? -1 : 1))),
       pii: {mode: cfg.pii.mode, counts: Object.fromEntries(Object.entries(piiCounts).sort(([a], [b]) => (a < b ? -1 : 1))), records: piiRecords},
       tokens: tokens.stats(),
       outputs,
     };
+    const manifestText = JSON.stringify(manifest, null, 2) + '\n';
+    if (o.dryRun) {
+      rmSync(tmp, {recursive: true, force: true});
+      return {manifest, text: manifestText};
+    }
     const card = renderCard(manifest);
     writeFileSync(path.join(tmp, 'card.md'), card);
-    const manifestText = JSON.stringify(manifest, null, 2) + '\n';
     writeFileSync(path.join(tmp, 'manifest.json'), manifestText);
     writeMarker(tmp);
 

@@ -17,8 +17,9 @@ import {normalizeKnown, normalizeText, type NormalizeOptions} from './normalize.
 import {scanPii, secretHint, type PiiCounts, type PiiType} from './pii.js';
 import {checkQuality, type QualityOptions} from './quality.js';
 import {checkSft} from './sft-rules.js';
+import {ChatTemplateError, modelEncoder, type RecordEncoder} from './model-tokens.js';
 import {inProfileSample, type ProfilePart, TermBatch} from './profile-terms.js';
-import {hasMappedField, mappedFields, ShapeError, toCanonical, type Canonical, type FieldMap, type Message} from './records.js';
+import {hasMappedField, mappedFields, ShapeError, suggestFieldMap, toCanonical, type Canonical, type FieldMap, type Message} from './records.js';
 
 export interface RawItem {
   src: number;
@@ -29,6 +30,17 @@ export interface RawItem {
   value?: unknown;
   /** First record of its file: checked against the field mapping. */
   first?: boolean;
+  /** Already known to be unreadable (a CSV row with the wrong number of fields): rejected as is. */
+  error?: {rule: string; reason: string};
+}
+
+/** A blank line: nothing but spaces, tabs and carriage returns (the reader counts records the same way). */
+export function isBlankLine(l: string): boolean {
+  for (let i = 0; i < l.length; i++) {
+    const c = l.charCodeAt(i);
+    if (c !== 32 && c !== 9 && c !== 13) return false;
+  }
+  return true;
 }
 
 /**
@@ -47,14 +59,17 @@ export interface Block {
   firstLine: number;
 }
 
-type Stage = 'parse' | 'normalize' | 'quality' | 'pii';
+type Stage = 'parse' | 'normalize' | 'quality' | 'pii' | 'tokens';
 
-export const FORMATS = ['text', 'alpaca', 'sharegpt', 'openai'] as const;
+export const FORMATS = ['text', 'alpaca', 'sharegpt', 'openai', 'prompt_completion'] as const;
+/** Record kinds in flags bits 6-7: 0 when the record could not be read. */
+export const KINDS = ['unknown', 'text', 'chat'] as const;
 
 /**
  * The results of one batch, packed into a few typed arrays and one byte buffer so the hand-over
  * back to the main thread is a transfer, not a clone of one object per record. Per record i:
- * flags bit 0 kept (else rejected), bits 1-2 split, bits 3-4 format index (FORMATS); its output
+ * flags bit 0 kept (else rejected), bits 1-2 split, bits 3-5 format index (FORMATS), bits 6-7 kind
+ * (KINDS, rejected records too); its output
  * line (kept: the canonical JSON; rejected: the rejected.jsonl line) is out[end[i-1]..end[i]),
  * newline included; tags[i] is the id (kept) or "stage:rule" (rejected).
  */
@@ -76,6 +91,8 @@ export interface PackedBatch {
   bands?: Uint32Array;
   /** Drift-profile term counts, when the processor flushed its table with this batch. */
   profile?: ProfilePart;
+  /** Records cut to the context (context_policy truncate). */
+  truncated?: number;
 }
 
 /** The buffers of a batch to transfer rather than copy. */
@@ -96,7 +113,7 @@ export function blockItems(b: Block): RawItem[] {
     const stop = i === -1 ? s.length : i;
     const e = stop > start && s.charCodeAt(stop - 1) === 13 ? stop - 1 : stop;
     const l = s.slice(start, e);
-    if (l.trim() !== '') {
+    if (!isBlankLine(l)) {
       const it: RawItem = b.text ? {src: b.src, line: n, raw: l, value: {text: l}} : {src: b.src, line: n, raw: l};
       if (n === b.firstLine) it.first = true;
       items.push(it);
@@ -153,8 +170,9 @@ class Packer {
     this.out[this.pos++] = 10;
   }
 
-  rejected(line: number, tag: string, json: string, pii?: PiiCounts): void {
+  rejected(line: number, kind: number, tag: string, json: string, pii?: PiiCounts): void {
     const i = this.n++;
+    this.flags[i] = kind << 6;
     this.line[i] = line;
     this.tags.push(tag);
     if (pii) this.pii.push([i, pii]);
@@ -165,7 +183,7 @@ class Packer {
 
   kept(line: number, split: number, format: number, key: Buffer, tokens: number, id: string, json: string, pii?: PiiCounts): number {
     const i = this.n++;
-    this.flags[i] = 1 | (split << 1) | (format << 3);
+    this.flags[i] = 1 | (split << 1) | (format << 3) | ((format === 0 ? 1 : 2) << 6);
     this.line[i] = line;
     this.keyHi[i] = key.readUInt32BE(0);
     this.keyLo[i] = key.readUInt32BE(4);
@@ -218,19 +236,23 @@ export interface ProcessOptions {
   dedup_seed: number;
   split: {train: number; val: number; test: number; seed: number};
   tokenizer: string;
+  /** Records longer than this many tokens follow context_policy. */
+  context_length: number;
+  context_policy: 'keep' | 'truncate' | 'drop';
   /** Flush the term table at this many distinct terms (default TERM_FLUSH; tests set it low). */
   term_flush?: number;
   /** Drift-profile sample: 1 in this many training records by content key (profileEvery). */
   profile_every?: number;
 }
 
-type Encoder = (c: Canonical) => number;
-
 const utf8 = (s: string) => Buffer.byteLength(s, 'utf8');
 
 /** Byte-level count as the trainer renders records: <|bos|>text<|eos|>, <|role|>\ncontent<|end|>\n. */
-const byteTokens: Encoder = (c) =>
-  c.kind === 'text' ? utf8(c.text) + 2 : c.messages.reduce((n, m) => n + utf8(m.content) + 4, 0);
+const byteTokens: RecordEncoder = {
+  count: (c) => (c.kind === 'text' ? utf8(c.text) + 2 : c.messages.reduce((n, m) => n + utf8(m.content) + 4, 0)),
+  // Whole characters only: a cut inside a multi-byte character would leave U+FFFD.
+  truncateText: (text, max) => Buffer.from(text, 'utf8').subarray(0, Math.max(0, max)).toString('utf8').replace(/\uFFFD+$/, ''),
+};
 
 /**
  * The output line of a kept record, byte for byte what JSON.stringify gives. When the last
@@ -239,6 +261,8 @@ const byteTokens: Encoder = (c) =>
  * than JSON.parse of the whole input line, and ~7x slower than this.
  */
 export function keptJson(c: Canonical, id: string, jsonPlain: boolean): string {
+  // Tool calls and tool-turn fields take the plain path (their JSON was not scanned).
+  if (jsonPlain && c.kind === 'chat' && c.messages.some((m) => m.tool_calls || m.tool_call_id !== undefined || m.name !== undefined)) jsonPlain = false;
   if (!jsonPlain) return c.kind === 'text' ? JSON.stringify({id, text: c.text}) : JSON.stringify({id, messages: c.messages satisfies Message[]});
   if (c.kind === 'text') return `{"id":${JSON.stringify(id)},"text":"${c.text.replaceAll('\n', '\\n')}"}`;
   let out = `{"id":${JSON.stringify(id)},"messages":[`;
@@ -254,15 +278,6 @@ export function render(c: Canonical): string {
   return c.messages.map((m) => `<|${m.role}|>\n${m.content}<|end|>\n`).join('');
 }
 
-async function loadTokenizer(file: string): Promise<Encoder> {
-  const {Tokenizer} = await import('@huggingface/tokenizers');
-  const json = JSON.parse(readFileSync(file, 'utf8'));
-  const cfgFile = path.join(path.dirname(file), 'tokenizer_config.json');
-  const cfg = existsSync(cfgFile) ? JSON.parse(readFileSync(cfgFile, 'utf8')) : {};
-  const tok = new Tokenizer(json, cfg);
-  return (c) => tok.encode(render(c), {add_special_tokens: false}).ids.length;
-}
-
 /**
  * Distinct terms a processor's table may hold before it is flushed to the main thread with a
  * batch: bounds a worker's table at ~16 MB (~60 bytes a term) on corpora with huge vocabularies.
@@ -271,7 +286,9 @@ export const TERM_FLUSH = 1 << 18;
 
 export class BatchProcessor {
   private readonly piiTypes: Set<PiiType>;
-  private encoder: Encoder = byteTokens;
+  private encoder: RecordEncoder = byteTokens;
+  /** Records cut to the context in this batch (context_policy truncate). */
+  private truncated = 0;
   /**
    * Drift-profile term counts of the training prompts, kept across batches: a table per batch
    * re-inserted every distinct term each time and made the main thread split and merge ~15k
@@ -290,7 +307,8 @@ export class BatchProcessor {
   }
 
   async init(): Promise<void> {
-    if (this.o.tokenizer !== 'byte') this.encoder = await loadTokenizer(this.o.tokenizer);
+    // Loaded once per processor (one per worker thread): ~tens of ms for a 2-7 MB tokenizer.json.
+    if (this.o.tokenizer !== 'byte') this.encoder = modelEncoder(this.o.tokenizer);
   }
 
   /** Processes a batch of raw items, or a block of lines, into packed results (input order kept). */
@@ -299,8 +317,10 @@ export class BatchProcessor {
     let bytes = 0;
     for (const it of items) bytes += it.raw.length;
     const p = new Packer(items.length, bytes, this.o.near ? this.o.bands : 0);
+    this.truncated = 0;
     for (const it of items) this.one(it, p);
     const b = p.finish(Array.isArray(batch) ? (items[0]?.src ?? 0) : batch.src);
+    b.truncated = this.truncated;
     if (this.terms.size >= (this.o.term_flush ?? TERM_FLUSH)) b.profile = this.flushTerms();
     return b;
   }
@@ -323,11 +343,16 @@ export class BatchProcessor {
     // Key order as before the packing: source, line, stage, rule, reason, score?, limit?, raw.
     const json = JSON.stringify({source: this.o.files[it.src], line: it.line, stage, rule, reason,
       ...(extra.score !== undefined ? {score: extra.score} : {}), ...(extra.limit !== undefined ? {limit: extra.limit} : {}), raw: raw ?? this.safeRaw(it.raw)});
-    p.rejected(it.line, `${stage}:${rule}`, json, pii);
+    p.rejected(it.line, this.kind, `${stage}:${rule}`, json, pii);
   }
+
+  /** Kind of the record in hand (KINDS index), 0 until it is read. */
+  private kind = 0;
 
   private one(it: RawItem, p: Packer): void {
     const o = this.o;
+    this.kind = 0;
+    if (it.error) return this.reject(p, it, 'parse', it.error.rule, it.error.reason);
     let value = it.value;
     if (value === undefined) {
       try {
@@ -344,6 +369,7 @@ export class BatchProcessor {
       if (err instanceof ShapeError) return this.reject(p, it, 'parse', err.rule, err.message);
       throw err;
     }
+    this.kind = c.kind === 'text' ? 1 : 2;
 
     // Stage 2: normalise every text field. A text is scanned once before normalising: that pass
     // tells whether normalising changes it, and when only the gaps between words change its word
@@ -428,7 +454,25 @@ export class BatchProcessor {
       }
     }
 
-    const content = c.kind === 'text' ? c.text : c.messages.map((m) => `${m.role}\u0000${m.content}`).join('\u0001');
+    // Stage 7 (per record): tokens as the model will see them, and the context policy.
+    let tokens: number;
+    try {
+      tokens = this.encoder.count(c);
+    } catch (err) {
+      if (err instanceof ChatTemplateError) return this.reject(p, it, 'tokens', 'chat_template', `the model's chat template refuses this conversation: ${err.message}`, {}, undefined, pii);
+      throw err;
+    }
+    if (tokens > o.context_length && o.context_policy !== 'keep') {
+      const cut = o.context_policy === 'truncate' ? this.truncate(c, tokens) : undefined;
+      if (cut === undefined) {
+        return this.reject(p, it, 'tokens', 'over_context', `${tokens} tokens, longer than data.context_length ${o.context_length} (context_policy ${o.context_policy})`, {score: tokens, limit: o.context_length}, undefined, pii);
+      }
+      tokens = cut;
+      this.truncated++;
+      stats = textStats(c.kind === 'text' ? c.text : c.messages.map((m) => m.content).join('\n'));
+    }
+
+    const content = c.kind === 'text' ? c.text : c.messages.map((m) => `${m.role}\u0000${m.content}${m.tool_calls ? `\u0000${JSON.stringify(m.tool_calls)}` : ''}`).join('\u0001');
     // One-shot crypto.hash: a Hash object per record measured ~6 us of the per-record cost.
     const digest = cryptoHash('sha256', (c.kind === 'text' ? 't\u0000' : 'c\u0000') + content, 'buffer') as unknown as Buffer;
     const key = digest.toString('hex', 0, 16);
@@ -436,7 +480,7 @@ export class BatchProcessor {
     const u = unitFromHex(key, o.split.seed);
     const split = u < o.split.train ? 0 : u < o.split.train + o.split.val ? 1 : 2;
     const json = keptJson(c, id, stats.jsonPlain);
-    const i = p.kept(it.line, split, FORMATS.indexOf(c.format), digest, this.encoder(c), id, json, pii);
+    const i = p.kept(it.line, split, FORMATS.indexOf(c.format), digest, tokens, id, json, pii);
     if (split === 0 && inProfileSample(digest.readUInt32BE(4), this.profileEvery)) {
       // For text the prompt is the body the last textStats call scanned (redacted or not).
       if (c.kind === 'text' && stats.terms) this.terms.addFound(termSource, stats.terms, c.text.length);
@@ -446,6 +490,31 @@ export class BatchProcessor {
       const sh = shinglesOf(stats.hashes, o.ngram, false);
       p.near(i, sh, bandHashes(signature(sh, o.num_perm, o.dedup_seed), o.bands, o.rows));
     }
+  }
+
+  /**
+   * Cuts a record to the context: a chat loses whole exchanges from the end (it still ends with an
+   * assistant turn), a text its last tokens. Returns the new count, or undefined when nothing fits.
+   */
+  private truncate(c: Canonical, tokens: number): number | undefined {
+    const max = this.o.context_length;
+    if (c.kind === 'text') {
+      c.text = this.encoder.truncateText(c.text, max - 2);
+      const n = this.encoder.count(c);
+      return n <= max && c.text !== '' ? n : undefined;
+    }
+    let n = tokens;
+    while (n > max) {
+      // The last assistant turn before the final exchange (a user turn and what followed it).
+      let end = c.messages.length - 1;
+      while (end > 0 && c.messages[end]!.role !== 'user') end--;
+      end--;
+      while (end > 0 && c.messages[end]!.role !== 'assistant') end--;
+      if (end <= 0 || c.messages[end]!.role !== 'assistant') return undefined;
+      c.messages = c.messages.slice(0, end + 1);
+      n = this.encoder.count(c);
+    }
+    return n;
   }
 
   private checkMapping(it: RawItem, obj: Record<string, unknown>): void {
@@ -462,7 +531,7 @@ export class BatchProcessor {
     const want = mapped.map(([k, v]) => `${k} -> "${v}"`).join(', ');
     throw inputError(
       `${file}:${it.line}: data.field_map (${want}) names fields this file does not have; its records have: ${Object.keys(obj).slice(0, 12).join(', ') || '(none)'}.`,
-      {fix: 'Try this: set data.field_map to the field names of this file (e.g. {text: body}), or remove the mapping.', details: {file, line: it.line}},
+      {fix: `Try this: data.field_map: ${suggestFieldMap(Object.keys(obj))} (this file's fields), or remove the mapping.`, details: {file, line: it.line}},
     );
   }
 }

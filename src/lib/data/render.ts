@@ -12,12 +12,18 @@ export function renderSummary(r: PrepResult): string {
   const lines = [
     r.skipped
       ? `Dataset ${r.id} is up to date (inputs and parameters match ${r.manifest}); nothing to do. Use --force to rebuild.`
-      : `Dataset ${r.id} (${r.kind}) written to ${r.dir} in ${r.seconds.toFixed(1)}s.`,
+      : r.dry_run
+        ? `Dry run: dataset ${r.id} (${r.kind}) would be written to ${r.dir} (nothing written), ${r.seconds.toFixed(1)}s.`
+        : `Dataset ${r.id} (${r.kind}) written to ${r.dir} in ${r.seconds.toFixed(1)}s.`,
     `  read ${r.records.read}, rejected ${r.records.rejected}, duplicates ${r.records.duplicates.exact} exact + ${r.records.duplicates.near} near`,
     `  written: train ${w.train}, val ${w.val}, test ${w.test}`,
   ];
-  const reasons = Object.entries(r.rejected_by_reason);
-  if (reasons.length > 0) lines.push(`  rejected by reason: ${reasons.map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  if (r.rejected_by_rule.length > 0) {
+    lines.push('  rejected by rule (kind, rule: records, share of kind, example lines):');
+    for (const t of r.rejected_by_rule) {
+      lines.push(`    ${t.kind} ${t.reason}: ${t.records} (${(t.share * 100).toFixed(2)}%) ${t.examples.map((e) => `${e.source}:${e.line}`).join(', ')}`);
+    }
+  }
   const pii = Object.entries(r.pii.counts);
   lines.push(`  PII (${r.pii.mode}): ${pii.length > 0 ? pii.map(([k, v]) => `${k} ${v}`).join(', ') : 'none found'}`);
   const t = r.tokens;

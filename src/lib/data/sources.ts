@@ -14,7 +14,7 @@ import {createGunzip} from 'node:zlib';
 import {inputError} from '../errors.js';
 import {isHfUrl} from '../hub/index.js';
 import type {Block, RawItem} from './process.js';
-import {toCanonical, ShapeError, type FieldMap} from './records.js';
+import {toCanonical, ShapeError, suggestFieldMap, type FieldMap} from './records.js';
 
 export type InputFormat = 'auto' | 'jsonl' | 'json' | 'csv' | 'text';
 
@@ -177,7 +177,7 @@ async function* lineBlocks(
   src: number,
   text: boolean,
   stats: {hash: ReturnType<typeof createHash>; bytes: number},
-  seen: {first: number},
+  seen: {first: number; count: number},
 ): AsyncGenerator<Block> {
   const gz = /\.gz$/i.test(file.path);
   let line = 1;
@@ -189,7 +189,13 @@ async function* lineBlocks(
     for (let a = 0; a < bytes.length; lines++) {
       const nl = bytes.indexOf(10, a);
       const b = nl === -1 ? bytes.length : nl;
-      if (seen.first === 0 && bytes.toString('utf8', a, b).trim() !== '') seen.first = firstLine = line + lines;
+      // The file's own record count: lines with anything but spaces, tabs and CRs (isBlankLine).
+      let k = a;
+      while (k < b && (bytes[k] === 32 || bytes[k] === 9 || bytes[k] === 13)) k++;
+      if (k < b) {
+        seen.count++;
+        if (seen.first === 0) seen.first = firstLine = line + lines;
+      }
       if (nl === -1) break;
       a = nl + 1;
     }
@@ -387,7 +393,7 @@ export interface ReadOptions {
 
 /**
  * Streams one file as batches of RawItems. `stats` is complete once the generator returns.
- * An empty file, a CSV without a usable column and undecodable bytes are input errors.
+ * A CSV without a usable column and undecodable bytes are input errors; an empty file has 0 records (pipeline.ts decides).
  */
 export async function* readFile(file: InputFile, src: number, o: ReadOptions, stats: FileStats): AsyncGenerator<RawItem[] | Block> {
   let format = o.format === 'auto' ? formatFromName(file.path) : o.format;
@@ -418,9 +424,9 @@ export async function* readFile(file: InputFile, src: number, o: ReadOptions, st
 
   if (format === 'jsonl' || (format === 'text' && o.textUnit === 'line')) {
     // Blocks of whole lines, split into records by the worker; `count` only tells empty from not.
-    const seen = {first: 0};
+    const seen = {first: 0, count: 0};
     yield* lineBlocks(file, src, format === 'text', h, seen);
-    count = seen.first > 0 ? 1 : 0;
+    count = seen.count;
   } else if (format === 'text') {
     let all = '';
     for await (const s of textChunks(file, h)) all += s;
@@ -431,18 +437,48 @@ export async function* readFile(file: InputFile, src: number, o: ReadOptions, st
       if (full()) yield take();
     }
   } else {
-    yield* csvBatches(file, src, o, h, push, full, take);
+    const physical = {records: 0};
+    yield* csvBatches(file, src, o, h, push, full, take, physical);
+    count = physical.records;
   }
   if (batch.length > 0) yield take();
   stats.sha256 = h.hash.digest('hex');
   stats.bytes = h.bytes;
   stats.records = count;
-  if (count === 0) {
-    throw inputError(`${file.name}: empty input (no records); expected at least one ${format === 'csv' ? 'CSV row after the header' : format === 'json' ? 'element in the JSON array' : 'non-blank line'}.`, {
-      fix: 'Try this: check the file, or remove it from data.inputs / --input.',
-      details: {file: file.name},
-    });
+}
+
+/** The error when no input has a record (one empty input among others is a warning, pipeline.ts). */
+export function emptyInputError(name: string, format: string) {
+  return inputError(`${name}: empty input (no records); expected at least one ${format === 'csv' ? 'CSV row after the header' : format === 'json' ? 'element in the JSON array' : 'non-blank line'}.`, {
+    fix: 'Try this: check the file, or remove it from data.inputs / --input.',
+    details: {file: name},
+  });
+}
+
+/**
+ * Counts a CSV file's records as the file itself has them, independently of the parser: record
+ * ends (LF or CRLF) outside double quotes, blank lines not counted. The reconciliation in card.md
+ * compares this count with what the run accounted for.
+ */
+async function* countCsvRecords(chunks: AsyncIterable<string>, out: {records: number}): AsyncGenerator<string> {
+  let inQuote = false;
+  let content = false;
+  let first = true;
+  for await (const s of chunks) {
+    for (let i = first && s.charCodeAt(0) === 0xfeff ? 1 : 0; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      if (c === 34) {
+        inQuote = !inQuote;
+        content = true;
+      } else if (c === 10 && !inQuote) {
+        if (content) out.records++;
+        content = false;
+      } else if (c !== 13 || inQuote) content = true;
+    }
+    first = false;
+    yield s;
   }
+  if (content) out.records++;
 }
 
 async function* csvBatches(
@@ -453,20 +489,33 @@ async function* csvBatches(
   push: (it: RawItem) => void,
   full: () => boolean,
   take: () => RawItem[],
+  physical: {records: number},
 ): AsyncGenerator<RawItem[]> {
   const {parse} = await import('csv-parse');
   const tsv = baseExt(file.path) === '.tsv';
-  const parser = Readable.from(textChunks(file, h)).pipe(
-    parse({columns: true, bom: true, relax_column_count: true, skip_empty_lines: true, info: true, raw: true, delimiter: tsv ? '\t' : ','}),
+  const counted = {records: 0};
+  // Rows as arrays, the header handled here: a row with more or fewer fields than the header is
+  // rejected with its line (columns: true would trim or pad it silently). Both LF and CRLF end a
+  // row, so a file that mixes them loses none (csv-parse otherwise takes the first row's ending).
+  const parser = Readable.from(countCsvRecords(textChunks(file, h), counted)).pipe(
+    parse({bom: true, relax_column_count: true, skip_empty_lines: true, info: true, raw: true, delimiter: tsv ? '\t' : ',', record_delimiter: ['\r\n', '\n']}),
   );
-  let checked = false;
+  let header: string[] | undefined;
   try {
-    for await (const rec of parser as AsyncIterable<{record: Record<string, string>; info: {lines: number}; raw: string}>) {
-      if (!checked) {
-        checked = true;
-        checkCsvColumns(file, Object.keys(rec.record), o.fieldMap);
+    for await (const rec of parser as AsyncIterable<{record: string[]; info: {lines: number}; raw: string}>) {
+      if (!header) {
+        header = rec.record;
+        checkCsvColumns(file, header, o.fieldMap);
+        continue;
       }
-      push({src, line: rec.info.lines, raw: rec.raw.replace(/\r?\n$/, ''), value: rec.record});
+      const raw = rec.raw.replace(/\r?\n$/, '');
+      if (rec.record.length !== header.length) {
+        push({src, line: rec.info.lines, raw, error: {rule: 'csv_field_count', reason: `the row has ${rec.record.length} fields, the header ${header.length} (${header.join(', ')}); a quote may be missing`}});
+      } else {
+        const value: Record<string, string> = {};
+        for (let k = 0; k < header.length; k++) value[header[k]!] = rec.record[k]!;
+        push({src, line: rec.info.lines, raw, value});
+      }
       if (full()) yield take();
     }
   } catch (err) {
@@ -479,6 +528,7 @@ async function* csvBatches(
     }
     throw err;
   }
+  physical.records = Math.max(0, counted.records - 1);
 }
 
 function checkCsvColumns(file: InputFile, columns: string[], fm: FieldMap): void {
@@ -487,9 +537,9 @@ function checkCsvColumns(file: InputFile, columns: string[], fm: FieldMap): void
     toCanonical(probe, fm);
   } catch (err) {
     if (err instanceof ShapeError && (err.rule === 'unknown_shape' || err.rule === 'missing_output')) {
-      const need = fm.text ? `"${fm.text}" (data.field_map.text)` : '"text", or "instruction" and "output", or "messages", or "conversations"';
+      const need = fm.text ? `"${fm.text}" (data.field_map.text)` : '"text", or "instruction" and "output", or "messages", or "conversations", or prompt+completion/response, question+answer';
       throw inputError(`${file.name}: the CSV header has no usable column: expected ${need}; found columns: ${columns.join(', ') || '(none)'}.`, {
-        fix: 'Try this: rename the column, or map it in llmops.yaml: data.field_map: {text: YOUR_COLUMN}.',
+        fix: `Try this: rename the columns, or map them in llmops.yaml: data.field_map: ${suggestFieldMap(columns)}.`,
         details: {file: file.name, columns},
       });
     }
