@@ -120,7 +120,8 @@ const prep: KindHandler = {
   async inputs(ctx, stage) {
     const data = stageSection(ctx, stage) as {inputs: string[]; out: string; tokenizer: string};
     const out = path.relative(ctx.loaded.root, path.resolve(ctx.loaded.root, data.out));
-    const extra = data.tokenizer === 'byte' ? [] : [data.tokenizer];
+    // A tokenizer folder or file is an input; byte, auto (finetune.base's, hashed with its config) and hf: refs are not files.
+    const extra = ['byte', 'auto'].includes(data.tokenizer) || data.tokenizer.startsWith('hf:') ? [] : [data.tokenizer];
     return commonInputs(ctx, stage, [...data.inputs, ...extra], (rel) => rel === out || rel.startsWith(out + path.sep));
   },
   async execute(ctx, stage) {

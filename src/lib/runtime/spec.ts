@@ -233,7 +233,9 @@ export async function prepareRun(ledger: Ledger, loaded: LoadedConfig, req: Laun
       fix: 'Try this: `llmops init` copies the trainer into trainer/ (or set train.script in llmops.yaml).',
     });
   }
-  const tokRef = req.tokenizer ?? cfg.data.tokenizer;
+  // data.tokenizer counts tokens in data prep; "auto" there (finetune.base's tokenizer) means a
+  // from-scratch run keeps llmops's byte-level GPT unless --tokenizer says otherwise.
+  const tokRef = req.tokenizer ?? (cfg.data.tokenizer === 'auto' || cfg.data.tokenizer.startsWith('hf:') ? 'byte' : cfg.data.tokenizer);
   const tokenizer = tokRef === 'byte' ? 'byte' : path.resolve(loaded.root, tokRef);
   // A tokenizer FOLDER (an HF tokenizer or model) for a from-scratch run: a Llama-architecture model
   // whose data the CLI tokenizes (sft-tokens.ts), exported in the onnx-community layout.
