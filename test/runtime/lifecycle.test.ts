@@ -70,7 +70,7 @@ describe('run lifecycle (real trainer and processes)', () => {
     const p = makeProject({yaml: 'backends:\n  local: {type: local, price_per_hour: 3600, price_source: test price}\n'});
     const t0 = Date.now();
     const r = await runCli(['train', ...LONG, '--budget', '4', '--json'], {cwd: p.dir});
-    expect(r.code, r.stderr).toBe(6);
+    expect(r.code, r.stderr + JSON.stringify(r.json)).toBe(6);
     expect(r.json.status).toBe('budget_exceeded');
     expect(r.json.reason).toMatch(/reached the budget \$4/);
     expect(Date.now() - t0).toBeLessThan(60_000);

@@ -7,6 +7,7 @@ import type {LoadedConfig} from '../config/load.js';
 import {notFoundError} from '../errors.js';
 import {nowIso} from '../util/time.js';
 import {openLedgerDb, schemaVersion, type Database, type OpenOptions} from './db.js';
+import {LeaseStore} from './lease-store.js';
 import {PipelineStore} from './pipeline-store.js';
 import {RegistryStore} from './registry-store.js';
 
@@ -172,6 +173,13 @@ export class Ledger {
 
   private registryStore?: RegistryStore;
   private pipelineStore?: PipelineStore;
+  private leaseStore?: LeaseStore;
+
+  /** Who supervises each active run (lease-store.ts). */
+  get leases(): LeaseStore {
+    this.leaseStore ??= new LeaseStore(this.db);
+    return this.leaseStore;
+  }
 
   /** Named models, their versions and aliases (registry-store.ts). */
   get registry(): RegistryStore {
@@ -265,6 +273,14 @@ export class Ledger {
     return this.db.prepare(sql).all(params) as RunRow[];
   }
 
+  /** Runs in the given statuses (reconcile's working set), optionally only those ended since an ISO time. */
+  runsWithStatus(statuses: RunStatus[], endedSince?: string): RunRow[] {
+    const marks = statuses.map(() => '?').join(', ');
+    return (endedSince
+      ? this.db.prepare(`SELECT * FROM runs WHERE status IN (${marks}) AND ended_at >= ?`).all(...statuses, endedSince)
+      : this.db.prepare(`SELECT * FROM runs WHERE status IN (${marks})`).all(...statuses)) as RunRow[];
+  }
+
   countRuns(): number {
     return (this.db.prepare('SELECT count(*) AS n FROM runs').get() as {n: number}).n;
   }
@@ -306,6 +322,26 @@ export class Ledger {
           summary: extra.summary === undefined ? null : JSON.stringify(extra.summary),
         });
       this.appendEvent(id, 'status', {status, reason, exitCode: extra.exitCode, signal: extra.signal}, now);
+      changed = true;
+    });
+    tx.immediate();
+    return changed;
+  }
+
+  /**
+   * A run declared lost whose true end turned up later (exit.json, a final event): it moves to
+   * that status, and the change is an event of its own, so the history shows both verdicts.
+   */
+  reviseLostRun(id: string, status: RunStatus, reason: string, extra: {exitCode?: number | null; signal?: string | null} = {}): boolean {
+    let changed = false;
+    const now = nowIso();
+    const tx = this.db.transaction(() => {
+      const cur = this.db.prepare('SELECT status, reason FROM runs WHERE id = ?').get(id) as {status: RunStatus; reason: string | null} | undefined;
+      if (cur?.status !== 'lost' || status === 'lost') return;
+      this.db
+        .prepare('UPDATE runs SET status = ?, reason = ?, updated_at = ?, exit_code = COALESCE(?, exit_code), signal = COALESCE(?, signal) WHERE id = ?')
+        .run(status, reason, now, extra.exitCode ?? null, extra.signal ?? null, id);
+      this.appendEvent(id, 'status_revised', {from: 'lost', status, reason, previousReason: cur.reason}, now);
       changed = true;
     });
     tx.immediate();

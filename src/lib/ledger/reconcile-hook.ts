@@ -6,7 +6,7 @@
 import type {Ledger} from './ledger.js';
 
 export async function reconcileActiveRuns(ledger: Ledger): Promise<void> {
-  const active = ledger.db.prepare("SELECT count(*) AS n FROM runs WHERE status IN ('queued', 'running')").get() as {n: number};
+  const active = ledger.db.prepare("SELECT count(*) AS n FROM runs WHERE status IN ('queued', 'running', 'lost')").get() as {n: number};
   if (active.n === 0) return;
   // A variable specifier: the runtime module is resolved at run time only.
   const specifier = '../runtime/reconcile.js';

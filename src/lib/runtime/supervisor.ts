@@ -7,7 +7,9 @@
 import {appendFileSync, existsSync} from 'node:fs';
 import path from 'node:path';
 import type {LoadedConfig} from '../config/load.js';
+import {billToTimestamps} from '../cost/bill.js';
 import {CostMeter} from '../cost/meter.js';
+import type {LeaseHolder} from '../ledger/lease-store.js';
 import type {Ledger, RunRow, RunStatus} from '../ledger/ledger.js';
 import {FINAL_STATUSES} from '../ledger/ledger.js';
 import {localizePath, registerArtifact} from './artifacts.js';
@@ -16,7 +18,9 @@ import {getBackend} from './backends/index.js';
 import {readStopRequest, type StopRequest} from './control.js';
 import {gpuMetrics} from './gpu.js';
 import {EventIngestor, emptyProgress, type RunProgress} from './ingest.js';
+import {holderGone, LEASE_RENEW_MS, leaseHolder, leaseTimeoutMs} from './lease.js';
 import {runPaths} from './paths.js';
+import {runEndMs} from './run-end.js';
 import {lastLines} from '../system/tail.js';
 import {sleep} from '../util/time.js';
 
@@ -24,6 +28,8 @@ export interface SupervisorState {
   handle?: BackendHandle;
   eventsOffset: number;
   logOffset: number;
+  /** When the run's setup began (ms): the start of its billed time (cost/bill.ts). */
+  setupAt?: number;
   /** Set once a stop was sent to the backend, so a restarted supervisor does not send it again. */
   stopSent?: {cause: string; graceful: boolean; at: number};
 }
@@ -75,8 +81,22 @@ function log(msg: string): void {
 }
 
 export async function supervise(ledger: Ledger, loaded: LoadedConfig, runId: string, opts: SupervisorOptions = {}): Promise<SupervisorResult> {
-  let run = ledger.getRun(runId);
+  const run = ledger.getRun(runId);
   if (FINAL_STATUSES.has(run.status)) return {id: run.id, status: run.status, reason: run.reason};
+  // One supervisor per run: the lease (taken for us by the adopter, or free for a new run).
+  const me = leaseHolder(process.env.LLMOPS_LEASE_OWNER || undefined);
+  if (!ledger.leases.acquire(run.id, me, {now: Date.now(), holderGone: (row) => holderGone(row)})) {
+    log(`${run.id}: another supervisor holds the run; leaving it to that one`);
+    return {id: run.id, status: run.status, reason: 'supervised by another process'};
+  }
+  try {
+    return await superviseHeld(ledger, loaded, run, me, opts);
+  } finally {
+    ledger.leases.release(run.id, me.owner);
+  }
+}
+
+async function superviseHeld(ledger: Ledger, loaded: LoadedConfig, run: RunRow, me: LeaseHolder, opts: SupervisorOptions): Promise<SupervisorResult> {
   const spec = runSpecOf(run);
   const paths = runPaths(spec.runDir);
   const sampleMs = loaded.config.budget.sample_interval_s * 1000;
@@ -162,6 +182,7 @@ export async function supervise(ledger: Ledger, loaded: LoadedConfig, runId: str
       return {id: run.id, status: 'stopped', reason: req.reason};
     }
     meter.enter('setup');
+    state.setupAt = Date.now();
     try {
       await backend.check();
       state.handle = await backend.submit(spec);
@@ -189,6 +210,7 @@ export async function supervise(ledger: Ledger, loaded: LoadedConfig, runId: str
 
   let lastStatus: BackendStatus = {state: 'unknown'};
   let lastStatusAt = 0;
+  let lastRenew = Date.now();
   let lastSample = 0;
   let lastPublish = 0;
   let setRunning = run.status === 'running';
@@ -197,8 +219,22 @@ export async function supervise(ledger: Ledger, loaded: LoadedConfig, runId: str
   try {
     for (;;) {
       const now = Date.now();
+      if (now - lastRenew >= LEASE_RENEW_MS) {
+        if (!ledger.leases.renew(run.id, me, now)) {
+          // Another process took the run over (we were frozen past the timeout): it decides now.
+          log(`${run.id}: lease taken over by another supervisor; stopping here`);
+          return {id: run.id, status: ledger.getRun(run.id).status, reason: 'supervised by another process'};
+        }
+        lastRenew = now;
+      }
       if (now - lastStatusAt >= remotePollMs || backend.type === 'local') {
-        lastStatus = await backend.status(handle);
+        try {
+          lastStatus = await backend.status(handle);
+        } catch (error) {
+          // A network blip is not the end of a run: ask again at the next poll.
+          if (lastStatus.state !== 'unknown') ledger.appendEvent(run.id, 'status_unknown', {error: (error as Error).message});
+          lastStatus = {state: 'unknown'};
+        }
         lastStatusAt = now;
       }
       await drainEvents();
@@ -266,6 +302,8 @@ export async function supervise(ledger: Ledger, loaded: LoadedConfig, runId: str
     await drainEvents({all: true});
     await mirrorLog();
     meter.flush();
+    // Seconds a dead predecessor metered but never wrote: billed from the run's own timestamps.
+    billToTimestamps(ledger, {id: run.id, stage: run.kind, backend: run.backend}, {startMs: state.setupAt ?? Date.parse(run.created_at), endMs: runEndMs(spec.runDir) ?? Date.now()}, backend.pricing());
     let fetchError: string | undefined;
     try {
       await backend.fetchArtifacts(handle, spec);
