@@ -17,6 +17,12 @@ import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+# A stop asked for while torch loads (seconds) is kept, not fatal: Stop() picks it up, and the run
+# stops gracefully at its first step.
+_EARLY_STOP = []
+signal.signal(signal.SIGTERM, lambda signum, _f: _EARLY_STOP.append(signal.Signals(signum).name))
+signal.signal(signal.SIGINT, lambda signum, _f: _EARLY_STOP.append(signal.Signals(signum).name))
+
 import torch  # noqa: E402
 
 import checkpoint as ckpt  # noqa: E402
@@ -71,7 +77,7 @@ class Stop:
     """SIGTERM/SIGINT only set a flag: the step in flight finishes, then we checkpoint and leave."""
 
     def __init__(self):
-        self.reason = None
+        self.reason = _EARLY_STOP[0] if _EARLY_STOP else None
         signal.signal(signal.SIGTERM, self._handler)
         signal.signal(signal.SIGINT, self._handler)
 

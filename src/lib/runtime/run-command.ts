@@ -31,6 +31,9 @@ export interface RunCommandResult {
   metrics: Record<string, number>;
   estimate: RunEstimate;
   monthlyBudget: MonthlyBudgetCheck;
+  /** The run's --budget, and whether the estimate exceeds it (null: no budget, or no estimate). */
+  budgetUsd: number | null;
+  estimateExceedsBudget: boolean | null;
   /** Only with --dry-run: what would be launched. */
   spec?: Record<string, unknown>;
   command?: string[];
@@ -94,6 +97,8 @@ export async function runCommand(ctx: RunCommandContext, req: LaunchRequest): Pr
     priceSource: price.source,
     estimate,
     monthlyBudget: monthly,
+    budgetUsd: prepared.budgetUsd ?? null,
+    estimateExceedsBudget: prepared.budgetUsd === undefined || estimate.usd === null ? null : estimate.usd > prepared.budgetUsd,
   };
   if (ctx.dryRun) {
     const rendered = backend.render ? await backend.render(prepared.spec) : undefined;
@@ -102,6 +107,7 @@ export async function runCommand(ctx: RunCommandContext, req: LaunchRequest): Pr
       ctx.say(`command: ${prepared.spec.command.join(' ')}`);
       ctx.say(`backend: ${prepared.backend} (${price.resource}, ${formatUsd(price.pricePerHour)}/h: ${price.source})`);
       ctx.say(estimateLine(estimate));
+      if (base.budgetUsd !== null) ctx.say(budgetLine(estimate, base.budgetUsd));
       if (monthly.monthlyUsd !== null) ctx.say(`monthly budget: ${formatUsd(monthly.leftUsd)} left of ${formatUsd(monthly.monthlyUsd)}${monthly.fits ? '' : ' (this run would be refused without --force)'}`);
       for (const [name, text] of Object.entries(rendered ?? {})) ctx.say(`--- ${name}\n${text}`);
       ctx.say('(dry run: nothing launched)');
@@ -138,6 +144,13 @@ export async function runCommand(ctx: RunCommandContext, req: LaunchRequest): Pr
   const result = {...base, ...resultFields(ledger, final), detached, dryRun: false};
   if (!detached) report(ctx, final, result);
   return result;
+}
+
+function budgetLine(e: RunEstimate, budget: number): string {
+  if (e.usd === null || e.secondsPerStep === null) return `budget: ${formatUsd(budget)} (no estimate to compare: the run is stopped before it would cross it)`;
+  if (e.usd <= budget) return `budget: ${formatUsd(budget)}; the estimate ${formatUsd(e.usd)} fits`;
+  const steps = Math.max(0, Math.floor(((budget / e.pricePerHour) * 3600) / e.secondsPerStep));
+  return `budget: the estimate ${formatUsd(e.usd)} EXCEEDS the budget ${formatUsd(budget)}: the run would be stopped (checkpoint, exit 6) after about ${steps} of ${e.steps} steps`;
 }
 
 function estimateLine(e: RunEstimate): string {

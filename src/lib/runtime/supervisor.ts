@@ -9,6 +9,7 @@ import path from 'node:path';
 import type {LoadedConfig} from '../config/load.js';
 import {billToTimestamps} from '../cost/bill.js';
 import {CostMeter} from '../cost/meter.js';
+import {formatUsd} from '../ui/output.js';
 import type {LeaseHolder} from '../ledger/lease-store.js';
 import type {Ledger, RunRow, RunStatus} from '../ledger/ledger.js';
 import {FINAL_STATUSES} from '../ledger/ledger.js';
@@ -211,6 +212,7 @@ async function superviseHeld(ledger: Ledger, loaded: LoadedConfig, run: RunRow, 
   let lastStatus: BackendStatus = {state: 'unknown'};
   let lastStatusAt = 0;
   let lastRenew = Date.now();
+  const pace = new StepPace();
   let lastSample = 0;
   let lastPublish = 0;
   let setRunning = run.status === 'running';
@@ -257,14 +259,19 @@ async function superviseHeld(ledger: Ledger, loaded: LoadedConfig, run: RunRow, 
         lastSample = now;
         meter.tick(now);
         const usd = meter.usd(now);
-        if (!stopCause && budget !== undefined && usd >= budget) {
+        pace.observe(progress.step, now);
+        const pricePerS = backend.pricing().pricePerHour / 3600;
+        const ahead = budgetLookahead(sampleMs / 1000, pace.secondsPerStep());
+        if (!stopCause && budget !== undefined && usd + ahead * pricePerS >= budget) {
+          // Stop now, not after: the next interval (a sample, the step in flight, the checkpoint)
+          // would carry the total past the budget.
           stopCause = {
             graceful: true,
             cause: 'budget',
-            reason: `cost $${usd.toFixed(4)} reached the budget $${budget}`,
+            reason: `budget ${formatUsd(budget)}: stopped at ${formatUsd(usd)} (setup and run), as the next ${ahead.toFixed(1)} s (${pace.secondsPerStep() === undefined ? 'no step measured yet' : `${pace.secondsPerStep()!.toFixed(2)} s/step measured`}) would cross it`,
             ts: new Date().toISOString(),
           };
-          ledger.appendEvent(run.id, 'budget', {usd, budget});
+          ledger.appendEvent(run.id, 'budget', {usd, budget, lookahead_s: ahead, seconds_per_step: pace.secondsPerStep() ?? null});
         }
         if (backend.sampleGpus && meter.currentPhase === 'run') {
           const metrics = gpuMetrics(await backend.sampleGpus(handle).catch(() => []));
@@ -338,6 +345,12 @@ async function superviseHeld(ledger: Ledger, loaded: LoadedConfig, run: RunRow, 
         reason = `export parity check failed: max |onnx - torch| = ${parity.maxAbsDiff} > 1e-4 (${dir})`;
       }
     }
+    if (status === 'budget_exceeded' && budget !== undefined) {
+      // One figure everywhere: the reason, the summary and `cost` all say the ledger's total.
+      const total = ledger.runCost(run.id).usd;
+      summary.cost_usd = total;
+      reason = `${reason.replace(/stopped at \$[\d.,]+ \(setup and run\)/, `stopped`)}; total cost ${formatUsd(total)} of the ${formatUsd(budget)} budget`;
+    }
     ledger.setRunStatus(run.id, status, reason, {
       exitCode: lastStatus.exitCode ?? null,
       signal: lastStatus.signal ?? null,
@@ -362,6 +375,33 @@ async function superviseHeld(ledger: Ledger, loaded: LoadedConfig, run: RunRow, 
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
   }
+}
+
+/** Measured seconds per step, from the steps the supervisor has seen go by. */
+export class StepPace {
+  private first?: {step: number; at: number};
+  private last?: {step: number; at: number};
+
+  observe(step: number, at: number): void {
+    if (step <= 0) return;
+    if (!this.first) this.first = {step, at};
+    else if (step > (this.last?.step ?? this.first.step)) this.last = {step, at};
+  }
+
+  secondsPerStep(): number | undefined {
+    if (!this.first || !this.last || this.last.step <= this.first.step) return undefined;
+    return (this.last.at - this.first.at) / 1000 / (this.last.step - this.first.step);
+  }
+}
+
+/**
+ * Seconds of cost still to come if the run is not stopped now: the next sampling interval, the
+ * step in flight and one more (a graceful stop finishes its step, then checkpoints), and the
+ * stop itself (LLMOPS_STOP_ALLOWANCE_S, default 2 s: process exit and the checkpoint's write).
+ */
+export function budgetLookahead(sampleS: number, secondsPerStep: number | undefined): number {
+  const allowance = Number(process.env.LLMOPS_STOP_ALLOWANCE_S ?? 2);
+  return sampleS + 2 * (secondsPerStep ?? 0) + (Number.isFinite(allowance) ? allowance : 2);
 }
 
 export interface ParityOutcome {
