@@ -266,7 +266,9 @@ async function superviseHeld(ledger: Ledger, loaded: LoadedConfig, run: RunRow, 
           // Stop now, not after: the next interval (a sample, the step in flight, the checkpoint)
           // would carry the total past the budget.
           stopCause = {
-            graceful: true,
+            // Before the first step there is nothing to checkpoint, and waiting for the trainer to
+            // finish loading would itself cross the budget: the process group is killed instead.
+            graceful: progress.step > 0,
             cause: 'budget',
             reason: `budget ${formatUsd(budget)}: stopped at ${formatUsd(usd)} (setup and run), as the next ${ahead.toFixed(1)} s (${pace.secondsPerStep() === undefined ? 'no step measured yet' : `${pace.secondsPerStep()!.toFixed(2)} s/step measured`}) would cross it`,
             ts: new Date().toISOString(),
