@@ -195,7 +195,8 @@ async function attach(ctx: RunCommandContext, runId: string): Promise<{final: Ru
   let spinner: {text: string; stop(): void; start(): void} | undefined;
   if (tty) {
     const {default: ora} = await import('ora');
-    spinner = ora({text: `${runId} starting`, stream: process.stderr}).start();
+    // discardStdin would put the terminal in raw mode (-isig): Ctrl-C would never become SIGINT.
+    spinner = ora({text: `${runId} starting`, stream: process.stderr, discardStdin: false}).start();
   }
   let leave = false;
   let interrupts = 0;
@@ -221,9 +222,14 @@ async function attach(ctx: RunCommandContext, runId: string): Promise<{final: Ru
           ],
         });
         if (answer === 'leave') leave = true;
-        else writeStopRequest(runDir, {graceful: true, cause: 'user', reason: 'stopped with Ctrl-C'});
+        else {
+          writeStopRequest(runDir, {graceful: true, cause: 'user', reason: 'stopped with Ctrl-C'});
+          ctx.progress(`Stopping ${runId} (checkpoint, then exit)...`);
+        }
       } catch {
-        leave = true;
+        // Ctrl-C again while the question is shown: that is the answer "stop".
+        writeStopRequest(runDir, {graceful: true, cause: 'user', reason: 'stopped with a second Ctrl-C'});
+        ctx.progress(`Stopping ${runId} (checkpoint, then exit)...`);
       } finally {
         asking = false;
         spinner?.start();
@@ -234,7 +240,13 @@ async function attach(ctx: RunCommandContext, runId: string): Promise<{final: Ru
     ctx.progress(`Stopping ${runId} (graceful)...`);
   };
   const handler = () => void onSigint();
+  // SIGTERM (a CI runner cancelling the job, `kill`) stops the run gracefully, as SIGINT without a TTY does.
+  const onSigterm = () => {
+    writeStopRequest(runDir, {graceful: true, cause: 'user', reason: 'the attached CLI received SIGTERM: stopped'});
+    ctx.progress(`Stopping ${runId} (graceful)...`);
+  };
   process.on('SIGINT', handler);
+  process.on('SIGTERM', onSigterm);
   let lastLine = 0;
   let lastText = '';
   try {
@@ -257,5 +269,6 @@ async function attach(ctx: RunCommandContext, runId: string): Promise<{final: Ru
     return {final, detached: leave};
   } finally {
     process.off('SIGINT', handler);
+    process.off('SIGTERM', onSigterm);
   }
 }
