@@ -54,8 +54,8 @@ function stateOf(run: RunRow): SupervisorState {
 function supervised(ledger: Ledger, run: RunRow, now: number): boolean {
   const lease = ledger.leases.get(run.id);
   if (lease) return !holderGone(lease, now);
-  // No lease yet: a supervisor just started, or one from before leases (pid check).
-  if (now - Date.parse(run.created_at) < START_GRACE_MS) return true;
+  // No lease yet: a supervisor being started (no pid yet), or one from before leases (pid check).
+  if (!run.pid && now - Date.parse(run.created_at) < START_GRACE_MS) return true;
   return isOurProcess(run.pid, run.id);
 }
 
