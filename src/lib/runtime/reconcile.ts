@@ -122,6 +122,9 @@ async function takeOver(ledger: Ledger, run: RunRow, given?: LoadedConfig): Prom
   if (proc !== 'gone' && loaded) {
     const {startSupervisor} = await import('./launch.js');
     const pid = startSupervisor(loaded, run.id, runPaths(runSpecOf(run).runDir).supervisorLog, {leaseOwner: me.owner});
+    // The lease now names the new supervisor, not us: we exit soon, and a reconciler that then
+    // found our pid gone would take the run over again.
+    ledger.leases.acquire(run.id, leaseHolder(me.owner, pid), {now: Date.now(), holderGone: () => false});
     ledger.updateRun(run.id, {pid});
     ledger.appendEvent(run.id, 'supervisor_restarted', {pid, reason: `previous supervisor gone, run process ${proc === 'alive' ? 'alive' : 'not known to be gone'}`});
     return {id: run.id, action: 'restarted-supervisor'};
