@@ -17,6 +17,12 @@ import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+# A stop asked for while torch loads (seconds) is kept, not fatal: Stop() picks it up, and the run
+# stops gracefully at its first step.
+_EARLY_STOP = []
+signal.signal(signal.SIGTERM, lambda signum, _f: _EARLY_STOP.append(signal.Signals(signum).name))
+signal.signal(signal.SIGINT, lambda signum, _f: _EARLY_STOP.append(signal.Signals(signum).name))
+
 import torch  # noqa: E402
 
 import checkpoint as ckpt  # noqa: E402
@@ -29,11 +35,49 @@ from tokenizer import load_tokenizer  # noqa: E402
 PEAK_FLOPS = {"H100": 989e12, "H200": 989e12, "A100": 312e12, "L40S": 362e12, "A10": 125e12, "L4": 121e12}
 
 
+class StampedLog:
+    """The run log, line by line with a UTC timestamp ("E " marks stderr), as `runs logs` shows it.
+
+    Under llmops stdout and stderr are the file logs/run.log, not a pipe: the trainer never depends
+    on a reader being alive. A failed write (a full disk) is dropped rather than allowed to end the
+    run: the events file and checkpoints matter more than a log line.
+    """
+
+    def __init__(self, stream, mark=""):
+        self._stream = stream
+        self._mark = mark
+        self._bol = True
+
+    def write(self, s):
+        out = []
+        for piece in s.splitlines(keepends=True):
+            if self._bol:
+                t = time.time()
+                out.append(time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + ".%03dZ " % int(t % 1 * 1000) + self._mark)
+            out.append(piece)
+            self._bol = piece.endswith("\n")
+        try:
+            self._stream.write("".join(out))
+            self._stream.flush()
+        except (OSError, ValueError):
+            pass
+        return len(s)
+
+    def flush(self):
+        try:
+            self._stream.flush()
+        except (OSError, ValueError):
+            pass
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+
 class Stop:
     """SIGTERM/SIGINT only set a flag: the step in flight finishes, then we checkpoint and leave."""
 
     def __init__(self):
-        self.reason = None
+        self.reason = _EARLY_STOP[0] if _EARLY_STOP else None
         signal.signal(signal.SIGTERM, self._handler)
         signal.signal(signal.SIGINT, self._handler)
 
@@ -303,6 +347,9 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description="llmops trainer")
     ap.add_argument("--spec", required=True, help="path to the run's spec.json")
     args = ap.parse_args(argv)
+    if os.environ.get("LLMOPS_EXIT_FILE") and not sys.stdout.isatty():
+        sys.stdout = StampedLog(sys.stdout)
+        sys.stderr = StampedLog(sys.stderr, "E ")
     rank, _world, _ = dist_env()
     events = Events(enabled=rank == 0)
     stop = Stop()

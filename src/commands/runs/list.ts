@@ -43,9 +43,11 @@ export default class RunsList extends BaseCommand<typeof RunsList> {
     const {parseSince} = await import('../../lib/util/time.js');
     const since = this.flags.since ? parseSince(this.flags.since) : undefined;
     const ledger = await this.ledger();
-    if (ledger.runs.countActive() > 0) {
-      // Runs left queued/running by a process that died are settled before they are shown; the
-      // runtime is loaded only when some run is active.
+    const {LOST_REVISIT_MS} = await import('../../lib/domain/run.js');
+    const lostSince = new Date(Date.now() - LOST_REVISIT_MS).toISOString();
+    if (ledger.runs.countActive() > 0 || ledger.runs.withStatus(['lost'], lostSince).length > 0) {
+      // Runs left queued/running by a process that died are settled (and recently lost ones
+      // revised) before they are shown; the runtime is loaded only when there is such a run.
       const {reconcileRuns} = await import('../../lib/runtime/reconcile.js');
       await reconcileRuns(ledger);
     }

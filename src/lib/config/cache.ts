@@ -6,7 +6,7 @@
  * parsed and reported every time.
  */
 import {createHash} from 'node:crypto';
-import {mkdirSync, readFileSync, renameSync, writeFileSync} from 'node:fs';
+import {mkdirSync, readFileSync, renameSync, rmSync, writeFileSync} from 'node:fs';
 import path from 'node:path';
 import {findConfigFile} from './find.js';
 import type {LoadedConfig, LoadOptions} from './load.js';
@@ -39,7 +39,16 @@ export async function loadConfigCached(opts: LoadOptions & {buildId?: string}): 
   }
   const {loadConfig} = await import('./load.js');
   const loaded = loadConfig(opts);
-  if (key && cachePath && loaded.file === file) {
+  // A config that holds a secret (a pasted token, a password in a URL) is never written to disk:
+  // such projects parse their YAML each time rather than keep a second copy of the secret.
+  const {hasSecrets} = await import('./mask.js');
+  if (key && cachePath && loaded.file === file && hasSecrets(loaded.config)) {
+    try {
+      rmSync(cachePath, {force: true});
+    } catch {
+      // a read-only project: there is no cache to remove either
+    }
+  } else if (key && cachePath && loaded.file === file) {
     try {
       mkdirSync(path.dirname(cachePath), {recursive: true});
       const tmp = `${cachePath}.${process.pid}.tmp`;

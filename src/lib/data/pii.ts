@@ -6,6 +6,9 @@
  * Found values never leave this module: callers get the redacted text and counts per type.
  */
 import {isIPv6} from 'node:net';
+import {awsSecretLike, PASSWORD_RE, SECRET_PATTERNS} from '../util/secrets.js';
+
+export {entropyBits} from '../util/secrets.js';
 
 export type PiiType = 'email' | 'phone' | 'ip' | 'credit_card' | 'ssn' | 'iban' | 'secret';
 export const PII_TYPES: readonly PiiType[] = ['secret', 'email', 'iban', 'credit_card', 'ssn', 'phone', 'ip'];
@@ -36,18 +39,10 @@ interface Detector {
   /** Cheap precondition on the whole text, to skip the regex on most documents. */
   pre?: (s: string) => boolean;
   valid?: (m: string) => boolean;
+  /** Redacts part of the match only (a password's value, not the word "password"). */
+  keep?: (m: string, ...groups: string[]) => string;
 }
 
-const SECRET_PATTERNS = [
-  /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z0-9 ]*PRIVATE KEY-----/,
-  /\b(?:AKIA|ASIA)[0-9A-Z]{16}\b/,
-  /\bgh[pousr]_[A-Za-z0-9]{36,255}\b/,
-  /\bgithub_pat_[A-Za-z0-9_]{22,255}\b/,
-  /\bsk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_-]{20,}\b/,
-  /\bhf_[A-Za-z0-9]{30,}\b/,
-  /\bxox[abposr]-[A-Za-z0-9-]{10,}\b/,
-  /\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\b/,
-];
 
 function luhn(digits: string): boolean {
   let sum = 0;
@@ -96,9 +91,16 @@ function validPhone(m: string): boolean {
 
 const hasDigit = (s: string) => /\d/.test(s);
 
+
 const DETECTORS: Detector[] = [
   {type: 'secret', need: SECRET_HINT, re: new RegExp(SECRET_PATTERNS.map((r) => r.source).join('|'), 'g'),
     pre: (s) => /KEY-----|AKIA|ASIA|gh[pousr]_|github_pat_|sk-|hf_|xox|eyJ/.test(s)},
+  {type: 'secret', need: SECRET_HINT, re: PASSWORD_RE, pre: (s) => /pass|pwd|secret|api.?key|token/i.test(s) && /[:=]/.test(s),
+    valid: (m) => !/[:=]\s*["']?<[A-Z_]+>/.test(m), keep: (_m, key, value) => {
+      const q = value[0] === '"' || value[0] === "'" ? value[0] : '';
+      return `${key}${q}${PLACEHOLDER.secret}${q}`;
+    }},
+  {type: 'secret', need: SECRET_HINT, re: /(?<![A-Za-z0-9/+])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])/g, valid: awsSecretLike},
   {type: 'email', need: AT, re: /\b[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,24}\b/g, pre: (s) => s.includes('@')},
   {type: 'iban', need: DIGIT, re: /\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b/g, valid: validIban, pre: (s) => /[A-Z]{2}\d\d/.test(s)},
   {type: 'credit_card', need: DIGIT, re: /\b\d(?:[ -]?\d){12,18}\b/g, valid: validCard, pre: hasDigit},
@@ -124,6 +126,9 @@ export interface PiiResult {
  */
 export function secretHint(s: string): boolean {
   if (s.includes('AKIA') || s.includes('ASIA') || s.includes('eyJ')) return true;
+  // Passwords and keys given by name ("password=", "aws_secret_access_key:"), 40-character AWS secrets.
+  if ((s.includes('=') || s.includes(':')) && /pass|pwd|secret|api.?key|token/i.test(s)) return true;
+  if (s.length >= 40 && /[A-Za-z0-9/+]{40}/.test(s)) return true;
   for (let i = s.indexOf('-'); i !== -1; i = s.indexOf('-', i + 1)) {
     if ((i >= 2 && s.startsWith('sk', i - 2)) || (i >= 3 && s.startsWith('KEY', i - 3)) || (i >= 4 && s.startsWith('xox', i - 4))) return true;
   }
@@ -160,11 +165,12 @@ export function scanPii(text: string, types: ReadonlySet<PiiType>, redact: boole
     if ((bits & d.need) !== d.need) continue;
     if (d.pre && !d.pre(text)) continue;
     d.re.lastIndex = 0;
-    const replaced = text.replace(d.re, (m: string) => {
+    const replaced = text.replace(d.re, (m: string, ...groups: unknown[]) => {
       if (d.valid && !d.valid(m)) return m;
       counts[d.type] = (counts[d.type] ?? 0) + 1;
       found++;
-      return redact ? PLACEHOLDER[d.type] : m;
+      if (!redact) return m;
+      return d.keep ? d.keep(m, ...(groups.filter((g) => typeof g === 'string' || g === undefined).map((g) => (g as string | undefined) ?? ''))) : PLACEHOLDER[d.type];
     });
     if (redact) text = replaced;
   }

@@ -10,3 +10,6 @@ export const RUN_STATUSES: RunStatus[] = ['queued', 'running', 'succeeded', 'fai
 export const FINAL_STATUSES = new Set<RunStatus>(['succeeded', 'failed', 'stopped', 'budget_exceeded', 'lost']);
 /** Statuses of a run that has not ended yet (reconciliation looks at these). */
 export const ACTIVE_STATUSES: readonly RunStatus[] = ['queued', 'running'];
+
+/** How long after a run was declared lost llmops still looks for later evidence of its true end. */
+export const LOST_REVISIT_MS = 7 * 24 * 3600 * 1000;

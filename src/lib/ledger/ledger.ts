@@ -17,6 +17,7 @@ import {openLedgerDb, schemaVersion, type Database, type OpenOptions} from './db
 import {DeploymentsStore, type DeploymentFields} from './deployments-store.js';
 import {EvalStore} from './eval-store.js';
 import {ImageStore} from './image-store.js';
+import {LeaseStore} from './lease-store.js';
 import {MetricsStore, type MetricStats} from './metrics-store.js';
 import {PipelineStore} from './pipeline-store.js';
 import {RegistryStore} from './registry-store.js';
@@ -78,6 +79,13 @@ export class Ledger {
 
   private registryStore?: RegistryStore;
   private pipelineStore?: PipelineStore;
+  private leaseStore?: LeaseStore;
+
+  /** Who supervises each active run (lease-store.ts). */
+  get leases(): LeaseStore {
+    this.leaseStore ??= new LeaseStore(this.#db);
+    return this.leaseStore;
+  }
 
   /** Named models, their versions and aliases (registry-store.ts). */
   get registry(): RegistryStore {
@@ -128,6 +136,11 @@ export class Ledger {
     return this.runs.list(filter);
   }
 
+  /** Runs in the given statuses (reconcile's working set), optionally only those ended since an ISO time. */
+  runsWithStatus(statuses: RunStatus[], endedSince?: string): RunRow[] {
+    return this.runs.withStatus(statuses, endedSince);
+  }
+
   countRuns(): number {
     return this.runs.count();
   }
@@ -135,6 +148,14 @@ export class Ledger {
   /** See RunsStore.setStatus: atomic, final statuses are sticky. */
   setRunStatus(id: string, status: RunStatus, reason: string, extra: {exitCode?: number | null; signal?: string | null; summary?: unknown} = {}): boolean {
     return this.runs.setStatus(id, status, reason, extra);
+  }
+
+  /**
+   * A run declared lost whose true end turned up later (exit.json, a final event): it moves to
+   * that status, and the change is an event of its own, so the history shows both verdicts.
+   */
+  reviseLostRun(id: string, status: RunStatus, reason: string, extra: {exitCode?: number | null; signal?: string | null} = {}): boolean {
+    return this.runs.reviseLost(id, status, reason, extra);
   }
 
   updateRun(id: string, fields: RunFields): void {

@@ -306,6 +306,24 @@ CREATE TABLE images (
 CREATE INDEX images_target ON images(target, created_at);
 `,
   },
+  {
+    version: 7,
+    name: 'run leases',
+    sql: `
+-- Who supervises a run, and since when it last said so (lease-store.ts). A supervisor renews its
+-- lease every second; another takes the run over only by a compare-and-swap on this row.
+CREATE TABLE run_leases (
+  run_id TEXT PRIMARY KEY,
+  owner TEXT NOT NULL,                       -- a random token per supervisor (or adopter)
+  host TEXT NOT NULL,
+  boot_id TEXT NOT NULL,
+  pid_ns TEXT NOT NULL,
+  pid INTEGER NOT NULL,
+  pid_start TEXT NOT NULL,                   -- /proc/PID/stat starttime: a recycled pid differs
+  heartbeat_at INTEGER NOT NULL              -- ms since the epoch
+);
+`,
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = migrations.at(-1)!.version;

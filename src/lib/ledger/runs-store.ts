@@ -99,6 +99,14 @@ export class RunsStore {
       .all(...ACTIVE_STATUSES) as RunRow[];
   }
 
+  /** Runs in the given statuses, optionally only those ended since an ISO time. */
+  withStatus(statuses: readonly RunStatus[], endedSince?: string): RunRow[] {
+    const marks = statuses.map(() => '?').join(', ');
+    return (endedSince
+      ? this.db.prepare(`SELECT * FROM runs WHERE status IN (${marks}) AND ended_at >= ?`).all(...statuses, endedSince)
+      : this.db.prepare(`SELECT * FROM runs WHERE status IN (${marks})`).all(...statuses)) as RunRow[];
+  }
+
   countActive(): number {
     return (this.db.prepare(`SELECT count(*) AS n FROM runs WHERE status IN (${ACTIVE_STATUSES.map(() => '?').join(', ')})`).get(...ACTIVE_STATUSES) as {n: number}).n;
   }
@@ -170,6 +178,24 @@ export class RunsStore {
       changed = true;
     });
     tx.immediate();
+    return changed;
+  }
+
+  /** lost -> the status later evidence shows, with a status_revised event; false when not lost. */
+  reviseLost(id: string, status: RunStatus, reason: string, extra: {exitCode?: number | null; signal?: string | null} = {}): boolean {
+    let changed = false;
+    const now = nowIso();
+    this.db
+      .transaction(() => {
+        const cur = this.db.prepare('SELECT status, reason FROM runs WHERE id = ?').get(id) as {status: RunStatus; reason: string | null} | undefined;
+        if (cur?.status !== 'lost' || status === 'lost') return;
+        this.db
+          .prepare('UPDATE runs SET status = ?, reason = ?, updated_at = ?, exit_code = COALESCE(?, exit_code), signal = COALESCE(?, signal) WHERE id = ?')
+          .run(status, reason, now, extra.exitCode ?? null, extra.signal ?? null, id);
+        this.appendEvent(id, 'status_revised', {from: 'lost', status, reason, previousReason: cur.reason}, now);
+        changed = true;
+      })
+      .immediate();
     return changed;
   }
 

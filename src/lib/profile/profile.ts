@@ -11,6 +11,8 @@
  * unigrams of letters/digits, 2..24 characters.
  */
 
+import {entropyBits, PII_TYPES, scanPii} from '../data/pii.js';
+
 export const PROFILE_VERSION = 1;
 /** Fixed length bin edges (chars), so reference and traffic are binned the same way. */
 export const LENGTH_EDGES = [0, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192];
@@ -48,8 +50,36 @@ export function lengthBin(len: number): number {
   return 0;
 }
 
+const ALL_PII = new Set(PII_TYPES);
+const PLACEHOLDER_RE = /<(?:EMAIL|PHONE|IP_ADDRESS|CREDIT_CARD|SSN|IBAN|SECRET)>/g;
+
+/**
+ * A token that looks like a key rather than a word: long, or letters and digits mixed with the
+ * spread of a random string (sk-proj-…, AKIA…, a 40-character AWS secret cut at its slashes).
+ */
+export function keyLike(token: string): boolean {
+  if (token.length >= 20) return true;
+  if (token.length < 8) return false;
+  return /\d/.test(token) && /[a-z]/i.test(token) && entropyBits(token) >= 2.9;
+}
+
+/**
+ * The words of a prompt that may be kept in the ledger: secrets and personal data are taken out by
+ * data prep's own detectors (pii.ts) first, then key-like tokens are dropped, so that a pasted key
+ * never becomes a drift term, whatever log_text says.
+ */
+export function safeTerms(prompt: string): string[] {
+  const clean = scanPii(prompt, ALL_PII, true).text.replace(PLACEHOLDER_RE, ' ');
+  const out: string[] = [];
+  for (const raw of clean.split(/[^\p{L}\p{N}]+/u)) {
+    if (!raw || keyLike(raw)) continue;
+    for (const t of terms(raw)) out.push(t);
+  }
+  return out;
+}
+
 export function requestProfile(prompt: string): RequestProfile {
-  const ts = terms(prompt);
+  const ts = safeTerms(prompt);
   const distinct: string[] = [];
   const seen = new Set<string>();
   for (const t of ts) {

@@ -63,10 +63,10 @@ export function launchRun(ledger: Ledger, loaded: LoadedConfig, run: PreparedRun
  * Starts the run's supervisor detached from this process and its terminal (its own session and
  * process group). Same as `llmops runs supervise RUN_ID`, without loading oclif.
  */
-export function startSupervisor(loaded: LoadedConfig, runId: string, logFile: string): number {
+export function startSupervisor(loaded: LoadedConfig, runId: string, logFile: string, opts: {leaseOwner?: string} = {}): number {
   return spawnDetached(process.execPath, [SUPERVISOR_MAIN, runId, ...(loaded.file ? [loaded.file] : [])], {
     cwd: loaded.root,
     logFile,
-    env: {...process.env, LLMOPS_SUPERVISOR: runId, LLMOPS_SUPERVISOR_RUN_DIR: path.dirname(path.dirname(logFile))},
+    env: {...process.env, LLMOPS_SUPERVISOR: runId, LLMOPS_SUPERVISOR_RUN_DIR: path.dirname(path.dirname(logFile)), LLMOPS_LEASE_OWNER: opts.leaseOwner ?? ''},
   }).pid;
 }

@@ -7,7 +7,10 @@
 import {appendFileSync, existsSync, readFileSync} from 'node:fs';
 import path from 'node:path';
 import type {LoadedConfig} from '../config/load.js';
+import {billToTimestamps} from '../cost/bill.js';
 import {CostMeter} from '../cost/meter.js';
+import {formatUsd} from '../ui/output.js';
+import type {LeaseHolder} from '../ledger/lease-store.js';
 import type {Ledger, RunRow, RunStatus} from '../ledger/ledger.js';
 import {FINAL_STATUSES} from '../ledger/ledger.js';
 import {localizePath, registerArtifact} from './artifacts.js';
@@ -17,7 +20,9 @@ import {getBackend} from './backends/index.js';
 import {readStopRequest, type StopRequest} from './control.js';
 import {gpuMetrics} from './gpu.js';
 import {EventIngestor, emptyProgress, type RunProgress} from './ingest.js';
+import {holderGone, LEASE_RENEW_MS, leaseHolder, leaseTimeoutMs} from './lease.js';
 import {runPaths} from './paths.js';
+import {runEndMs} from './run-end.js';
 import {lastLines} from '../system/tail.js';
 import {sleep} from '../util/time.js';
 
@@ -25,6 +30,8 @@ export interface SupervisorState {
   handle?: BackendHandle;
   eventsOffset: number;
   logOffset: number;
+  /** When the run's setup began (ms): the start of its billed time (cost/bill.ts). */
+  setupAt?: number;
   /** Set once a stop was sent to the backend, so a restarted supervisor does not send it again. */
   stopSent?: {cause: string; graceful: boolean; at: number};
 }
@@ -77,8 +84,22 @@ function log(msg: string): void {
 }
 
 export async function supervise(ledger: Ledger, loaded: LoadedConfig, runId: string, opts: SupervisorOptions = {}): Promise<SupervisorResult> {
-  let run = ledger.getRun(runId);
+  const run = ledger.getRun(runId);
   if (FINAL_STATUSES.has(run.status)) return {id: run.id, status: run.status, reason: run.reason};
+  // One supervisor per run: the lease (taken for us by the adopter, or free for a new run).
+  const me = leaseHolder(process.env.LLMOPS_LEASE_OWNER || undefined);
+  if (!ledger.leases.acquire(run.id, me, {now: Date.now(), holderGone: (row) => holderGone(row)})) {
+    log(`${run.id}: another supervisor holds the run; leaving it to that one`);
+    return {id: run.id, status: run.status, reason: 'supervised by another process'};
+  }
+  try {
+    return await superviseHeld(ledger, loaded, run, me, opts);
+  } finally {
+    ledger.leases.release(run.id, me.owner);
+  }
+}
+
+async function superviseHeld(ledger: Ledger, loaded: LoadedConfig, run: RunRow, me: LeaseHolder, opts: SupervisorOptions): Promise<SupervisorResult> {
   const spec = runSpecOf(run);
   const paths = runPaths(spec.runDir);
   const sampleMs = loaded.config.budget.sample_interval_s * 1000;
@@ -164,6 +185,7 @@ export async function supervise(ledger: Ledger, loaded: LoadedConfig, runId: str
       return {id: run.id, status: 'stopped', reason: req.reason};
     }
     meter.enter('setup');
+    state.setupAt = Date.now();
     try {
       await backend.check();
       state.handle = await backend.submit(spec);
@@ -191,6 +213,8 @@ export async function supervise(ledger: Ledger, loaded: LoadedConfig, runId: str
 
   let lastStatus: BackendStatus = {state: 'unknown'};
   let lastStatusAt = 0;
+  let lastRenew = Date.now();
+  const pace = new StepPace();
   let lastSample = 0;
   let lastPublish = 0;
   let setRunning = run.status === 'running';
@@ -199,8 +223,22 @@ export async function supervise(ledger: Ledger, loaded: LoadedConfig, runId: str
   try {
     for (;;) {
       const now = Date.now();
+      if (now - lastRenew >= LEASE_RENEW_MS) {
+        if (!ledger.leases.renew(run.id, me, now)) {
+          // Another process took the run over (we were frozen past the timeout): it decides now.
+          log(`${run.id}: lease taken over by another supervisor; stopping here`);
+          return {id: run.id, status: ledger.getRun(run.id).status, reason: 'supervised by another process'};
+        }
+        lastRenew = now;
+      }
       if (now - lastStatusAt >= remotePollMs || runsHere(backend.type)) {
-        lastStatus = await backend.status(handle);
+        try {
+          lastStatus = await backend.status(handle);
+        } catch (error) {
+          // A network blip is not the end of a run: ask again at the next poll.
+          if (lastStatus.state !== 'unknown') ledger.appendEvent(run.id, 'status_unknown', {error: (error as Error).message});
+          lastStatus = {state: 'unknown'};
+        }
         lastStatusAt = now;
       }
       await drainEvents();
@@ -223,14 +261,21 @@ export async function supervise(ledger: Ledger, loaded: LoadedConfig, runId: str
         lastSample = now;
         meter.tick(now);
         const usd = meter.usd(now);
-        if (!stopCause && budget !== undefined && usd >= budget) {
+        pace.observe(progress.step, now);
+        const pricePerS = backend.pricing().pricePerHour / 3600;
+        const ahead = budgetLookahead(sampleMs / 1000, pace.secondsPerStep());
+        if (!stopCause && budget !== undefined && usd + ahead * pricePerS >= budget) {
+          // Stop now, not after: the next interval (a sample, the step in flight, the checkpoint)
+          // would carry the total past the budget.
           stopCause = {
-            graceful: true,
+            // Before the first step there is nothing to checkpoint, and waiting for the trainer to
+            // finish loading would itself cross the budget: the process group is killed instead.
+            graceful: progress.step > 0,
             cause: 'budget',
-            reason: `cost $${usd.toFixed(4)} reached the budget $${budget}`,
+            reason: `budget ${formatUsd(budget)}: stopped at ${formatUsd(usd)} (setup and run), as the next ${ahead.toFixed(1)} s (${pace.secondsPerStep() === undefined ? 'no step measured yet' : `${pace.secondsPerStep()!.toFixed(2)} s/step measured`}) would cross it`,
             ts: new Date().toISOString(),
           };
-          ledger.appendEvent(run.id, 'budget', {usd, budget});
+          ledger.appendEvent(run.id, 'budget', {usd, budget, lookahead_s: ahead, seconds_per_step: pace.secondsPerStep() ?? null});
         }
         if (backend.sampleGpus && meter.currentPhase === 'run') {
           const metrics = gpuMetrics(await backend.sampleGpus(handle).catch(() => []));
@@ -267,6 +312,8 @@ export async function supervise(ledger: Ledger, loaded: LoadedConfig, runId: str
     await drainEvents({all: true});
     await mirrorLog();
     meter.flush();
+    // Seconds a dead predecessor metered but never wrote: billed from the run's own timestamps.
+    billToTimestamps(ledger, {id: run.id, stage: run.kind, backend: run.backend}, {startMs: state.setupAt ?? Date.parse(run.created_at), endMs: runEndMs(spec.runDir) ?? Date.now()}, backend.pricing());
     let fetchError: string | undefined;
     try {
       await backend.fetchArtifacts(handle, spec);
@@ -301,6 +348,12 @@ export async function supervise(ledger: Ledger, loaded: LoadedConfig, runId: str
         reason = `export parity check failed: max |onnx - torch| = ${parity.maxAbsDiff} > 1e-4 (${dir})`;
       }
     }
+    if (status === 'budget_exceeded' && budget !== undefined) {
+      // One figure everywhere: the reason, the summary and `cost` all say the ledger's total.
+      const total = ledger.runCost(run.id).usd;
+      summary.cost_usd = total;
+      reason = `${reason.replace(/stopped at \$[\d.,]+ \(setup and run\)/, `stopped`)}; total cost ${formatUsd(total)} of the ${formatUsd(budget)} budget`;
+    }
     ledger.setRunStatus(run.id, status, reason, {
       exitCode: lastStatus.exitCode ?? null,
       signal: lastStatus.signal ?? null,
@@ -325,6 +378,33 @@ export async function supervise(ledger: Ledger, loaded: LoadedConfig, runId: str
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
   }
+}
+
+/** Measured seconds per step, from the steps the supervisor has seen go by. */
+export class StepPace {
+  private first?: {step: number; at: number};
+  private last?: {step: number; at: number};
+
+  observe(step: number, at: number): void {
+    if (step <= 0) return;
+    if (!this.first) this.first = {step, at};
+    else if (step > (this.last?.step ?? this.first.step)) this.last = {step, at};
+  }
+
+  secondsPerStep(): number | undefined {
+    if (!this.first || !this.last || this.last.step <= this.first.step) return undefined;
+    return (this.last.at - this.first.at) / 1000 / (this.last.step - this.first.step);
+  }
+}
+
+/**
+ * Seconds of cost still to come if the run is not stopped now: the next sampling interval, the
+ * step in flight and one more (a graceful stop finishes its step, then checkpoints), and the
+ * stop itself (LLMOPS_STOP_ALLOWANCE_S, default 2 s: process exit and the checkpoint's write).
+ */
+export function budgetLookahead(sampleS: number, secondsPerStep: number | undefined): number {
+  const allowance = Number(process.env.LLMOPS_STOP_ALLOWANCE_S ?? 2);
+  return sampleS + 2 * (secondsPerStep ?? 0) + (Number.isFinite(allowance) ? allowance : 2);
 }
 
 export interface ParityOutcome {

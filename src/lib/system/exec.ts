@@ -152,6 +152,8 @@ export interface DetachedProcess {
   /** The exit code once the process has exited (it may outlive us: then this stays null). */
   exitCode(): number | null;
   kill(signal?: NodeJS.Signals): void;
+  /** Settles when the process exits, while this process lives to see it; never rejects. */
+  exited: Promise<{exitCode: number | null; signal: string | null; error?: string}>;
 }
 
 /**
@@ -171,10 +173,18 @@ export function spawnDetached(
     closeSync(fd);
   }
   let exited: number | null = null;
-  child.on('exit', (code) => (exited = code ?? 1));
-  child.on('error', () => (exited ??= 1));
+  const done = new Promise<{exitCode: number | null; signal: string | null; error?: string}>((resolve) => {
+    child.on('exit', (code, signal) => {
+      exited = code ?? 1;
+      resolve({exitCode: code, signal});
+    });
+    child.on('error', (error) => {
+      exited ??= 1;
+      resolve({exitCode: null, signal: null, error: error.message});
+    });
+  });
   child.unref();
-  return {pid: child.pid ?? 0, exitCode: () => exited, kill: (signal = 'SIGTERM') => void child.kill(signal)};
+  return {pid: child.pid ?? 0, exitCode: () => exited, kill: (signal = 'SIGTERM') => void child.kill(signal), exited: done};
 }
 
 export interface BackgroundProcess {

@@ -35,6 +35,9 @@ export interface RunCommandResult {
   metrics: Record<string, number>;
   estimate: RunEstimate;
   monthlyBudget: MonthlyBudgetCheck;
+  /** The run's --budget, and whether the estimate exceeds it (null: no budget, or no estimate). */
+  budgetUsd: number | null;
+  estimateExceedsBudget: boolean | null;
   /** Only with --dry-run: what would be launched. */
   spec?: Record<string, unknown>;
   command?: string[];
@@ -79,6 +82,8 @@ export async function runCommand(ctx: RunCommandContext, req: LaunchRequest): Pr
     priceSource: price.source,
     estimate,
     monthlyBudget: monthly,
+    budgetUsd: prepared.budgetUsd ?? null,
+    estimateExceedsBudget: prepared.budgetUsd === undefined || estimate.usd === null ? null : estimate.usd > prepared.budgetUsd,
   };
   if (!started.run) return dryRunResult(ctx, started, base);
   const run = started.run;
@@ -96,7 +101,7 @@ export async function runCommand(ctx: RunCommandContext, req: LaunchRequest): Pr
   return result;
 }
 
-type ResultBase = Pick<RunCommandResult, 'kind' | 'backend' | 'runDir' | 'parentRunId' | 'datasetId' | 'pricePerHour' | 'priceSource' | 'estimate' | 'monthlyBudget'>;
+type ResultBase = Pick<RunCommandResult, 'kind' | 'backend' | 'runDir' | 'parentRunId' | 'datasetId' | 'pricePerHour' | 'priceSource' | 'estimate' | 'monthlyBudget' | 'budgetUsd' | 'estimateExceedsBudget'>;
 
 /** --dry-run: the spec, command, price, estimate and rendered files, printed for people; nothing launched. */
 function dryRunResult(ctx: RunCommandContext, started: StartedRun, base: ResultBase): RunCommandResult {
@@ -107,6 +112,7 @@ function dryRunResult(ctx: RunCommandContext, started: StartedRun, base: ResultB
     ctx.say(`command: ${prepared.spec.command.join(' ')}`);
     ctx.say(`backend: ${prepared.backend} (${price.resource}, ${formatUsd(price.pricePerHour)}/h: ${price.source})`);
     ctx.say(estimateLine(estimate));
+    if (base.budgetUsd !== null) ctx.say(budgetLine(estimate, base.budgetUsd));
     if (monthly.monthlyUsd !== null) ctx.say(`monthly budget: ${formatUsd(monthly.leftUsd)} left of ${formatUsd(monthly.monthlyUsd)}${monthly.fits ? '' : ' (this run would be refused without --force)'}`);
     for (const [name, text] of Object.entries(rendered ?? {})) ctx.say(`--- ${name}\n${text}`);
     ctx.say('(dry run: nothing launched)');
@@ -125,6 +131,13 @@ function dryRunResult(ctx: RunCommandContext, started: StartedRun, base: ResultB
     command: prepared.spec.command,
     ...(rendered ? {rendered} : {}),
   };
+}
+
+function budgetLine(e: RunEstimate, budget: number): string {
+  if (e.usd === null || e.secondsPerStep === null) return `budget: ${formatUsd(budget)} (no estimate to compare: the run is stopped before it would cross it)`;
+  if (e.usd <= budget) return `budget: ${formatUsd(budget)}; the estimate ${formatUsd(e.usd)} fits`;
+  const steps = Math.max(0, Math.floor(((budget / e.pricePerHour) * 3600) / e.secondsPerStep));
+  return `budget: the estimate ${formatUsd(e.usd)} EXCEEDS the budget ${formatUsd(budget)}: the run would be stopped (checkpoint, exit 6) after about ${steps} of ${e.steps} steps`;
 }
 
 function estimateLine(e: RunEstimate): string {
@@ -169,7 +182,8 @@ async function attach(ctx: RunCommandContext, runId: string): Promise<{final: Ru
   let spinner: {text: string; stop(): void; start(): void} | undefined;
   if (tty) {
     const {default: ora} = await import('ora');
-    spinner = ora({text: `${runId} starting`, stream: process.stderr}).start();
+    // discardStdin would put the terminal in raw mode (-isig): Ctrl-C would never become SIGINT.
+    spinner = ora({text: `${runId} starting`, stream: process.stderr, discardStdin: false}).start();
   }
   let leave = false;
   let interrupts = 0;
@@ -195,9 +209,14 @@ async function attach(ctx: RunCommandContext, runId: string): Promise<{final: Ru
           ],
         });
         if (answer === 'leave') leave = true;
-        else writeStopRequest(runDir, {graceful: true, cause: 'user', reason: 'stopped with Ctrl-C'});
+        else {
+          writeStopRequest(runDir, {graceful: true, cause: 'user', reason: 'stopped with Ctrl-C'});
+          ctx.progress(`Stopping ${runId} (checkpoint, then exit)...`);
+        }
       } catch {
-        leave = true;
+        // Ctrl-C again while the question is shown: that is the answer "stop".
+        writeStopRequest(runDir, {graceful: true, cause: 'user', reason: 'stopped with a second Ctrl-C'});
+        ctx.progress(`Stopping ${runId} (checkpoint, then exit)...`);
       } finally {
         asking = false;
         spinner?.start();
@@ -208,7 +227,13 @@ async function attach(ctx: RunCommandContext, runId: string): Promise<{final: Ru
     ctx.progress(`Stopping ${runId} (graceful)...`);
   };
   const handler = () => void onSigint();
+  // SIGTERM (a CI runner cancelling the job, `kill`) stops the run gracefully, as SIGINT without a TTY does.
+  const onSigterm = () => {
+    writeStopRequest(runDir, {graceful: true, cause: 'user', reason: 'the attached CLI received SIGTERM: stopped'});
+    ctx.progress(`Stopping ${runId} (graceful)...`);
+  };
   process.on('SIGINT', handler);
+  process.on('SIGTERM', onSigterm);
   let lastLine = 0;
   let lastText = '';
   try {
@@ -231,5 +256,6 @@ async function attach(ctx: RunCommandContext, runId: string): Promise<{final: Ru
     return {final, detached: leave};
   } finally {
     process.off('SIGINT', handler);
+    process.off('SIGTERM', onSigterm);
   }
 }
