@@ -132,6 +132,23 @@ describe.skipIf(why !== '')(`container images with a real docker${why ? ` (skipp
     expect(llmopsContainers(`dev.llmops.run=${run.id}`)).toEqual([]);
   }, 300_000);
 
+  it('the attached CLI killed with -9 during a docker run: the supervisor carries on and the run succeeds', async () => {
+    const {spawnCli} = await import('../helpers/cli.js');
+    const {waitFor, latestRun, maxStep} = await import('../runtime/helpers.js');
+    const before = latestRun(project.dbFile)?.id;
+    const cli = spawnCli(['train', '--backend', 'box', '--max-steps', '25'], {cwd: project.dir});
+    const run = await waitFor('the docker run to start', () => {
+      const r = latestRun(project.dbFile);
+      return r && r.id !== before && r.status === 'running' ? r : undefined;
+    }, 120_000);
+    mine.push(`dev.llmops.run=${run.id}`);
+    cli.kill('SIGKILL');
+    const final = await waitFinal(project.dbFile, run.id, 200_000);
+    expect(final.status).toBe('succeeded');
+    expect(maxStep(project.dbFile, run.id)).toBe(25);
+    expect(llmopsContainers(`dev.llmops.run=${run.id}`)).toEqual([]);
+  }, 300_000);
+
   it('runs stop of a docker run stops its container; --resume continues in a new one', async () => {
     const r = await runCli(['train', '--backend', 'box', '--max-steps', '100000', '--detach', '--json'], {cwd: project.dir});
     expect(r.code, r.stderr).toBe(0);
