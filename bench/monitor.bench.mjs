@@ -16,7 +16,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const {Ledger} = await import(path.join(root, 'dist/lib/ledger/ledger.js'));
 const {monitorDeployment} = await import(path.join(root, 'dist/lib/monitor/index.js'));
 const {configSchema} = await import(path.join(root, 'dist/lib/config/schema.js'));
-const {requestProfile, ReferenceProfileBuilder} = await import(path.join(root, 'dist/lib/monitor/profile.js'));
+const {requestProfile, ReferenceProfileBuilder} = await import(path.join(root, 'dist/lib/profile/profile.js'));
 
 const N = Number(process.argv[2] ?? 1_000_000);
 const REPEAT = 5;

@@ -254,9 +254,8 @@ async function frameworks() {
 
 const modelDir = process.argv[2] ?? trainModel();
 const {ModelTokenizer} = await import(path.join(ROOT, 'dist/lib/serve/tokenizer.js'));
-const {loadModelSpec} = await import(path.join(ROOT, 'dist/lib/serve/model-dir.js'));
-const spec = loadModelSpec(modelDir);
-const promptIds = [spec.bosId, ...new ModelTokenizer(spec).encode(PROMPT)];
+// The server's own tokenization of a completion prompt (BOS as the model's config says).
+const promptIds = ModelTokenizer.fromFolder(modelDir).encode(PROMPT, {addSpecialTokens: true});
 const cfg = JSON.parse(readFileSync(path.join(modelDir, 'config.json'), 'utf8'));
 
 const bareEngine = await bareLoop(modelDir, promptIds);

@@ -10,16 +10,21 @@ export default class Lineage extends BaseCommand<typeof Lineage> {
     '<%= config.bin %> lineage my-deployment',
     '<%= config.bin %> lineage r-20261126-101500-ab12 --json',
     '<%= config.bin %> lineage ds-0123456789ab',
+    '<%= config.bin %> lineage chat@prod',
   ];
 
   static args = {
-    ref: Args.string({description: 'A deployment name or id, a run id, or a dataset id.', required: true}),
+    ref: Args.string({description: 'A deployment name or id, a run id, a dataset id, or NAME@ALIAS / NAME@vN.', required: true}),
   };
 
   async run(): Promise<LineageResult> {
     const {lineage, renderLineage} = await import('../lib/ledger/lineage.js');
     const ledger = await this.ledger({readonly: true});
-    const result = lineage(ledger, this.args.ref);
+    const loaded = await this.projectConfig();
+    const {isRegistryRef, resolveModelRef} = await import('../lib/registry/resolve.js');
+    // NAME@ALIAS / NAME@vN: the run that version is (a registered folder has no lineage of its own).
+    const ref = isRegistryRef(loaded.root, this.args.ref) && !ledger.findDeployment(this.args.ref) ? (resolveModelRef(ledger, loaded.root, this.args.ref).runId ?? this.args.ref) : this.args.ref;
+    const result = lineage(ledger, ref);
     if (!this.jsonEnabled()) this.log(renderLineage(result));
     return result;
   }

@@ -28,9 +28,9 @@ export default class Push extends BaseCommand<typeof Push> {
       throw usageError(`--repo ${this.flags.repo}: expected OWNER/NAME.`, {fix: 'Try this: --repo my-org/tiny-chat'});
     }
     const ledger = await this.ledger();
-    const {resolveModel, loadModelSpec} = await import('../lib/serve/model-dir.js');
+    const {resolveModel, loadServableModel} = await import('../lib/serve/model-dir.js');
     const model = resolveModel(this.args.run, ledger);
-    loadModelSpec(model.dir, model.runId);
+    loadServableModel(model.dir, {runId: model.runId});
     this.progress(`Uploading ${model.dir} to ${this.flags.repo}...`);
     const {uploadFolder} = await import('../lib/hub/index.js');
     const r = await uploadFolder(model.dir, this.flags.repo, {

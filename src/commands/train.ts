@@ -1,3 +1,4 @@
+import {Flags} from '@oclif/core';
 import {BaseCommand} from '../lib/ui/base-command.js';
 import {runFlags} from '../lib/runtime/run-flags.js';
 import type {RunCommandResult} from '../lib/runtime/run-command.js';
@@ -11,11 +12,17 @@ export default class Train extends BaseCommand<typeof Train> {
     '<%= config.bin %> train --detach --json',
     '<%= config.bin %> train --resume r-20261126-101500-ab12',
     '<%= config.bin %> train --dry-run',
+    '<%= config.bin %> train --tokenizer hf:HuggingFaceTB/SmolLM2-135M --preset small',
     '<%= config.bin %> train -- python my_train.py --epochs 3',
   ];
 
   static strict = false;
-  static flags = runFlags;
+  static flags = {
+    ...runFlags,
+    tokenizer: Flags.string({
+      summary: 'byte (llmops GPT, default: data.tokenizer), or a folder with tokenizer.json / hf:OWNER/NAME: a Llama-architecture model with that tokenizer.',
+    }),
+  };
 
   async run(): Promise<RunCommandResult> {
     const {argv} = await this.parse(Train);
@@ -24,6 +31,12 @@ export default class Train extends BaseCommand<typeof Train> {
     const f = this.flags;
     const command = (argv as string[]).filter((a) => a !== '--');
     const loaded = await this.projectConfig({required: true});
+    let tokenizer = f.tokenizer;
+    if (tokenizer?.startsWith('hf:')) {
+      const {fetchHubBase} = await import('../lib/runtime/hub-base.js');
+      this.progress(`Downloading ${tokenizer} from the Hugging Face Hub...`);
+      tokenizer = (await fetchHubBase(tokenizer, loaded)).dir;
+    }
     return runCommand(
       {
         ledger: await this.ledger(),
@@ -46,6 +59,7 @@ export default class Train extends BaseCommand<typeof Train> {
         seed: f.seed,
         resume: f.resume,
         overrides: parseSets(f.set),
+        tokenizer,
         name: f.name,
       },
     );

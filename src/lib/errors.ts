@@ -21,7 +21,7 @@ export const ExitCode = {
   RUN_FAILED: 5,
   /** A run was stopped, or a launch refused, because of a budget. */
   BUDGET_EXCEEDED: 6,
-  /** `monitor --check` found an SLO breached. */
+  /** `monitor --check` found an SLO breached, or `eval --check` a failed check. */
   SLO_BREACHED: 7,
   /** A prerequisite is missing on this machine (Python, torch, ssh, sbatch...). */
   ENVIRONMENT: 8,

@@ -178,9 +178,13 @@ def export_checkpoint(ckpt, out_dir):
     ckpt = resolve(ckpt)
     with open(os.path.join(ckpt, STATE_FILE), encoding="utf-8") as f:
         state = json.load(f)
-    model, lora = load_model_file(os.path.join(ckpt, "model.pt"), merge=False)
     meta = dict(state.get("meta") or {})
     meta["step"] = state.get("step")
+    payload = tload(os.path.join(ckpt, "model.pt"))
+    if isinstance(payload, dict) and payload.get("format") == "hf-native":
+        from hf_handle import export_hf_checkpoint
+        return export_hf_checkpoint(payload, out_dir, meta)
+    model, lora = load_model_file(os.path.join(ckpt, "model.pt"), merge=False)
     return export_model(model, out_dir, meta, dataset_dir=meta.get("dataset_dir"), lora=lora)
 
 

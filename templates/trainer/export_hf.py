@@ -52,6 +52,8 @@ class TokenizerFiles:
             self.ids = {t[0]: i for i, t in enumerate(self.ids)}
         for t in tj.get("added_tokens") or []:
             self.ids[t["content"]] = t["id"]
+        if not self.ids:
+            raise ValueError(f"{path}: no vocabulary (model.vocab and added_tokens are empty)")
         self.vocab_size = max(self.ids.values()) + 1
         tc_path = os.path.join(tok_dir, "tokenizer_config.json")
         self.config = _read_json(tc_path) if os.path.isfile(tc_path) else {}
@@ -170,8 +172,8 @@ def main(argv=None):
             tok = TokenizerFiles(args.tokenizer)
             model, meta = random_model(args.random, tok, args.seed), {"base": None}
         else:
-            tok = TokenizerFiles(args.tokenizer or args.checkpoint)
             model, _ = load_pretrained(args.checkpoint)
+            tok = TokenizerFiles(args.tokenizer or args.checkpoint)
             meta = {"base": {"path": os.path.abspath(args.checkpoint), "type": "hf"}}
         res = export_hf_model(model, tok, args.out, args.dtype, meta)
     except (ValueError, OSError) as e:

@@ -1,5 +1,6 @@
-"""What the training loop trains: our GPT (trained from scratch or fine-tuned from one of our models)
-or a Hugging Face model directory (transformers + peft, imported only when such a base is given).
+"""What the training loop trains: our GPT (trained from scratch or fine-tuned from one of our models),
+a Hugging Face checkpoint of a family the trainer implements (hf_handle.py, plain torch), or any
+other Hugging Face model directory (transformers + peft, imported only then).
 
 A handle owns the model, its tokenizer, how records become batches, what a checkpoint holds, and
 how the result is exported, so train.py has a single loop for all of them.
@@ -98,6 +99,10 @@ def detect_base(ft, hp, tok, device):
     if cdir and os.path.isfile(os.path.join(cdir, "model.pt")):
         return OurModel.from_base(ft, hp, tok, device, os.path.join(cdir, "model.pt"))
     cfg = _read_json(os.path.join(base, "config.json"))
+    from hf_models import FAMILIES
+    if cfg and cfg.get("model_type") in FAMILIES:
+        from hf_handle import HFNative
+        return HFNative.load(ft, hp, device)
     if cfg and cfg.get("model_type") and cfg["model_type"] != "llmops-gpt":
         from hf import HFModel
         return HFModel.load(ft, hp, device)

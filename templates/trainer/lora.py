@@ -37,8 +37,9 @@ def apply_lora(model, targets, r, alpha, dropout):
                 setattr(module, child_name, LoRALinear(child, r, alpha, dropout))
                 wrapped.append(f"{name}.{child_name}" if name else child_name)
     if not wrapped:
+        names = sorted({n.rsplit(".", 1)[-1] for n, m in model.named_modules() if isinstance(m, nn.Linear)} - {"lm_head"})
         raise ValueError(f"finetune.lora.targets: none of {targets} names a layer of this model "
-                         "(its layers: qkv, proj, fc). Try this: targets [qkv, proj]")
+                         f"(its linear layers: {', '.join(names)}). Try this: targets [qkv, proj] (the default)")
     return wrapped
 
 

@@ -3,6 +3,7 @@
 # Defaults every preset starts from.
 BASE = {
     "n_layer": 4, "n_head": 4, "n_embd": 128, "context": 128, "dropout": 0.0, "bias": True,
+    "n_kv_head": 0,  # Llama-architecture runs (train --tokenizer DIR): key/value heads, 0 = n_head
     "batch_size": 16, "grad_accum": 1, "lr": 3e-3, "min_lr_ratio": 0.1, "warmup_steps": 20,
     "weight_decay": 0.1, "beta1": 0.9, "beta2": 0.95, "grad_clip": 1.0,
     "max_steps": 300, "eval_every": 50, "eval_batches": 4, "checkpoint_every": 100, "log_every": 10,

@@ -75,5 +75,13 @@ def load_spec(path):
     if spec.get("resume_from") and not os.path.isdir(spec["resume_from"]):
         raise SpecError(f"spec.resume_from: {spec['resume_from']} does not exist")
     spec.setdefault("tokenizer", "byte")
+    arch = spec.get("arch")
+    if arch not in (None, "gpt", "llama"):
+        raise SpecError(f"spec.arch: expected \"gpt\" or \"llama\", got {arch!r}")
+    if arch == "llama" and kind == "train":
+        if not os.path.isfile(os.path.join(str(spec["tokenizer"]), "tokenizer.json")):
+            raise SpecError(f"spec.tokenizer: a llama run needs a folder with tokenizer.json, got {spec['tokenizer']!r}")
+        if not spec.get("tokens"):
+            raise SpecError("spec.tokens: a llama run reads data the CLI tokenized. Try this: start it with `llmops train --tokenizer DIR`")
     spec["export"] = bool(spec.get("export", True))
     return spec

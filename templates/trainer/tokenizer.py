@@ -123,7 +123,8 @@ class ByteTokenizer:
             "bos_token": "<|bos|>", "eos_token": "<|eos|>", "pad_token": "<|pad|>", "unk_token": None,
             "additional_special_tokens": SPECIAL_TOKENS[3:],
             "model_max_length": context,
-            "add_bos_token": False, "add_eos_token": False,
+            # Text records are trained as <|bos|>{text}<|eos|>: plain prompts start with BOS too.
+            "add_bos_token": True, "add_eos_token": False,
             "clean_up_tokenization_spaces": False,
             "chat_template": JINJA_CHAT_TEMPLATE,
         }

@@ -80,6 +80,9 @@ def set_rng_state(s, device):
 def build(spec, hp, tok, device):
     """The model handle for this run: ours (llmops-gpt) or a Hugging Face base."""
     ft = spec.get("finetune")
+    if spec.get("arch") == "llama" and not ft:
+        from hf_handle import HFNative
+        return HFNative.fresh_llama(spec, hp, device)
     if ft:
         from handles import detect_base
         return detect_base(ft, hp, tok, device)
@@ -110,7 +113,8 @@ def run(spec, events, stop):
     torch.manual_seed(spec["seed"])
     random.seed(spec["seed"])
 
-    tok = load_tokenizer(spec["tokenizer"])
+    # A Llama-architecture run brings a Hugging Face tokenizer; its data arrives tokenized by the CLI.
+    tok = None if spec.get("arch") == "llama" else load_tokenizer(spec["tokenizer"])
     handle = build(spec, hp, tok, device)
     tok = handle.tokenizer
     context = handle.context
@@ -189,7 +193,8 @@ def run(spec, events, stop):
         "device": device.type, "gpu": gpu_name, "gpu_count": world if device.type == "cuda" else 0,
         "params": n_params, "trainable_params": handle.num_params(trainable_only=True),
         "tokens_per_step": tokens_per_step, "dtype": str(amp_dtype).replace("torch.", ""),
-        "sdpa": device.type == "cuda" and hp["sdpa"], "world_size": world})
+        "sdpa": device.type == "cuda" and hp["sdpa"], "world_size": world,
+        **({"data": handle.data_counts} if getattr(handle, "data_counts", None) else {})})
     print(f"training {spec['kind']} preset={spec['preset']} params={n_params} device={device} "
           f"steps={start_step}->{total} tokens/step={tokens_per_step}", flush=True)
 

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import {describe, expect, it} from 'vitest';
 import {configSchema} from '../../src/lib/config/schema.js';
-import {ReferenceProfileBuilder, promptOf} from '../../src/lib/monitor/profile.js';
+import {ReferenceProfileBuilder, promptOf} from '../../src/lib/profile/profile.js';
 import {normalizeKnown, normalizeText, type NormalizeOptions} from '../../src/lib/data/normalize.js';
 import {BatchProcessor, keptJson, type ProcessOptions} from '../../src/lib/data/process.js';
 import {stripHtml} from '../../src/lib/data/html.js';
@@ -300,11 +300,11 @@ describe('data prep fast paths give the same results as the plain versions', () 
       const got = checkQuality(text, o);
       // Reference: the original loop, every n computed.
       const st = textStats(text);
-      let want: {rule: string; score: number; limit: number} | undefined = checkQuality(text, {...o, max_top_ngram_fraction: 1e9});
+      let want: {rule: string; score: number; limit: number} | undefined = checkQuality(text, {...o, rules: {...o.rules, max_top_ngram_fraction: 1e9}});
       // (The repetition rules apply from 50 words; some generated texts have fewer, empty words left out.)
       if (!want && st.words >= 50) {
         for (const g of [2, 3, 4]) {
-          const limit = Math.round((o.max_top_ngram_fraction - (g - 2) * 0.02) * 10_000) / 10_000;
+          const limit = Math.round(((o.rules.max_top_ngram_fraction as number) - (g - 2) * 0.02) * 10_000) / 10_000;
           const frac = topNgramFraction(st, g, text.length);
           if (frac > limit) {
             want = {rule: `max_top_${g}gram_fraction`, score: Math.round(frac * 10_000) / 10_000, limit};
@@ -328,7 +328,9 @@ describe('data prep fast paths give the same results as the plain versions', () 
 
   it('quality: the line-length bound that skips the duplicate-line count gives the same verdicts as counting always', () => {
     const r = rng(4);
-    const o = {...dataConfig({}).quality, max_top_ngram_fraction: 1e9, max_digit_ratio: 1};
+    const q = dataConfig({}).quality;
+    const o = {...q, rules: {...q.rules, max_top_ngram_fraction: 1e9, max_digit_ratio: 1}};
+    const dupLimit = q.rules.max_duplicate_line_fraction as number;
     const pool = Array.from({length: 12}, (_, i) => Array.from({length: 6 + (i % 4)}, (_, j) => `word${(i * 7 + j) % 13}`).join(' '));
     let rejected = 0;
     let skippedLengthsShared = 0;
@@ -344,8 +346,8 @@ describe('data prep fast paths give the same results as the plain versions', () 
       const nonEmpty = text.split('\n').filter((l) => l.length > 0);
       const dup = nonEmpty.length - new Set(nonEmpty).size;
       const frac = dup / nonEmpty.length;
-      const want = nonEmpty.length > 1 && frac > o.max_duplicate_line_fraction
-        ? {rule: 'max_duplicate_line_fraction', score: Math.round(frac * 10_000) / 10_000, limit: o.max_duplicate_line_fraction}
+      const want = nonEmpty.length > 1 && frac > dupLimit
+        ? {rule: 'max_duplicate_line_fraction', score: Math.round(frac * 10_000) / 10_000, limit: dupLimit}
         : undefined;
       expect(got, text).toEqual(want);
       if (got) rejected++;

@@ -9,6 +9,9 @@ import {configSchema} from '../../src/lib/config/schema.js';
 import {checkQuality} from '../../src/lib/data/quality.js';
 
 const defaults = () => configSchema.parse({data: {}}).data.quality;
+type Rules = ReturnType<typeof defaults>['rules'];
+/** The default options with some rules changed. */
+const withRules = (o: ReturnType<typeof defaults>, rules: Partial<Rules>) => ({...o, rules: {...o.rules, ...rules}});
 const wordsOf = (t: string) => t.split(/\s+/).filter(Boolean);
 const notPunct = (w: string) => /[\p{L}\p{N}]/u.test(w);
 const count = (t: string, s: string) => t.split(s).length - 1;
@@ -80,7 +83,7 @@ const DISAGREE: Array<[string, string]> = [
 
 describe('Gopher rules as published (datatrove definitions, whitespace words)', () => {
   it.each(DISAGREE)('max_symbol_ratio on %s: our score equals the definition and the verdict follows it, where the old rule said the opposite', (_name, text) => {
-    const o = {...defaults(), max_digit_ratio: 1, max_mean_word_length: 100, min_mean_word_length: 0};
+    const o = withRules(defaults(), {max_digit_ratio: 1, max_mean_word_length: 100, min_mean_word_length: 0});
     const ref = refSymbol(text);
     const v = checkQuality(text, o);
     const ours = v?.rule === 'max_symbol_ratio' ? v.score : undefined;
@@ -91,7 +94,7 @@ describe('Gopher rules as published (datatrove definitions, whitespace words)', 
   });
 
   it('duplicate-line fraction and top 2/3/4-gram fractions equal the definitions on repetitive and ordinary texts', () => {
-    const o = {...defaults(), max_symbol_ratio: 1, max_digit_ratio: 1, max_duplicate_line_fraction: 1, max_top_ngram_fraction: 1};
+    const o = withRules(defaults(), {max_symbol_ratio: 1, max_digit_ratio: 1, max_duplicate_line_fraction: 1, max_top_ngram_fraction: 1});
     const texts = [
       prose(300, 1),
       Array.from({length: 40}, (_, i) => (i % 3 === 0 ? 'the same line again' : prose(6, i))).join('\n'),
@@ -101,16 +104,16 @@ describe('Gopher rules as published (datatrove definitions, whitespace words)', 
     for (const t of texts) {
       expect(checkQuality(t, o)).toBeUndefined();
       const dupLimit = refDupLines(t) - 1e-9;
-      const dl = checkQuality(t, {...o, max_duplicate_line_fraction: Math.max(0, dupLimit)});
+      const dl = checkQuality(t, withRules(o, {max_duplicate_line_fraction: Math.max(0, dupLimit)}));
       if (refDupLines(t) > 0) expect(dl).toMatchObject({rule: 'max_duplicate_line_fraction', score: Math.round(refDupLines(t) * 1e4) / 1e4});
       // With the 2-gram limit at L the 3- and 4-gram limits are L - 0.02 and L - 0.04 (Gopher's table A1).
       // An n-gram that occurs once is not counted (our deviation: Gopher's rules apply from 50 words, where one cannot pass a limit).
       const [r2, r3, r4] = [2, 3, 4].map((n) => refTopNgram(t, n)).map((r) => (r.count > 1 ? r.frac : 0)) as [number, number, number];
       const limit = Math.max(r2, r3 + 0.02, r4 + 0.04);
-      expect(checkQuality(t, {...o, max_top_ngram_fraction: limit + 1e-4})).toBeUndefined();
+      expect(checkQuality(t, withRules(o, {max_top_ngram_fraction: limit + 1e-4}))).toBeUndefined();
       if (limit > 0.05) {
         const L = Math.round((limit - 1e-3) * 1e4) / 1e4;
-        const v = checkQuality(t, {...o, max_top_ngram_fraction: L});
+        const v = checkQuality(t, withRules(o, {max_top_ngram_fraction: L}));
         // Checked in order 2, 3, 4: the first over its limit.
         const n = [2, 3, 4].find((k) => [r2, r3, r4][k - 2]! > Math.round((L - (k - 2) * 0.02) * 1e4) / 1e4)!;
         expect(v?.rule, JSON.stringify({r2, r3, r4, L, t: t.slice(0, 80)})).toBe(`max_top_${n}gram_fraction`);

@@ -6,7 +6,7 @@ import {describe, expect, it} from 'vitest';
 import {configSchema} from '../../src/lib/config/schema.js';
 import {Ledger} from '../../src/lib/ledger/ledger.js';
 import {prepareData} from '../../src/lib/data/pipeline.js';
-import {ReferenceProfileBuilder} from '../../src/lib/monitor/profile.js';
+import {ReferenceProfileBuilder} from '../../src/lib/profile/profile.js';
 import {runCli, tempDir} from '../helpers/cli.js';
 
 const lines = (f: string) => readFileSync(f, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
@@ -82,7 +82,7 @@ describe('data prep (src/lib)', () => {
     const rej = lines(path.join(out, 'rejected.jsonl'));
     const bad = rej.find((x) => x.rule === 'invalid_json');
     expect(bad).toMatchObject({source: path.join('data', 'corpus.jsonl'), line: 2, stage: 'parse', raw: '{"text": "broken json'});
-    expect(rej.find((x) => x.rule === 'role_order')).toMatchObject({source: path.join('data', 'chats.json'), stage: 'parse'});
+    expect(rej.find((x) => x.rule === 'role_order')).toMatchObject({source: path.join('data', 'chats.json'), stage: 'quality'});
     expect(rej.find((x) => x.rule === 'min_mean_word_length')).toMatchObject({stage: 'quality', score: 1});
 
     const dups = lines(path.join(out, 'duplicates.jsonl'));
@@ -183,7 +183,7 @@ describe('data prep (src/lib)', () => {
     const long = words(300_000, 5).slice(0, 2_500_000).trim();
     const body = '\ufeff' + [JSON.stringify({text: words(60, 1)}), JSON.stringify({text: long}), '{"text": broken', JSON.stringify({text: words(60, 2)})].join('\n');
     const dir = project({'a.jsonl': body, 'b.jsonl.gz': gzipSync(body)});
-    const cfg = (input: string, out: string) => dataConfig({inputs: [input], out, split: {train: 1, val: 0, test: 0}, quality: {max_chars: 3_000_000, max_words: 400_000}});
+    const cfg = (input: string, out: string) => dataConfig({inputs: [input], out, split: {train: 1, val: 0, test: 0}, quality: {rules: {max_chars: 3_000_000, max_words: 400_000}}});
     const r = await prepareData({root: dir, config: cfg('a.jsonl', 'o1'), cacheDir: '.c', workers: 0});
     expect(r.records).toMatchObject({read: 4, rejected: 1, written: {train: 3}});
     const rejected = lines(path.join(dir, 'o1/rejected.jsonl'));

@@ -10,6 +10,7 @@ import path from 'node:path';
 import {describe, expect, it} from 'vitest';
 import {Ledger} from '../../src/lib/ledger/ledger.js';
 import {REPO_ROOT, tempDir} from '../helpers/cli.js';
+import {sqlite} from '../helpers/sqlite.js';
 
 function quickstartCommand(): string {
   const readme = readFileSync(path.join(REPO_ROOT, 'README.md'), 'utf8');
@@ -60,7 +61,7 @@ describe('the main job (slow)', () => {
     ]);
     const ft = runs.find((x) => x.kind === 'finetune')!;
     expect(ft.parent_run_id).toBe(runs.find((x) => x.kind === 'train')!.id);
-    expect((ledger.db.prepare('SELECT count(*) AS n FROM requests').get() as {n: number}).n).toBeGreaterThanOrEqual(5);
+    expect((sqlite(ledger).prepare('SELECT count(*) AS n FROM requests').get() as {n: number}).n).toBeGreaterThanOrEqual(5);
     expect(ledger.listDeployments()[0]!.status).toBe('stopped');
     ledger.close();
     const timings = JSON.parse(readFileSync(path.join(demo, 'demo-timings.json'), 'utf8'));

@@ -8,9 +8,10 @@ import path from 'node:path';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {readChoices, readPairs, readTexts} from '../../src/lib/eval/data.js';
 import {Scorer} from '../../src/lib/eval/scorer.js';
-import {choices, pairs, perplexity} from '../../src/lib/eval/suites.js';
+import {choices, generate, normaliseAnswer, pairs, perplexity} from '../../src/lib/eval/suites.js';
+import {readGenerate} from '../../src/lib/eval/data.js';
 import {OnnxModel} from '../../src/lib/serve/engine.js';
-import {loadModelSpec} from '../../src/lib/serve/model-dir.js';
+import {loadServableModel} from '../../src/lib/serve/model-dir.js';
 import {ModelTokenizer} from '../../src/lib/serve/tokenizer.js';
 import {BOS, buildBigramModel, bytes, chainLl, lp} from './helpers/bigram.js';
 
@@ -19,9 +20,9 @@ let scorer: Scorer;
 let dir: string;
 
 beforeAll(async () => {
-  const spec = loadModelSpec(buildBigramModel(8));
+  const spec = loadServableModel(buildBigramModel(8));
   model = await OnnxModel.load(spec, 1);
-  scorer = new Scorer(model, new ModelTokenizer(spec), {maxRows: 3});
+  scorer = new Scorer(model, ModelTokenizer.fromFolder(spec.dir), {maxRows: 3});
   dir = mkdtempSync(path.join(os.tmpdir(), 'llmops-eval-hand-'));
 }, 60_000);
 afterAll(async () => model?.close());
@@ -44,9 +45,11 @@ describe('hand-computed values on a bigram model', () => {
     expect(r.bits_per_byte).toBeCloseTo(nll / Math.LN2 / (3 + texts[1]!.length), 5);
   });
 
-  it('scores a chat record on its rendered template, assistant content and <|end|> only', async () => {
+  it('scores a chat record on its rendered template, the assistant turn only (content through the template\'s end of turn)', async () => {
     const r = await perplexity(scorer, readTexts(file('chat.jsonl', [{messages: [{role: 'user', content: 'yo'}, {role: 'assistant', content: 'hi'}]}])).records);
-    // "<|user|>\nyo<|end|>\n<|assistant|>\nhi<|end|>\n": ids 260 10 y o 262 10 261 10 h i 262 10
+    // "<|user|>\nyo<|end|>\n<|assistant|>\nhi<|end|>\n": ids 260 10 y o 262 10 261 10 h i 262 10;
+    // the assistant turn is "hi<|end|>" (src/lib/model/sft.ts: through the template's end-of-turn
+    // marker, without the whitespace that separates turns, as the trainer masks it).
     const nl = 10;
     const expected = lp(nl, 104) + lp(104, 105) + lp(105, 262);
     expect(r.tokens).toBe(3);
@@ -89,6 +92,35 @@ describe('hand-computed values on a bigram model', () => {
     const [r] = await scorer.loglikelihood([['ab ', 'c']]);
     expect(r!.tokens).toBe(2);
     expect(r!.ll).toBeCloseTo(lp(98, 32) + lp(32, 99), 5);
+  });
+});
+
+describe('generation on the bigram model (greedy = the next byte value, until the context is full)', () => {
+  it('exact match compares the normalised output with the answer, and --extract takes the first group of both', async () => {
+    // Context 8: [BOS] "ab" leaves room for 5 tokens: "cdefg".
+    const recs = readGenerate(file('gen.jsonl', [{prompt: 'ab', answer: 'CDEFG.'}, {prompt: 'ab', answer: 'cdef'}])).records;
+    const r = await generate(scorer, recs);
+    expect(r.samples.map((s) => s.output)).toEqual(['cdefg', 'cdefg']);
+    expect(r.exact_match).toBe(0.5);
+    const ex = await generate(scorer, readGenerate(file('gen2.jsonl', [{prompt: '0', answer: '#### 123'}, {prompt: 'x', answer: '#### 1'}])).records, {extract: /(\d{3})/});
+    expect(ex.samples.map((s) => s.extracted)).toEqual(['123', '[no match]']);
+    expect(ex.exact_match).toBe(0.5);
+  });
+
+  it('normalises case, spaces, "$" and "," in numbers and a final period', () => {
+    expect(normaliseAnswer('  The  Answer:\n$1,000. ')).toBe('the answer: 1000');
+  });
+});
+
+describe('pairs files', () => {
+  it('reads the CrowS-Pairs CSV layout: quoted sentences with commas, extra columns ignored, bias_type optional', async () => {
+    const f = path.join(dir, 'crows.csv');
+    writeFileSync(f, ',sent_more,sent_less,stereo_antistereo,bias_type,annotations\n0,"He said, ""no"".","She said, ""no"".",stereo,gender,[]\n1,a b,b a,stereo,,[]\n');
+    const {records} = await readPairs(f);
+    expect(records).toEqual([
+      {sentMore: 'He said, "no".', sentLess: 'She said, "no".', biasType: 'gender'},
+      {sentMore: 'a b', sentLess: 'b a', biasType: 'unspecified'},
+    ]);
   });
 });
 

@@ -10,6 +10,7 @@ import {LlmopsError} from '../../src/lib/errors.js';
 import {Ledger} from '../../src/lib/ledger/ledger.js';
 import {LATEST_SCHEMA_VERSION} from '../../src/lib/ledger/migrations.js';
 import {REPO_ROOT, tempDir} from '../helpers/cli.js';
+import {sqlite} from '../helpers/sqlite.js';
 
 const pexec = promisify(execFile);
 const sha = (f: string) => createHash('sha256').update(readFileSync(f)).digest('hex');
@@ -19,7 +20,7 @@ describe('ledger', () => {
     const file = path.join(tempDir(), 'sub', 'llmops.db');
     const l = Ledger.open(file);
     expect(l.schemaVersion()).toBe(LATEST_SCHEMA_VERSION);
-    expect(l.db.pragma('journal_mode', {simple: true})).toBe('wal');
+    expect(sqlite(l).pragma('journal_mode', {simple: true})).toBe('wal');
     l.insertRun({id: 'r1', kind: 'train', backend: 'local', backendType: 'local', runDir: '/tmp/r1', spec: {a: 1}});
     l.setRunStatus('r1', 'running', 'started');
     l.setRunStatus('r1', 'succeeded', 'done', {exitCode: 0});
@@ -37,10 +38,10 @@ describe('ledger', () => {
     const l = Ledger.open(path.join(tempDir(), 'l.db'));
     l.insertRun({id: 'r1', kind: 'train', backend: 'local', backendType: 'local', runDir: '/x', spec: {}});
     l.addCost({runId: 'r1', stage: 'train', phase: 'run', backend: 'local', resource: 'cpu', seconds: 60, pricePerHour: 2, priceSource: 'test'});
-    expect(() => l.db.prepare('UPDATE run_events SET type = ?').run('x')).toThrow(/append-only/);
-    expect(() => l.db.prepare('DELETE FROM run_events').run()).toThrow(/append-only/);
-    expect(() => l.db.prepare('UPDATE cost_entries SET usd = 0').run()).toThrow(/append-only/);
-    expect(() => l.db.prepare('DELETE FROM cost_entries').run()).toThrow(/append-only/);
+    expect(() => sqlite(l).prepare('UPDATE run_events SET type = ?').run('x')).toThrow(/append-only/);
+    expect(() => sqlite(l).prepare('DELETE FROM run_events').run()).toThrow(/append-only/);
+    expect(() => sqlite(l).prepare('UPDATE cost_entries SET usd = 0').run()).toThrow(/append-only/);
+    expect(() => sqlite(l).prepare('DELETE FROM cost_entries').run()).toThrow(/append-only/);
     expect(l.runCost('r1').usd).toBeCloseTo(2 / 60, 10);
     l.close();
   });
@@ -124,11 +125,11 @@ describe('ledger', () => {
     for (const o of outs) expect(JSON.parse(o.stdout.trim())).toEqual({errors: 0});
     const l = Ledger.open(file);
     expect(l.countRuns()).toBe(workers * runs);
-    expect((l.db.prepare('SELECT count(*) AS n FROM metrics').get() as {n: number}).n).toBe(workers * runs * metrics);
+    expect((sqlite(l).prepare('SELECT count(*) AS n FROM metrics').get() as {n: number}).n).toBe(workers * runs * metrics);
     // created + running + succeeded status events, plus one checkpoint event, per run.
-    expect((l.db.prepare('SELECT count(*) AS n FROM run_events').get() as {n: number}).n).toBe(workers * runs * 4);
-    expect((l.db.prepare("SELECT count(*) AS n FROM runs WHERE status = 'succeeded'").get() as {n: number}).n).toBe(workers * runs);
-    expect((l.db.prepare('SELECT count(*) AS n FROM cost_entries').get() as {n: number}).n).toBe(workers * runs);
+    expect((sqlite(l).prepare('SELECT count(*) AS n FROM run_events').get() as {n: number}).n).toBe(workers * runs * 4);
+    expect((sqlite(l).prepare("SELECT count(*) AS n FROM runs WHERE status = 'succeeded'").get() as {n: number}).n).toBe(workers * runs);
+    expect((sqlite(l).prepare('SELECT count(*) AS n FROM cost_entries').get() as {n: number}).n).toBe(workers * runs);
     l.close();
   });
 });

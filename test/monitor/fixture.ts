@@ -7,9 +7,10 @@ import {mkdirSync, rmSync, writeFileSync} from 'node:fs';
 import path from 'node:path';
 import {stringify} from 'yaml';
 import {Ledger} from '../../src/lib/ledger/ledger.js';
-import {ReferenceProfileBuilder, requestProfile} from '../../src/lib/monitor/profile.js';
+import {ReferenceProfileBuilder, requestProfile} from '../../src/lib/profile/profile.js';
 import {tempDir} from '../helpers/cli.js';
 import {prng} from '../../src/lib/util/prng.js';
+import {sqlite} from '../helpers/sqlite.js';
 
 export const TRAIN_PROMPTS = [
   'How do I reset my password for the billing portal?',
@@ -53,12 +54,12 @@ export interface RequestRow {
 
 /** Batched inserts in one transaction (the server's own insertRequests is written elsewhere). */
 export function insertRequests(ledger: Ledger, rows: RequestRow[]): void {
-  const stmt = ledger.db.prepare(
+  const stmt = sqlite(ledger).prepare(
     `INSERT INTO requests (deployment_id, model_run_id, ts, endpoint, stream, status, http_status, finish_reason,
        prompt_tokens, completion_tokens, queue_ms, ttft_ms, e2e_ms, itl_ms, prompt_chars, error, profile_json)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
-  ledger.db.transaction(() => {
+  sqlite(ledger).transaction(() => {
     for (const r of rows) {
       stmt.run(
         r.deployment_id,

@@ -1,6 +1,6 @@
 import {describe, expect, it} from 'vitest';
 import {computeDrift, jensenShannon, psi} from '../../src/lib/monitor/drift.js';
-import {ReferenceProfileBuilder, requestProfile} from '../../src/lib/monitor/profile.js';
+import {ReferenceProfileBuilder, requestProfile} from '../../src/lib/profile/profile.js';
 import {histogram, quantile} from '../../src/lib/monitor/stats.js';
 import {DRIFTED_PROMPTS, rng, TRAIN_PROMPTS} from './fixture.js';
 

@@ -9,6 +9,7 @@ import {describe, expect, it} from 'vitest';
 import {Ledger} from '../../src/lib/ledger/ledger.js';
 import {resolveModelRef} from '../../src/lib/registry/resolve.js';
 import {runCli, tempDir} from '../helpers/cli.js';
+import {sqlite} from '../helpers/sqlite.js';
 
 function project(): {dir: string; env: Record<string, string>; runs: string[]} {
   const dir = tempDir('llmops-registry-');
@@ -69,8 +70,8 @@ describe('llmops models', () => {
     expect(r.json.models).toEqual([{name: 'chat', versions: 3, latest: 'v3', aliases: {prod: 'v1', staging: 'v1'}}]);
 
     const l = Ledger.open(path.join(dir, '.llmops', 'llmops.db'));
-    expect(() => l.db.prepare("UPDATE alias_history SET to_version = 3").run()).toThrow(/append-only/);
-    expect(() => l.db.prepare('DELETE FROM alias_history').run()).toThrow(/append-only/);
+    expect(() => sqlite(l).prepare("UPDATE alias_history SET to_version = 3").run()).toThrow(/append-only/);
+    expect(() => sqlite(l).prepare('DELETE FROM alias_history').run()).toThrow(/append-only/);
     // The resolver other commands use.
     expect(resolveModelRef(l, dir, 'chat@prod')).toMatchObject({runId: runs[0], version: {name: 'chat', version: 1, alias: 'prod'}});
     expect(resolveModelRef(l, dir, 'chat@v3')).toMatchObject({runId: runs[2], dir: path.join(dir, '.llmops', 'runs', runs[2]!, 'model')});

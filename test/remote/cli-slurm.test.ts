@@ -9,6 +9,7 @@ import {describe, expect, it} from 'vitest';
 import {PYTHON, runCli} from '../helpers/cli.js';
 import {makeProject, waitFinal, waitFor, withLedger} from '../runtime/helpers.js';
 import {services, slurmUnavailable} from './helpers.js';
+import {sqlite} from '../helpers/sqlite.js';
 
 const skip = slurmUnavailable();
 const d = skip ? describe.skip : describe;
@@ -22,7 +23,7 @@ function project() {
 }
 
 const metricCount = (dbFile: string, id: string) =>
-  withLedger(dbFile, (l) => (l.db.prepare("SELECT count(*) AS n FROM metrics WHERE run_id = ? AND key = 'loss'").get(id) as {n: number}).n);
+  withLedger(dbFile, (l) => (sqlite(l).prepare("SELECT count(*) AS n FROM metrics WHERE run_id = ? AND key = 'loss'").get(id) as {n: number}).n);
 
 d(`llmops train --backend slurm (real CLI, real one-node cluster${skip ? `; skipped: ${skip}` : ''})`, () => {
   it('trains the tiny preset (micro overrides) on one fake GPU to succeeded, with metrics, the model and GPU pricing', async () => {

@@ -10,6 +10,7 @@ import {sshTarget} from '../../src/lib/system/ssh.js';
 import {runCli, spawnCli, tempDir} from '../helpers/cli.js';
 import {makeProject, waitFinal, waitFor, withLedger} from '../runtime/helpers.js';
 import {services, sshBackendConfig, sshMasterPid, sshUnavailable} from './helpers.js';
+import {sqlite} from '../helpers/sqlite.js';
 
 const skip = sshUnavailable();
 const d = skip ? describe.skip : describe;
@@ -22,7 +23,7 @@ function project(pricePerHour = 1.79) {
 }
 
 function metricCount(dbFile: string, id: string): number {
-  return withLedger(dbFile, (l) => (l.db.prepare("SELECT count(*) AS n FROM metrics WHERE run_id = ? AND key = 'loss'").get(id) as {n: number}).n);
+  return withLedger(dbFile, (l) => (sqlite(l).prepare("SELECT count(*) AS n FROM metrics WHERE run_id = ? AND key = 'loss'").get(id) as {n: number}).n);
 }
 
 d(`llmops train --backend ssh (real CLI, real sshd${skip ? `; skipped: ${skip}` : ''})`, () => {

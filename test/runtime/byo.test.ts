@@ -20,6 +20,7 @@ with open(os.environ["LLMOPS_EVENTS"], "a") as f:
     f.write("this line is not JSON\\n")
 print("emitted", n, "run", os.environ["LLMOPS_RUN_ID"])
 `;
+import {sqlite} from '../helpers/sqlite.js';
 
 describe('brought-your-own commands (real processes)', () => {
   it('a Python script speaking the protocol with plain prints reports its metrics; 100,000 events lose none', async () => {
@@ -30,7 +31,7 @@ describe('brought-your-own commands (real processes)', () => {
     expect(r.json.kind).toBe('command');
     expect(r.json.status).toBe('succeeded');
     withLedger(p.dbFile, (l) => {
-      const counts = l.db.prepare('SELECT key, count(*) AS n, count(DISTINCT step) AS steps FROM metrics WHERE run_id = ? GROUP BY key ORDER BY key').all(r.json.id);
+      const counts = sqlite(l).prepare('SELECT key, count(*) AS n, count(DISTINCT step) AS steps FROM metrics WHERE run_id = ? GROUP BY key ORDER BY key').all(r.json.id);
       expect(counts).toEqual([
         {key: 'acc', n: 100_000, steps: 100_000},
         {key: 'loss', n: 100_000, steps: 100_000},

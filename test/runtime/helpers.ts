@@ -7,6 +7,7 @@ import path from 'node:path';
 import {Ledger} from '../../src/lib/ledger/ledger.js';
 import {FINAL_STATUSES, type RunRow} from '../../src/lib/ledger/ledger.js';
 import {PYTHON, REPO_ROOT, tempDir} from '../helpers/cli.js';
+import {sqlite} from '../helpers/sqlite.js';
 
 /** A micro model: the behaviour under test does not need the real tiny preset. */
 export const MICRO = {n_layer: 1, n_head: 2, n_embd: 32, context: 32, batch_size: 4, eval_every: 10, log_every: 1};
@@ -77,5 +78,5 @@ export function waitFinal(dbFile: string, id: string, timeoutMs = 90_000): Promi
 }
 
 export function maxStep(dbFile: string, id: string): number {
-  return withLedger(dbFile, (l) => (l.db.prepare('SELECT coalesce(max(step), 0) AS s FROM metrics WHERE run_id = ?').get(id) as {s: number}).s);
+  return withLedger(dbFile, (l) => (sqlite(l).prepare('SELECT coalesce(max(step), 0) AS s FROM metrics WHERE run_id = ?').get(id) as {s: number}).s);
 }

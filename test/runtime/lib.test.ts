@@ -9,6 +9,7 @@ import {parseEventLine} from '../../src/lib/runtime/events.js';
 import {parseNvidiaSmi, sampleGpus} from '../../src/lib/runtime/gpu.js';
 import {existsSync} from 'node:fs';
 import {tempDir} from '../helpers/cli.js';
+import {sqlite} from '../helpers/sqlite.js';
 
 describe('event protocol parsing', () => {
   it('reads metric lines, keeping numbers and booleans and naming what it skipped', () => {
@@ -63,7 +64,7 @@ describe('cost meter (real SQLite ledger)', () => {
     const c = ledger.runCost('r1');
     expect(c.usd).toBeCloseTo(7);
     expect(c.byPhase.queue).toEqual({usd: 0, seconds: 10});
-    const prices = ledger.db.prepare('SELECT DISTINCT price_source FROM cost_entries ORDER BY price_source').all();
+    const prices = sqlite(ledger).prepare('SELECT DISTINCT price_source FROM cost_entries ORDER BY price_source').all();
     expect(prices).toEqual([{price_source: 'a'}, {price_source: 'b'}]);
     ledger.close();
   });

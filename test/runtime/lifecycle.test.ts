@@ -5,6 +5,7 @@
 import {describe, expect, it} from 'vitest';
 import {runCli, spawnCli} from '../helpers/cli.js';
 import {latestRun, makeProject, maxStep, waitFinal, waitFor, withLedger} from './helpers.js';
+import {sqlite} from '../helpers/sqlite.js';
 
 // Long enough to still be running when the test acts on it; the tests never wait for the end.
 const LONG = ['--max-steps', '100000'];
@@ -79,7 +80,7 @@ describe('run lifecycle (real trainer and processes)', () => {
       // Stopped within a sampling interval (0.5 s = $0.50) plus the trainer's checkpoint on SIGTERM.
       expect(cost.usd).toBeGreaterThanOrEqual(4);
       expect(cost.usd).toBeLessThan(4 + 10);
-      const entries = l.db.prepare('SELECT price_per_hour, price_source FROM cost_entries WHERE run_id = ? AND phase != ?').all(r.json.id, 'queue') as any[];
+      const entries = sqlite(l).prepare('SELECT price_per_hour, price_source FROM cost_entries WHERE run_id = ? AND phase != ?').all(r.json.id, 'queue') as any[];
       expect(entries.every((e) => e.price_per_hour === 3600 && e.price_source === 'test price')).toBe(true);
     });
   });

@@ -7,6 +7,7 @@ import {Ledger} from '../../src/lib/ledger/ledger.js';
 import {startServer, type RunningServer} from '../../src/lib/serve/server.js';
 import {tempDir} from '../helpers/cli.js';
 import {tinyModel} from './helpers/model.js';
+import {sqlite} from '../helpers/sqlite.js';
 
 let server: RunningServer;
 let client: OpenAI;
@@ -169,7 +170,7 @@ describe('models, health, metrics, ledger', () => {
     await s2.ready;
     await new Promise((r) => setTimeout(r, 300));
     await s2.close();
-    const rows = ledger.db.prepare("SELECT * FROM cost_entries WHERE deployment_id = 'd-cost'").all() as any[];
+    const rows = sqlite(ledger).prepare("SELECT * FROM cost_entries WHERE deployment_id = 'd-cost'").all() as any[];
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({stage: 'serve', phase: 'serve', price_per_hour: 3.6});
     expect(rows[0].seconds).toBeGreaterThan(0.25);

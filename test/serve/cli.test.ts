@@ -10,6 +10,7 @@ import {Ledger} from '../../src/lib/ledger/ledger.js';
 import {isAlive} from '../../src/lib/system/process.js';
 import {runCli, tempDir} from '../helpers/cli.js';
 import {tinyModel} from './helpers/model.js';
+import {sqlite} from '../helpers/sqlite.js';
 
 let model: {modelDir: string; runDir: string; runId: string};
 beforeAll(async () => {
@@ -66,7 +67,7 @@ describe('deploy --detach, list, logs, stop', () => {
     const row = l2.findDeployment('tiny')!;
     expect(row.stopped_at).not.toBeNull();
     expect(l2.listRequests(row.id).map((q) => q.endpoint)).toEqual(['chat', 'completions']);
-    const costs = l2.db.prepare('SELECT * FROM cost_entries WHERE deployment_id = ?').all(row.id) as any[];
+    const costs = sqlite(l2).prepare('SELECT * FROM cost_entries WHERE deployment_id = ?').all(row.id) as any[];
     expect(costs.length).toBeGreaterThanOrEqual(1);
     expect(costs[0]).toMatchObject({stage: 'serve', phase: 'serve'});
     l2.close();

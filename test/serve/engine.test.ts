@@ -1,22 +1,23 @@
 /** The generation engine on the real exported model: KV-cache batching, sampling, stop handling. */
 import {beforeAll, describe, expect, it} from 'vitest';
 import {Batch, OnnxModel} from '../../src/lib/serve/engine.js';
-import {loadModelSpec, type ModelSpec} from '../../src/lib/serve/model-dir.js';
+import {loadServableModel} from '../../src/lib/serve/model-dir.js';
+import type {ModelFolder} from '../../src/lib/model/folder.js';
 import {makeRng, sampleToken} from '../../src/lib/serve/sampling.js';
 import {Scheduler} from '../../src/lib/serve/scheduler.js';
 import {IncrementalDecoder, ModelTokenizer} from '../../src/lib/serve/tokenizer.js';
-import {renderChat} from '../../src/lib/serve/chat-format.js';
+import {chatPrompt} from '../../src/lib/serve/chat-format.js';
 import {tinyModel} from './helpers/model.js';
 
-let spec: ModelSpec;
+let spec: ModelFolder;
 let model: OnnxModel;
 let tok: ModelTokenizer;
 const greedy = {temperature: 0, topP: 1, topK: 0};
 
 beforeAll(async () => {
-  spec = loadModelSpec((await tinyModel()).modelDir);
+  spec = loadServableModel((await tinyModel()).modelDir);
   model = await OnnxModel.load(spec, 1);
-  tok = new ModelTokenizer(spec);
+  tok = ModelTokenizer.fromFolder(spec.dir);
 });
 
 /** Reference: no cache at all, the whole sequence through the model for every token. */
@@ -105,8 +106,8 @@ describe('sampling', () => {
 });
 
 describe('text', () => {
-  it('renders chats with the exported chat format', () => {
-    expect(renderChat(spec.chatFormat, [{role: 'system', content: 'S'}, {role: 'user', content: 'U $& {content}'}])).toBe(
+  it("renders chats with the exported model's own Jinja template (same text as its training format)", () => {
+    expect(chatPrompt(spec, [{role: 'system', content: 'S'}, {role: 'user', content: 'U $& {content}'}])).toBe(
       '<|system|>\nS<|end|>\n<|user|>\nU $& {content}<|end|>\n<|assistant|>\n',
     );
   });

@@ -13,6 +13,7 @@ import {isAlive} from '../../src/lib/system/process.js';
 import {runCli, tempDir} from '../helpers/cli.js';
 import {sshBackendConfig, sshUnavailable} from '../remote/helpers.js';
 import {tinyModel} from './helpers/model.js';
+import {sqlite} from '../helpers/sqlite.js';
 
 const why = sshUnavailable();
 
@@ -51,7 +52,7 @@ describe.skipIf(why)(`deploy to an ssh backend${why ? ` (skipped: ${why})` : ''}
     // The "host" is this machine, so the remote pid can be checked directly.
     expect(isAlive(up.json.pid)).toBe(false); // gone, or a zombie nobody reaps (PID 1 here does not)
     const ledger = Ledger.open(env.LLMOPS_DB);
-    const cost = ledger.db.prepare('SELECT * FROM cost_entries WHERE deployment_id = ?').get(up.json.id) as any;
+    const cost = sqlite(ledger).prepare('SELECT * FROM cost_entries WHERE deployment_id = ?').get(up.json.id) as any;
     expect(cost).toMatchObject({stage: 'serve', phase: 'serve', backend: 'box', price_per_hour: 1.8});
     expect(ledger.findDeployment('remote')!.config_json).not.toContain('remote-secret-key-1');
     ledger.close();

@@ -31,7 +31,21 @@ describe('trainer: bad specs fail clearly', () => {
     expect(r2.stderr).toContain(`${path.join(ds, 'train.jsonl')}:2: expected a "text" string or a "messages" list`);
   });
 
-  it('a Hugging Face base without transformers importable fails with what to install (transformers is absent here)', async () => {
+  it('a Hugging Face base of a family the trainer does not implement, without transformers importable, fails with what to install (transformers is absent here)', async () => {
+    const root = tempDir('llmops-trainer-bad-');
+    const base = path.join(root, 'hf-base');
+    mkdirSync(base);
+    writeFileSync(path.join(base, 'config.json'), JSON.stringify({model_type: 'phi3'}));
+    const r = await runTrainer(makeSpec(root, 'r', makeTextDataset(root, 10), {
+      kind: 'finetune', finetune: {base, method: 'lora'},
+    }));
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('needs the Python packages transformers');
+    expect(r.stderr).toContain('Try this');
+    expect(r.events.at(-1)).toMatchObject({type: 'status', status: 'failed'});
+  });
+
+  it('a Llama base (fine-tuned without transformers) whose config.json lacks a key names the file and the key', async () => {
     const root = tempDir('llmops-trainer-bad-');
     const base = path.join(root, 'hf-base');
     mkdirSync(base);
@@ -40,8 +54,7 @@ describe('trainer: bad specs fail clearly', () => {
       kind: 'finetune', finetune: {base, method: 'lora'},
     }));
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain('needs the Python packages transformers');
-    expect(r.stderr).toContain('Try this');
+    expect(r.stderr).toContain(`${path.join(base, 'config.json')}: key "hidden_size" is required for model_type "llama"`);
     expect(r.events.at(-1)).toMatchObject({type: 'status', status: 'failed'});
   });
 });

@@ -17,6 +17,11 @@ const CASES: Array<{name: string; config: object; dtype: 'fp32' | 'fp16'; tol: n
   {name: 'llama-gqa-untied', config: TINY.llama, dtype: 'fp32', tol: 1e-4, onnx: 'model.onnx'},
   {name: 'llama-tied-rope-llama3', dtype: 'fp32', tol: 1e-4, onnx: 'model.onnx', config: {...TINY.llama, tie_word_embeddings: true,
     rope_scaling: {rope_type: 'llama3', factor: 8, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 16}}},
+  // Past the trained context (16) so the dynamic NTK base actually grows, in the trace as in torch.
+  {name: 'llama-rope-dynamic', dtype: 'fp32', tol: 1e-4, onnx: 'model.onnx', config: {...TINY.llama, max_position_embeddings: 16,
+    rope_scaling: {rope_type: 'dynamic', factor: 2}}},
+  {name: 'qwen2-rope-linear', dtype: 'fp32', tol: 1e-4, onnx: 'model.onnx', config: {...TINY.llama, model_type: 'qwen2',
+    rope_scaling: {type: 'linear', factor: 4}}},
   {name: 'gpt2-tied', config: TINY.gpt2, dtype: 'fp32', tol: 1e-4, onnx: 'model.onnx'},
   {name: 'qwen2-qkv-bias', config: {...TINY.llama, model_type: 'qwen2', tie_word_embeddings: true}, dtype: 'fp32', tol: 1e-4, onnx: 'model.onnx'},
   {name: 'mistral-sliding-window', config: {...TINY.llama, model_type: 'mistral', sliding_window: 8}, dtype: 'fp32', tol: 1e-4, onnx: 'model.onnx'},

@@ -41,8 +41,12 @@ export default class RunsList extends BaseCommand<typeof RunsList> {
     const {parseSince} = await import('../../lib/util/time.js');
     const since = this.flags.since ? parseSince(this.flags.since) : undefined;
     const ledger = await this.ledger();
-    const {reconcileActiveRuns} = await import('../../lib/ledger/reconcile-hook.js');
-    await reconcileActiveRuns(ledger);
+    if (ledger.runs.countActive() > 0) {
+      // Runs left queued/running by a process that died are settled before they are shown; the
+      // runtime is loaded only when some run is active.
+      const {reconcileRuns} = await import('../../lib/runtime/reconcile.js');
+      await reconcileRuns(ledger);
+    }
     const rows = ledger.listRuns({kind: this.flags.kind, status: this.flags.status, since, limit: this.flags.limit || undefined});
     const runs: RunListItem[] = rows.map((r) => ({
       id: r.id,

@@ -46,6 +46,17 @@ export default class RunsShow extends BaseCommand<typeof RunsShow> {
           {header: 'BYTES', get: (a) => a.sizeBytes, align: 'right'},
         ]));
       }
+      if (d.evals.length > 0) {
+        this.log('');
+        this.log(renderTable(d.evals, [
+          {header: 'EVAL', get: (e) => e.suite},
+          {header: 'METRIC', get: (e) => e.metric},
+          {header: 'VALUE', get: (e) => (e.value === null ? '-' : +e.value.toPrecision(5)), align: 'right'},
+          {header: 'N', get: (e) => e.n ?? '-', align: 'right'},
+          {header: 'DATA', get: (e) => e.data ?? '-'},
+          {header: 'AT', get: (e) => e.at},
+        ]));
+      }
       this.log(`\n${d.events.count} events`);
     }
     return d;

@@ -29,6 +29,43 @@ const fieldMap = z
   })
   .describe('Maps your field names to the canonical ones, e.g. {text: body}.');
 
+/** A rule with a limit: the limit, or false to turn the rule off. */
+const limit = <T extends z.ZodNumber>(n: T, def: number | false, what: string) =>
+  z.union([z.literal(false), n]).default(def as never).describe(`${what} (false: off).`);
+const onOff = (def: boolean, what: string) => z.boolean().default(def).describe(`${what} (false: off).`);
+
+/**
+ * Quality rules by record kind (docs/data.md, "Quality rules"): text records get the Gopher/C4 rules,
+ * chat and instruction records the supervised fine-tuning rules. Unknown names are config errors.
+ */
+const qualityRules = z
+  .strictObject({
+    // Text records: Gopher (Rae et al. 2021) as datatrove defines it, C4 (Raffel et al. 2020), and bounds of our own.
+    min_chars: limit(z.number().int().nonnegative(), 1, 'Text: fewest characters'),
+    max_chars: limit(positiveInt, 100_000, 'Text: most characters'),
+    min_words: limit(z.number().int().nonnegative(), 1, 'Text: fewest words'),
+    max_words: limit(positiveInt, 20_000, 'Text: most words'),
+    min_mean_word_length: limit(nonNegative, 2, 'Text: shortest mean word length'),
+    max_mean_word_length: limit(nonNegative, 12, 'Text: longest mean word length'),
+    max_symbol_ratio: limit(ratio, 0.1, 'Text: most "#" or ellipses per word (Gopher)'),
+    max_digit_ratio: limit(ratio, 0.3, 'Text: most digits per word character'),
+    max_duplicate_line_fraction: limit(ratio, 0.3, 'Text: most duplicate lines per line (Gopher, from 50 words)'),
+    max_top_ngram_fraction: limit(ratio, 0.2, 'Text: most characters in the top 2-gram; 3-/4-grams 0.02/0.04 lower (Gopher, from 50 words)'),
+    c4_lorem_ipsum: onOff(true, 'Text: reject "lorem ipsum" (C4)'),
+    c4_curly_bracket: onOff(false, 'Text: reject any "{" (C4; removes code)'),
+    // Chat and instruction records: supervised fine-tuning.
+    empty_turn: onOff(true, 'Chat: no assistant turn, or an empty user or assistant turn'),
+    role_order: onOff(true, 'Chat: system?, then user/assistant alternating (tool turns after tool calls), ending with assistant'),
+    max_turn_chars: limit(positiveInt, 100_000, 'Chat: most characters in one turn'),
+    echo: onOff(true, 'Chat: an answer that only repeats the prompt'),
+    max_repeats: limit(positiveInt, 20, 'Chat: most consecutive repeats of one word, phrase (up to 8 words) or line in a turn'),
+    encoding_debris: onOff(true, 'Chat: mojibake, U+FFFD or HTML-escaped tags'),
+    refusal: onOff(false, 'Chat: refusal boilerplate in an answer ("As an AI language model", "I cannot assist")'),
+    language_mismatch: onOff(false, 'Chat: the answer in another language than the prompt (both detected with confidence)'),
+    min_answer_chars: limit(positiveInt, false, 'Chat: fewest characters in the last answer'),
+  })
+  .prefault({});
+
 export const dataSchema = z
   .strictObject({
     inputs: z
@@ -50,17 +87,8 @@ export const dataSchema = z
     quality: z
       .strictObject({
         enabled: z.boolean().default(true),
-        min_chars: z.number().int().nonnegative().default(1),
-        max_chars: positiveInt.default(100_000),
-        min_words: z.number().int().nonnegative().default(1),
-        max_words: positiveInt.default(20_000),
-        min_mean_word_length: nonNegative.default(2),
-        max_mean_word_length: nonNegative.default(12),
-        max_symbol_ratio: ratio.default(0.1),
-        max_digit_ratio: ratio.default(0.3),
-        max_duplicate_line_fraction: ratio.default(0.3),
-        max_top_ngram_fraction: ratio.default(0.2),
         language: z.string().nullable().default(null).describe('ISO 639-1 code to keep (e.g. "en"), or null for any.'),
+        rules: qualityRules,
       })
       .prefault({}),
     pii: z
@@ -103,7 +131,10 @@ const loraSchema = z
     r: positiveInt.default(8),
     alpha: positiveInt.default(16),
     dropout: ratio.default(0),
-    targets: z.array(z.string()).default(['qkv', 'proj']).describe('Module names LoRA adapts.'),
+    targets: z
+      .array(z.string())
+      .default(['qkv', 'proj'])
+      .describe('Module names LoRA adapts. The default [qkv, proj] means, on a Hugging Face base, every attention and MLP projection (q/k/v/o/gate/up/down_proj; GPT-2: c_attn/c_proj/c_fc).'),
   })
   .prefault({});
 
@@ -136,6 +167,10 @@ export const finetuneSchema = z
     method: z.enum(['lora', 'full']).default('lora'),
     base: z.string().optional().describe('RUN_ID, a model directory, or hf:OWNER/NAME.'),
     lora: loraSchema,
+    long_records: z
+      .enum(['truncate', 'drop', 'error'])
+      .default('truncate')
+      .describe('Records longer than the context: truncate to the context (loss on the assistant tokens kept), drop them, or fail naming the first. Counted in the run log either way.'),
   })
   .prefault({});
 
@@ -322,6 +357,71 @@ export const monitorSchema = z
   })
   .prefault({});
 
+const bound = z
+  .strictObject({
+    min: z.number().optional().describe('The value must be at least this.'),
+    max: z.number().optional().describe('The value must be at most this.'),
+  })
+  .describe('Bounds of a check: min, max or both.');
+
+export const evalSchema = z
+  .strictObject({
+    checks: z
+      .strictObject({
+        perplexity: bound.optional().describe('Token perplexity of the model.'),
+        perplexity_ratio: bound.optional().describe('Perplexity / the baseline\'s perplexity (needs --baseline), e.g. {max: 1.05}.'),
+        bits_per_byte: bound.optional(),
+        acc: bound.optional().describe('Multiple-choice accuracy (--choices).'),
+        acc_norm: bound.optional().describe('Length-normalised multiple-choice accuracy (--choices).'),
+        acc_delta: bound.optional().describe('acc minus the baseline\'s acc (needs --baseline), e.g. {min: -0.02}.'),
+        exact_match: bound.optional().describe('Generation exact match (--generate), e.g. {min: 0.3}.'),
+        exact_match_delta: bound.optional().describe('exact_match minus the baseline\'s (needs --baseline).'),
+        pct_stereotype: bound.optional().describe('Share of bias pairs where the stereotyping sentence is more likely (--pairs); 0.5 = no preference, e.g. {min: 0.4, max: 0.6}.'),
+      })
+      .prefault({})
+      .describe('Thresholds `llmops eval --check` enforces (exit 7 naming the failed check). A check whose metric was not measured is skipped.'),
+    max_length: positiveInt.optional().describe("Window length of rolling perplexity and longest scored sequence (default: the model's context length). Lower it for long-context models on CPU: one window's logits take length x vocabulary x 4 bytes."),
+    batch_rows: positiveInt.default(16).describe('Most sequences in one forward pass.'),
+    batch_tokens: positiveInt.default(8192).describe('Most tokens (rows x padded length) in one forward pass.'),
+    max_new_tokens: positiveInt.default(128).describe('Longest answer --generate lets the model write.'),
+    threads: z.number().int().nonnegative().default(0).describe('onnxruntime intra-op threads; 0 = one per CPU core, at most 8.'),
+  })
+  .prefault({});
+
+export const STAGE_KINDS = ['prep', 'train', 'finetune', 'eval', 'export', 'promote', 'deploy'] as const;
+export type StageKind = (typeof STAGE_KINDS)[number];
+
+const stageName = z.string().regex(/^[a-z][\w-]{0,39}$/, 'a stage name: lower-case letters, digits, "_" and "-"');
+
+export const gateCheckSchema = z
+  .strictObject({
+    metric: z.string().describe('An eval metric: perplexity, bits_per_byte, acc, acc_norm, exact_match, pct_stereotype.'),
+    max_ratio: z.number().positive().optional().describe('Candidate at most this times the current holder (e.g. perplexity 1.02).'),
+    min_ratio: z.number().positive().optional().describe('Candidate at least this times the current holder (e.g. acc 0.98).'),
+    max: z.number().optional().describe('Candidate at most this value.'),
+    min: z.number().optional().describe('Candidate at least this value.'),
+  })
+  .describe('One promote gate: the candidate against the alias\'s current holder (ratios) or absolute limits.');
+
+export const pipelineStageSchema = z.strictObject({
+  name: stageName.optional().describe('Stage name (default: its kind). `pipeline run NAME` runs it and what it needs.'),
+  kind: z.enum(STAGE_KINDS).describe('What the stage does.'),
+  needs: z.array(stageName).optional().describe('Stages whose outputs it takes (default: the stage before it).'),
+  backend: z.string().optional().describe('train/finetune: the backend of `backends` to run on (default: the section\'s backend).'),
+  inputs: z.array(z.string()).default([]).describe('Extra files or globs whose content is part of the stage\'s inputs.'),
+  options: z
+    .record(z.string(), z.unknown())
+    .default({})
+    .describe('prep/train/finetune/deploy: keys of that config section (data, train, finetune, deploy) set for this stage; eval: eval options; promote: {model, alias, checks}; export: {}.'),
+});
+
+export const pipelineSchema = z
+  .strictObject({
+    stages: z.array(pipelineStageSchema).default([]).describe('Stages in order; `llmops pipeline run` runs those whose inputs changed.'),
+  })
+  .prefault({})
+  .describe('The cached pipeline (docs/pipeline.md).');
+
 export const configSchema = z
   .strictObject({
     $schema: z.string().optional(),
@@ -348,6 +448,8 @@ export const configSchema = z
     budget: budgetSchema,
     deploy: deploySchema,
     monitor: monitorSchema,
+    eval: evalSchema,
+    pipeline: pipelineSchema,
   })
   .prefault({});
 
@@ -358,6 +460,10 @@ export type TrainConfig = z.output<typeof trainSchema>;
 export type FinetuneConfig = z.output<typeof finetuneSchema>;
 export type DeployConfig = z.output<typeof deploySchema>;
 export type MonitorConfig = z.output<typeof monitorSchema>;
+export type EvalConfig = z.output<typeof evalSchema>;
+export type PipelineConfig = z.output<typeof pipelineSchema>;
+export type PipelineStageConfig = z.output<typeof pipelineStageSchema>;
+export type GateCheck = z.output<typeof gateCheckSchema>;
 
 /** The JSON Schema of llmops.yaml, for editors (yaml-language-server) and docs. */
 export function configJsonSchema(): Record<string, unknown> {

@@ -1,7 +1,7 @@
 /** The monthly budget: what is left this calendar month (UTC), and whether a launch fits in it. */
 import {LlmopsError} from '../errors.js';
 import type {Ledger} from '../ledger/ledger.js';
-import {formatUsd} from '../ui/output.js';
+import {formatUsd} from '../util/format.js';
 import type {RunEstimate} from './estimate.js';
 
 export function monthStartIso(now = new Date()): string {

@@ -20,16 +20,7 @@ export function estimateRun(
   ledger: Ledger,
   q: {kind: string; preset?: string; backend: string; steps?: number | null; pricePerHour: number; priceSource: string},
 ): RunEstimate {
-  const rows = ledger.db
-    .prepare(
-      `SELECT r.id, r.started_at, r.ended_at, r.summary_json,
-         (SELECT max(step) FROM metrics m WHERE m.run_id = r.id) AS last_step
-       FROM runs r
-       WHERE r.status = 'succeeded' AND r.kind = @kind AND r.backend = @backend AND coalesce(r.preset, '') = @preset
-         AND r.started_at IS NOT NULL AND r.ended_at IS NOT NULL
-       ORDER BY r.created_at DESC LIMIT 20`,
-    )
-    .all({kind: q.kind, backend: q.backend, preset: q.preset ?? ''}) as Array<{started_at: string; ended_at: string; summary_json: string; last_step: number | null}>;
+  const rows = ledger.runs.succeededLike({kind: q.kind, backend: q.backend, preset: q.preset});
   const perStep: number[] = [];
   const totals: number[] = [];
   for (const r of rows) {

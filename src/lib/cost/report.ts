@@ -27,26 +27,7 @@ export interface CostReport {
 }
 
 export function costReport(ledger: Ledger, opts: {groupBy: CostGroupBy; since?: string}): CostReport {
-  const key =
-    opts.groupBy === 'day'
-      ? 'substr(ts, 1, 10)'
-      : opts.groupBy === 'stage'
-        ? 'stage'
-        : opts.groupBy === 'backend'
-          ? 'backend'
-          : "coalesce(run_id, deployment_id, '-')";
-  const rows = ledger.db
-    .prepare(
-      `SELECT ${key} AS grp,
-         sum(usd) AS usd,
-         sum(CASE WHEN phase = 'queue' THEN 0 ELSE seconds END) AS seconds,
-         sum(CASE WHEN phase = 'queue' THEN seconds ELSE 0 END) AS queued,
-         count(*) AS entries,
-         group_concat(DISTINCT price_per_hour) AS prices
-       FROM cost_entries ${opts.since ? 'WHERE ts >= @since' : ''}
-       GROUP BY grp ORDER BY grp`,
-    )
-    .all(opts.since ? {since: opts.since} : {}) as Array<{grp: string; usd: number; seconds: number; queued: number; entries: number; prices: string | null}>;
+  const rows = ledger.costs.grouped(opts.groupBy, opts.since);
   const out: CostRow[] = rows.map((r) => ({
     group: r.grp,
     usd: r.usd,

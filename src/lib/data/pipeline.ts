@@ -10,14 +10,16 @@ import {createHash, randomBytes} from 'node:crypto';
 import {closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import {promptOf} from '../monitor/profile.js';
+import {promptOf} from '../profile/profile.js';
 import type {DataConfig} from '../config/schema.js';
 import {inputError, usageError} from '../errors.js';
+import {fileSystemError} from '../ledger/fs-errors.js';
 import type {Ledger} from '../ledger/ledger.js';
 import {renderCard} from './card.js';
 import {MANIFEST_VERSION, type Manifest, type PrepParams} from './manifest.js';
 import {effectiveThreshold, jaccard, optimalLsh, sortedSet} from './minhash.js';
 import type {PiiCounts, PiiType} from './pii.js';
+import {checkOutDir, DATASET_MARKER, writeMarker} from './out-dir.js';
 import {OrderedPool} from './pool.js';
 import {FORMATS, type PackedBatch, type ProcessOptions} from './process.js';
 import {ProfileTotals, TermBatch, inProfileSample, profileEvery} from './profile-terms.js';
@@ -201,6 +203,7 @@ export async function prepareData(o: PrepOptions): Promise<PrepResult> {
   const t0 = performance.now();
   const cfg = o.config;
   const outDir = path.resolve(o.root, cfg.out);
+  checkOutDir(outDir, Boolean(o.force));
   const {params, tokenizerPath} = resolveParams(cfg, o.root);
   const paramsSha = sha256(canonicalJson(params));
 
@@ -407,60 +410,71 @@ export async function prepareData(o: PrepOptions): Promise<PrepResult> {
     for (const x of Object.values(w)) x.abort();
     spill?.close();
     rmSync(tmp, {recursive: true, force: true});
-    throw err;
+    throw fileSystemError(err, outDir) ?? err;
   }
   await pool.close();
   spill?.close();
-  rmSync(path.join(tmp, '.shingles.bin'), {force: true});
-  for (let i = 0; i < inputStats.length; i++) inputStats[i]!.records = recordsBySrc[i]!;
-
-  const outputs: Manifest['outputs'] = {};
-  for (const [name, x] of Object.entries(w)) {
-    const sha = x.close();
-    outputs[`${name}.jsonl`] = {sha256: sha, records: x.records, bytes: x.bytes};
+  try {
+    const manifest = await finishPrep();
+    record(o.ledger, manifest.manifest, outDir, manifest.text);
+    return resultFrom(manifest.manifest, outDir, false, (performance.now() - t0) / 1000);
+  } catch (err) {
+    // A full disk or a failed rename: the half-written folder goes, the old output stays as it was.
+    rmSync(tmp, {recursive: true, force: true});
+    throw fileSystemError(err, outDir) ?? err;
   }
-  const profileText = JSON.stringify(profile.build(undefined, profileSample), null, 2) + '\n';
-  writeFileSync(path.join(tmp, 'profile.json'), profileText);
-  outputs['profile.json'] = {sha256: sha256(profileText), records: w.train.records, bytes: Buffer.byteLength(profileText)};
 
-  const written = {train: w.train.records, val: w.val.records, test: w.test.records};
-  if (read !== rejected + exactDups + nearDups + written.train + written.val + written.test) {
-    throw new Error(`counts do not reconcile: read ${read}, rejected ${rejected}, duplicates ${exactDups}+${nearDups}, written ${JSON.stringify(written)}`);
+  async function finishPrep(): Promise<{manifest: Manifest; text: string}> {
+    rmSync(path.join(tmp, '.shingles.bin'), {force: true});
+    for (let i = 0; i < inputStats.length; i++) inputStats[i]!.records = recordsBySrc[i]!;
+
+    const outputs: Manifest['outputs'] = {};
+    for (const [name, x] of Object.entries(w)) {
+      const sha = x.close();
+      outputs[`${name}.jsonl`] = {sha256: sha, records: x.records, bytes: x.bytes};
+    }
+    const profileText = JSON.stringify(profile.build(undefined, profileSample), null, 2) + '\n';
+    writeFileSync(path.join(tmp, 'profile.json'), profileText);
+    outputs['profile.json'] = {sha256: sha256(profileText), records: w.train.records, bytes: Buffer.byteLength(profileText)};
+
+    const written = {train: w.train.records, val: w.val.records, test: w.test.records};
+    if (read !== rejected + exactDups + nearDups + written.train + written.val + written.test) {
+      throw new Error(`counts do not reconcile: read ${read}, rejected ${rejected}, duplicates ${exactDups}+${nearDups}, written ${JSON.stringify(written)}`);
+    }
+    const idSource = canonicalJson({outputs: Object.fromEntries(Object.entries(outputs).map(([k, v]) => [k, v.sha256])), params: paramsSha});
+    const manifest: Manifest = {
+      version: MANIFEST_VERSION,
+      id: `ds-${sha256(idSource).slice(0, 12)}`,
+      kind: kinds === 3 ? 'mixed' : kinds === 2 ? 'chat' : 'text',
+      llmops_version: o.llmopsVersion ?? '0.0.0',
+      inputs: inputs.map((inp, i) => ({name: inp.name, sha256: inputStats[i]!.sha256, bytes: inputStats[i]!.bytes, records: inputStats[i]!.records, format: inputStats[i]!.format})),
+      params,
+      params_sha256: paramsSha,
+      counts: {
+        read,
+        rejected: {total: rejected, by_reason: Object.fromEntries(Object.entries(byReason).sort(([a], [b]) => (a < b ? -1 : 1)))},
+        duplicates: {exact: exactDups, near: nearDups},
+        written,
+      },
+      formats: Object.fromEntries(Object.entries(formats).sort(([a], [b]) => (a < b ? -1 : 1))),
+      pii: {mode: cfg.pii.mode, counts: Object.fromEntries(Object.entries(piiCounts).sort(([a], [b]) => (a < b ? -1 : 1))), records: piiRecords},
+      tokens: tokens.stats(),
+      outputs,
+    };
+    const card = renderCard(manifest);
+    writeFileSync(path.join(tmp, 'card.md'), card);
+    const manifestText = JSON.stringify(manifest, null, 2) + '\n';
+    writeFileSync(path.join(tmp, 'manifest.json'), manifestText);
+    writeMarker(tmp);
+
+    // Move into place, manifest last; an old manifest goes first so a crash in between never leaves
+    // a complete-looking mix of old and new files.
+    mkdirSync(outDir, {recursive: true});
+    const oldManifest = path.join(outDir, 'manifest.json');
+    if (existsSync(oldManifest)) unlinkSync(oldManifest);
+    for (const f of [...OUTPUT_FILES, DATASET_MARKER]) renameSync(path.join(tmp, f), path.join(outDir, f));
+    renameSync(path.join(tmp, 'manifest.json'), oldManifest);
+    rmSync(tmp, {recursive: true, force: true});
+    return {manifest, text: manifestText};
   }
-  const idSource = canonicalJson({outputs: Object.fromEntries(Object.entries(outputs).map(([k, v]) => [k, v.sha256])), params: paramsSha});
-  const manifest: Manifest = {
-    version: MANIFEST_VERSION,
-    id: `ds-${sha256(idSource).slice(0, 12)}`,
-    kind: kinds === 3 ? 'mixed' : kinds === 2 ? 'chat' : 'text',
-    llmops_version: o.llmopsVersion ?? '0.0.0',
-    inputs: inputs.map((inp, i) => ({name: inp.name, sha256: inputStats[i]!.sha256, bytes: inputStats[i]!.bytes, records: inputStats[i]!.records, format: inputStats[i]!.format})),
-    params,
-    params_sha256: paramsSha,
-    counts: {
-      read,
-      rejected: {total: rejected, by_reason: Object.fromEntries(Object.entries(byReason).sort(([a], [b]) => (a < b ? -1 : 1)))},
-      duplicates: {exact: exactDups, near: nearDups},
-      written,
-    },
-    formats: Object.fromEntries(Object.entries(formats).sort(([a], [b]) => (a < b ? -1 : 1))),
-    pii: {mode: cfg.pii.mode, counts: Object.fromEntries(Object.entries(piiCounts).sort(([a], [b]) => (a < b ? -1 : 1))), records: piiRecords},
-    tokens: tokens.stats(),
-    outputs,
-  };
-  const card = renderCard(manifest);
-  writeFileSync(path.join(tmp, 'card.md'), card);
-  const manifestText = JSON.stringify(manifest, null, 2) + '\n';
-  writeFileSync(path.join(tmp, 'manifest.json'), manifestText);
-
-  // Move into place, manifest last; an old manifest goes first so a crash in between never leaves
-  // a complete-looking mix of old and new files.
-  mkdirSync(outDir, {recursive: true});
-  const oldManifest = path.join(outDir, 'manifest.json');
-  if (existsSync(oldManifest)) unlinkSync(oldManifest);
-  for (const f of OUTPUT_FILES) renameSync(path.join(tmp, f), path.join(outDir, f));
-  renameSync(path.join(tmp, 'manifest.json'), oldManifest);
-  rmSync(tmp, {recursive: true, force: true});
-
-  record(o.ledger, manifest, outDir, manifestText);
-  return resultFrom(manifest, outDir, false, (performance.now() - t0) / 1000);
 }

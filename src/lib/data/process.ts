@@ -8,7 +8,7 @@ import {hash as cryptoHash} from 'node:crypto';
 import {readFileSync, existsSync} from 'node:fs';
 import path from 'node:path';
 import {inputError} from '../errors.js';
-import {promptOf} from '../monitor/profile.js';
+import {promptOf} from '../profile/profile.js';
 import {unitFromHex} from './hash.js';
 import {detectLanguage} from './language.js';
 import {bandHashes, shinglesOf, signature} from './minhash.js';
@@ -16,6 +16,7 @@ import {textStats, type TextStats} from './textstats.js';
 import {normalizeKnown, normalizeText, type NormalizeOptions} from './normalize.js';
 import {scanPii, secretHint, type PiiCounts, type PiiType} from './pii.js';
 import {checkQuality, type QualityOptions} from './quality.js';
+import {checkSft} from './sft-rules.js';
 import {inProfileSample, type ProfilePart, TermBatch} from './profile-terms.js';
 import {hasMappedField, mappedFields, ShapeError, toCanonical, type Canonical, type FieldMap, type Message} from './records.js';
 
@@ -361,23 +362,11 @@ export class BatchProcessor {
       body = c.text;
     } else {
       for (const m of c.messages) m.content = normalizeText(m.content, o.normalize);
-      const empty = c.messages.findIndex((m) => m.content === '');
-      if (empty >= 0) return this.reject(p, it, 'normalize', 'empty_turn', `turn ${empty + 1} (${c.messages[empty]!.role}) is empty after normalisation`);
       body = c.messages.map((m) => m.content).join('\n');
       stats = textStats(body);
     }
 
-    // Stage 3: quality.
-    const q = checkQuality(body, o.quality, stats);
-    if (q) return this.reject(p, it, 'quality', q.rule, `${q.rule}: ${q.score} (limit ${q.limit})`, {score: q.score, limit: q.limit});
-    if (o.quality.enabled && o.quality.language) {
-      const lang = detectLanguage(body);
-      if (lang.lang !== o.quality.language) {
-        return this.reject(p, it, 'quality', 'language', `language ${lang.lang} (confidence ${lang.score}), expected ${o.quality.language}`, {score: lang.score});
-      }
-    }
-
-    // Stage 4: PII.
+    // Stage 3: PII.
     let pii: PiiCounts | undefined;
     // Every detector needs a digit, "@", ":" or a secret's marker somewhere in the text (pii.ts):
     // without any, the per-turn scans are skipped (most prose).
@@ -411,10 +400,30 @@ export class BatchProcessor {
         if (redact) {
           stats = textStats(redactedBody, c.kind === 'text' && this.termsInStats);
           termSource = redactedBody;
+          body = redactedBody;
         }
         if (o.pii.mode === 'drop') {
           const types = Object.keys(counts).sort().join(', ');
           return this.reject(p, it, 'pii', 'pii', `contains ${types}`, {}, redactedBody, counts);
+        }
+      }
+    }
+
+    // Stage 4: quality, on the redacted text so placeholders never trip a rule and a record with
+    // personal data is redacted and kept, not dropped. Text records get the Gopher/C4 rules, chat and
+    // instruction records the fine-tuning rules (sft-rules.ts).
+    if (o.quality.enabled) {
+      if (c.kind === 'text') {
+        const q = checkQuality(body, o.quality, stats);
+        if (q) return this.reject(p, it, 'quality', q.rule, `${q.rule}: ${q.score} (limit ${q.limit})`, {score: q.score, limit: q.limit}, undefined, pii);
+      } else {
+        const q = checkSft(c.messages, o.quality.rules);
+        if (q) return this.reject(p, it, 'quality', q.rule, q.reason, {score: q.score, limit: q.limit}, undefined, pii);
+      }
+      if (o.quality.language) {
+        const lang = detectLanguage(body);
+        if (lang.lang !== o.quality.language) {
+          return this.reject(p, it, 'quality', 'language', `language ${lang.lang} (confidence ${lang.score}), expected ${o.quality.language}`, {score: lang.score}, undefined, pii);
         }
       }
     }

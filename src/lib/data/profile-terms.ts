@@ -1,5 +1,5 @@
 /**
- * The drift reference profile (profile.json) built the way ReferenceProfileBuilder (monitor/profile.ts)
+ * The drift reference profile (profile.json) built the way ReferenceProfileBuilder (profile/profile.ts)
  * builds it, split in two so the term counting happens in the workers:
  *
  * - TermBatch (worker): counts the training prompts a worker sees (across its batches, until it
@@ -13,7 +13,7 @@
  * Counting on the main thread measured ~2.3 s per 30 MB (a third of the whole run, on the thread
  * that orders and writes); test/data/profile-terms.test.ts checks the result equals the builder's.
  */
-import {LENGTH_EDGES, REFERENCE_TOP_TERMS, lengthBin, referenceProfile, terms, type ReferenceProfile} from '../monitor/profile.js';
+import {LENGTH_EDGES, REFERENCE_TOP_TERMS, lengthBin, referenceProfile, terms, type ReferenceProfile} from '../profile/profile.js';
 import {HARD, LONG, LOWER, PACKED_MAX, TERM, code6, fnvLower, keyHash, keyOfTerm, kindOf, lowerOf, putTerm} from './term-key.js';
 
 export interface ProfilePart {

@@ -1,26 +1,15 @@
 /**
- * Stage 3: quality filters of the Gopher/C4 family (Rae et al. 2021, Raffel et al. 2020), each
- * returning the rule and the measured score so a rejected record explains itself.
+ * Stage 3 for text records: the Gopher rules (Rae et al. 2021) as datatrove defines them, one C4
+ * rule, and bounds of our own (docs/data.md, "Quality rules", says where we deviate and why). Each
+ * returns the rule and the measured score so a rejected record explains itself. Chat and
+ * instruction records get the fine-tuning rules of sft-rules.ts instead.
  *
- * Defaults (schema.ts, docs/data.md): 1..100,000 chars, 1..20,000 words, mean word length 2..12,
- * symbol ratio <= 0.1, digit ratio <= 0.3, duplicate-line fraction <= 0.3, top 2/3/4-gram
- * character fraction <= 0.2/0.18/0.16 (Gopher's steps of 0.02 below the configured 2-gram limit).
- * The repetition rules only apply from 50 words (Gopher's minimum document length): a short chat answer repeating "yes, yes" is fine.
+ * The repetition rules only apply from 50 words (Gopher's minimum document length).
  */
-export interface QualityOptions {
-  enabled: boolean;
-  min_chars: number;
-  max_chars: number;
-  min_words: number;
-  max_words: number;
-  min_mean_word_length: number;
-  max_mean_word_length: number;
-  max_symbol_ratio: number;
-  max_digit_ratio: number;
-  max_duplicate_line_fraction: number;
-  max_top_ngram_fraction: number;
-  language: string | null;
-}
+import type {DataConfig} from '../config/schema.js';
+
+export type QualityOptions = DataConfig['quality'];
+export type QualityRules = QualityOptions['rules'];
 
 export interface QualityVerdict {
   rule: string;
@@ -32,6 +21,7 @@ import {maxWindowChars, ngramCountBound, textStats, topNgram, type TextStats} fr
 
 // Gopher applies its rules to documents of 50 words or more; below that one repeat dominates the ratios.
 const REPETITION_MIN_WORDS = 50;
+const LOREM = /lorem ipsum/i;
 const round = (x: number) => Math.round(x * 10_000) / 10_000;
 
 let lineLens = new Int32Array(256);
@@ -76,27 +66,36 @@ export function symbolWordRatio(st: TextStats): number {
   return top / Math.max(1, n);
 }
 
+/** Text rules that compare a score with a limit, in the order they are checked. */
 export function checkQuality(text: string, o: QualityOptions, stats?: TextStats): QualityVerdict | undefined {
   if (!o.enabled) return undefined;
+  const r = o.rules;
   const chars = text.length;
   if (chars === 0) return {rule: 'empty', score: 0, limit: 1};
-  if (chars < o.min_chars) return {rule: 'min_chars', score: chars, limit: o.min_chars};
-  if (chars > o.max_chars) return {rule: 'max_chars', score: chars, limit: o.max_chars};
+  if (r.min_chars !== false && chars < r.min_chars) return {rule: 'min_chars', score: chars, limit: r.min_chars};
+  if (r.max_chars !== false && chars > r.max_chars) return {rule: 'max_chars', score: chars, limit: r.max_chars};
 
   const st = stats ?? textStats(text);
   const {words, wordChars, digits} = st;
-  if (words < o.min_words) return {rule: 'min_words', score: words, limit: o.min_words};
-  if (words > o.max_words) return {rule: 'max_words', score: words, limit: o.max_words};
+  if (r.min_words !== false && words < r.min_words) return {rule: 'min_words', score: words, limit: r.min_words};
+  if (r.max_words !== false && words > r.max_words) return {rule: 'max_words', score: words, limit: r.max_words};
+  if (words === 0) return undefined;
   const mean = wordChars / words;
-  if (mean < o.min_mean_word_length) return {rule: 'min_mean_word_length', score: round(mean), limit: o.min_mean_word_length};
-  if (mean > o.max_mean_word_length) return {rule: 'max_mean_word_length', score: round(mean), limit: o.max_mean_word_length};
-  const sym = symbolWordRatio(st);
-  if (sym > o.max_symbol_ratio) return {rule: 'max_symbol_ratio', score: round(sym), limit: o.max_symbol_ratio};
+  if (r.min_mean_word_length !== false && mean < r.min_mean_word_length) return {rule: 'min_mean_word_length', score: round(mean), limit: r.min_mean_word_length};
+  if (r.max_mean_word_length !== false && mean > r.max_mean_word_length) return {rule: 'max_mean_word_length', score: round(mean), limit: r.max_mean_word_length};
+  if (r.max_symbol_ratio !== false) {
+    const sym = symbolWordRatio(st);
+    if (sym > r.max_symbol_ratio) return {rule: 'max_symbol_ratio', score: round(sym), limit: r.max_symbol_ratio};
+  }
   const digitRatio = digits / wordChars;
-  if (digitRatio > o.max_digit_ratio) return {rule: 'max_digit_ratio', score: round(digitRatio), limit: o.max_digit_ratio};
+  if (r.max_digit_ratio !== false && digitRatio > r.max_digit_ratio) return {rule: 'max_digit_ratio', score: round(digitRatio), limit: r.max_digit_ratio};
+  // C4 (Raffel et al. 2020; datatrove C4QualityFilter): a page with "lorem ipsum" or, when asked, any curly bracket.
+  if (r.c4_lorem_ipsum && LOREM.test(text)) return {rule: 'c4_lorem_ipsum', score: 1, limit: 0};
+  if (r.c4_curly_bracket && text.includes('{')) return {rule: 'c4_curly_bracket', score: 1, limit: 0};
 
   if (words < REPETITION_MIN_WORDS) return undefined;
-  if (text.includes('\n') && duplicateLineBound(text) > o.max_duplicate_line_fraction) {
+  const dupLimit = r.max_duplicate_line_fraction;
+  if (dupLimit !== false && text.includes('\n') && duplicateLineBound(text) > dupLimit) {
     const lines = text.split('\n').filter((l) => l.length > 0);
     if (lines.length > 1) {
       const seen = new Set<string>();
@@ -106,9 +105,7 @@ export function checkQuality(text: string, o: QualityOptions, stats?: TextStats)
         else seen.add(l);
       }
       const frac = dup / lines.length;
-      if (frac > o.max_duplicate_line_fraction) {
-        return {rule: 'max_duplicate_line_fraction', score: round(frac), limit: o.max_duplicate_line_fraction};
-      }
+      if (frac > dupLimit) return {rule: 'max_duplicate_line_fraction', score: round(frac), limit: dupLimit};
     }
   }
   // An n-gram occurs at most as often as its (n-1)-gram prefix, so the top (n-1)-gram's count times
@@ -116,9 +113,10 @@ export function checkQuality(text: string, o: QualityOptions, stats?: TextStats)
   // exact count is not needed (skips most 3- and 4-gram passes on ordinary text).
   // The same bound with a cheap over-count (ngramCountBound) clears most of the rest, so the exact
   // count runs only for documents near or over a limit (verdicts and scores unchanged).
+  if (r.max_top_ngram_fraction === false) return undefined;
   let prevBest = Number.POSITIVE_INFINITY;
   for (const n of [2, 3, 4]) {
-    const limit = round(o.max_top_ngram_fraction - (n - 2) * 0.02);
+    const limit = round(r.max_top_ngram_fraction - (n - 2) * 0.02);
     if (prevBest !== Number.POSITIVE_INFINITY) {
       const bound = prevBest < 2 ? 0 : (prevBest * maxWindowChars(st, n)) / chars;
       if (bound <= limit) continue;

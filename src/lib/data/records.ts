@@ -18,9 +18,22 @@ export interface FieldMap {
   conversations?: string;
 }
 
+/** An OpenAI-style tool call of an assistant turn (arguments as JSON text). */
+export interface ToolCall {
+  id?: string;
+  type: 'function';
+  function: {name: string; arguments: string};
+}
+
 export interface Message {
-  role: 'system' | 'user' | 'assistant';
+  role: 'system' | 'user' | 'assistant' | 'tool';
   content: string;
+  /** Assistant turns that call tools. */
+  tool_calls?: ToolCall[];
+  /** Tool turns: the call they answer, when the input says. */
+  tool_call_id?: string;
+  /** Tool turns: the tool's name, when the input says. */
+  name?: string;
 }
 
 export type Canonical =
@@ -65,21 +78,6 @@ function maybeJson(v: unknown): unknown {
   return v;
 }
 
-export function checkRoleOrder(messages: Message[]): void {
-  let i = 0;
-  if (messages[0]?.role === 'system') i = 1;
-  if (i >= messages.length) throw new ShapeError('role_order', 'a conversation needs at least one user and one assistant turn');
-  for (let k = i; k < messages.length; k++) {
-    const expected = (k - i) % 2 === 0 ? 'user' : 'assistant';
-    if (messages[k]!.role !== expected) {
-      throw new ShapeError('role_order', `turn ${k + 1} is "${messages[k]!.role}", expected "${expected}" (system?, then user/assistant alternating)`);
-    }
-  }
-  if (messages[messages.length - 1]!.role !== 'assistant') {
-    throw new ShapeError('role_order', 'the conversation must end with an assistant turn');
-  }
-}
-
 export function toCanonical(value: unknown, fm: FieldMap): Canonical {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw new ShapeError('not_an_object', `expected a JSON object, found ${Array.isArray(value) ? 'an array' : value === null ? 'null' : typeof value}`);
@@ -100,7 +98,6 @@ export function toCanonical(value: unknown, fm: FieldMap): Canonical {
       if (typeof content !== 'string') throw new ShapeError('bad_content', `messages[${k}].content must be a string`);
       return {role, content};
     });
-    checkRoleOrder(messages);
     return {kind: 'chat', id, messages, format: 'openai'};
   }
 
@@ -115,7 +112,6 @@ export function toCanonical(value: unknown, fm: FieldMap): Canonical {
       if (typeof val !== 'string') throw new ShapeError('bad_content', `conversations[${k}].value must be a string`);
       return {role, content: val};
     });
-    checkRoleOrder(messages);
     return {kind: 'chat', id, messages, format: 'sharegpt'};
   }
 

@@ -7,7 +7,7 @@
  * numbers are those it gets alone (test/eval/scorer.test.ts checks batched against unbatched).
  */
 import type {OnnxModel} from '../serve/engine.js';
-import type {ModelTokenizer} from '../serve/tokenizer.js';
+import type {ModelTokenizer} from '../model/tokenizer.js';
 import {pairRequest, rollingRequests, type ScoreRequest} from './windows.js';
 
 export interface Scored {
@@ -22,6 +22,8 @@ export interface ScorerOptions {
   maxRows?: number;
   /** Most tokens (rows x padded length) in one forward pass. */
   maxTokens?: number;
+  /** Longest sequence fed at once (rolling window length); default and maximum: the model's context length. */
+  maxLength?: number;
   /** Called after each batch with the number of requests done. */
   onProgress?: (done: number, total: number) => void;
 }
@@ -54,12 +56,12 @@ export class Scorer {
     readonly tokenizer: ModelTokenizer,
     private readonly opts: ScorerOptions = {},
   ) {
-    const spec = model.spec;
-    this.contextLength = spec.nPositions;
-    // llmops's own export is trained on <|bos|>text<|eos|>: its texts start with BOS (the server
-    // prepends it to completions prompts the same way).
-    this.prefix = spec.bosId === null ? [] : [spec.bosId];
-    this.emptyPrefix = spec.bosId ?? spec.eosIds[0] ?? 0;
+    this.contextLength = Math.min(model.spec.contextLength, opts.maxLength ?? Infinity);
+    // As the tokenizer encodes a text with its special tokens: BOS first when the model's config
+    // says so (Llama, llmops's own export), nothing for GPT-2 or Qwen.
+    const bos = tokenizer.bosId;
+    this.prefix = tokenizer.addBos && bos !== null ? [bos] : [];
+    this.emptyPrefix = bos ?? tokenizer.eosIds[0] ?? 0;
   }
 
   encode(text: string): number[] {

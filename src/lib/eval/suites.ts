@@ -2,8 +2,9 @@
  * The four suites. Each takes loaded records and a Scorer (or the generation scheduler) and returns
  * the numbers the issue names; definitions follow lm-evaluation-harness (docs/eval.md).
  */
+import {tokenizeChat} from '../model/sft.js';
+import {chatPrompt} from '../serve/chat-format.js';
 import {Scheduler} from '../serve/scheduler.js';
-import {renderChat, tokenizeChat} from '../serve/chat-format.js';
 import type {ChoiceRecord, GenerateRecord, PairRecord, TextRecord} from './data.js';
 import type {Scorer, ScorerOptions} from './scorer.js';
 
@@ -20,11 +21,12 @@ export interface PerplexityResult {
 /**
  * Token-level perplexity over all records: exp(total NLL / scored tokens). A text is [BOS] + its
  * tokens when the tokenizer starts texts with BOS, and every token after the first is scored; a
- * chat is rendered as in training and only its assistant tokens count. bits_per_byte = total NLL /
+ * chat is rendered with the model's chat template and only its assistant turns count (src/lib/model/sft.ts,
+ * the tokenization fine-tuning uses). bits_per_byte = total NLL /
  * ln 2 / UTF-8 bytes of the scored text (the text record, the assistant contents).
  */
 export async function perplexity(scorer: Scorer, records: TextRecord[], onProgress?: Progress): Promise<PerplexityResult> {
-  const fmt = scorer.model.spec.chatFormat;
+  const model = scorer.model.spec;
   let bytes = 0;
   const seqs = records.map((r) => {
     if ('text' in r) {
@@ -32,7 +34,7 @@ export async function perplexity(scorer: Scorer, records: TextRecord[], onProgre
       return {ids: [...scorer.prefix, ...scorer.encode(r.text)]};
     }
     for (const m of r.messages) if (m.role === 'assistant') bytes += Buffer.byteLength(m.content);
-    return tokenizeChat(fmt, (t) => scorer.encode(t), r.messages);
+    return tokenizeChat(model, scorer.tokenizer, r.messages.map((m) => ({role: m.role === 'developer' ? 'system' : m.role, content: m.content})));
   });
   const scored = await scorer.rolling(seqs, onProgress);
   const nll = -scored.reduce((a, s) => a + s.ll, 0);
@@ -133,8 +135,8 @@ export async function generate(scorer: Scorer, records: GenerateRecord[], opts: 
   try {
     const outs = await Promise.all(
       records.map(async (r) => {
-        const promptIds = r.messages ? scorer.encode(renderChat(spec.chatFormat, r.messages)) : [...scorer.prefix, ...scorer.encode(r.prompt!)];
-        const room = spec.nPositions - promptIds.length;
+        const promptIds = r.messages ? scorer.encode(chatPrompt(spec, r.messages)) : [...scorer.prefix, ...scorer.encode(r.prompt!)];
+        const room = spec.contextLength - promptIds.length;
         const res =
           room <= 0
             ? {text: ''}

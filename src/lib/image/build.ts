@@ -58,8 +58,8 @@ export async function buildImages(p: ImageBuildParams, ledger: Ledger | undefine
   // Resolve the model before anything slow, so a wrong --model fails at once.
   const model = p.model ? resolveModel(p.model, ledger) : null;
   if (model) {
-    const {loadModelSpec} = await import('../serve/model-dir.js');
-    loadModelSpec(model.dir, model.runId);
+    const {loadServableModel} = await import('../serve/model-dir.js');
+    loadServableModel(model.dir, {runId: model.runId});
   }
   const engine = await findEngine();
   const images: BuiltImage[] = [];

@@ -5,11 +5,12 @@
  * newer than ours: either problem is reported and the file is left byte-for-byte untouched
  * (setting WAL or migrating would otherwise rewrite its header).
  */
-import {closeSync, existsSync, mkdirSync, openSync, readSync, statSync} from 'node:fs';
+import {closeSync, existsSync, linkSync, mkdirSync, openSync, readSync, rmSync, statSync} from 'node:fs';
 import {createRequire} from 'node:module';
 import path from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import {LlmopsError} from '../errors.js';
+import {ledgerStorageError} from './fs-errors.js';
 import {LATEST_SCHEMA_VERSION, migrations} from './migrations.js';
 
 export type Database = BetterSqlite3.Database;
@@ -49,7 +50,20 @@ function nativeBinding(): {nativeBinding?: string} {
 
 function checkHeader(file: string): void {
   const size = statSync(file).size;
-  if (size === 0) return; // an empty file is a new database
+  if (size === 0) {
+    // llmops creates a ledger whole (createLedger), so an empty file is one that lost its content:
+    // starting a new history on top of it would hide that loss.
+    throw new LlmopsError('LEDGER', `${file} is empty (0 bytes): the ledger's history is gone (truncated, or a copy that failed).`, {
+      fix: `Try this: restore ${file} from a backup; to start a new, empty ledger on purpose, delete the empty file (\`rm ${file}\`). The file was not modified.`,
+      details: {path: file, sizeBytes: 0},
+    });
+  }
+  if (size < 100) {
+    throw new LlmopsError('LEDGER', `${file} is damaged: ${size} bytes is shorter than an SQLite header.`, {
+      fix: 'Try this: restore it from a backup, or point LLMOPS_DB or ledger.path in llmops.yaml at another file; the file was not modified.',
+      details: {path: file, sizeBytes: size},
+    });
+  }
   const buf = Buffer.alloc(16);
   const fd = openSync(file, 'r');
   try {
@@ -82,6 +96,37 @@ function checkVersion(db: Database, file: string): number {
 }
 
 export function openLedgerDb(file: string, opts: OpenOptions = {}): Database {
+  try {
+    return openOrCreate(file, opts);
+  } catch (error) {
+    throw ledgerStorageError(file, error, 'opening') ?? error;
+  }
+}
+
+/**
+ * A new ledger is built under a temporary name and linked into place, so that no other process
+ * ever sees a half-made (empty) ledger, and two first commands racing on a new project agree.
+ */
+function createLedger(file: string): void {
+  const Ctor = sqlite();
+  mkdirSync(path.dirname(file), {recursive: true});
+  const tmp = `${file}.new-${process.pid}`;
+  try {
+    const db = new Ctor(tmp, nativeBinding());
+    db.pragma('journal_mode = WAL');
+    migrate(db);
+    db.close();
+    try {
+      linkSync(tmp, file);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+  } finally {
+    for (const s of ['', '-wal', '-shm', '-journal']) rmSync(tmp + s, {force: true});
+  }
+}
+
+function openOrCreate(file: string, opts: OpenOptions): Database {
   const Ctor = sqlite();
   const exists = existsSync(file);
   if (exists) checkHeader(file);
@@ -97,6 +142,8 @@ export function openLedgerDb(file: string, opts: OpenOptions = {}): Database {
     try {
       probe = new Ctor(file, {readonly: true, fileMustExist: true, ...nativeBinding()});
     } catch (error) {
+      const storage = ledgerStorageError(file, error, 'opening');
+      if (storage) throw storage;
       throw new LlmopsError('LEDGER', `${file} cannot be opened as an SQLite database: ${(error as Error).message}`, {
         fix: 'Try this: point LLMOPS_DB or ledger.path at another file; this one was not modified.',
         cause: error,
@@ -107,6 +154,8 @@ export function openLedgerDb(file: string, opts: OpenOptions = {}): Database {
       checkVersion(probe, file);
     } catch (error) {
       if (error instanceof LlmopsError) throw error;
+      const storage = ledgerStorageError(file, error, 'opening');
+      if (storage) throw storage;
       throw new LlmopsError('LEDGER', `${file} is not a readable SQLite database: ${(error as Error).message}`, {
         fix: 'Try this: point LLMOPS_DB or ledger.path at another file; this one was not modified.',
         cause: error,
@@ -115,7 +164,8 @@ export function openLedgerDb(file: string, opts: OpenOptions = {}): Database {
       if (probe.open) probe.close();
     }
   } else {
-    mkdirSync(path.dirname(file), {recursive: true});
+    createLedger(file);
+    checkHeader(file);
   }
   if (opts.readonly) {
     const db = new Ctor(file, {readonly: true, fileMustExist: true, ...nativeBinding()});

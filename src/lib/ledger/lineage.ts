@@ -4,6 +4,7 @@
  * and forward to what used it (runs trained on a dataset, runs fine-tuned from a run, deployments
  * serving a run's model).
  */
+import path from 'node:path';
 import {notFoundError} from '../errors.js';
 import type {DatasetRow, DeploymentRow, Ledger, RunRow} from './ledger.js';
 
@@ -43,6 +44,8 @@ export interface RunNode {
   parent?: RunNode;
   /** A base model that is not a run of ours (a path or hf:OWNER/NAME). */
   externalBase?: string;
+  /** The newest `llmops eval` results on this run's model (overall metrics, not per bias type). */
+  evals?: Array<{suite: string; metric: string; value: number | null; n: number | null; data: string | null; at: string}>;
 }
 
 export interface DeploymentNode {
@@ -65,6 +68,22 @@ export interface LineageResult {
   subject: {type: 'deployment' | 'run' | 'dataset'; id: string};
   upstream: DeploymentNode | RunNode | DatasetNode;
   downstream: Downstream;
+  /** A run: the registry versions it is, and the aliases pointing at them now. */
+  registry?: Array<{name: string; version: string; aliases: string[]}>;
+  /** A run: the pipeline stages that produced it. */
+  pipeline?: Array<{executionId: string; stage: string; kind: string; reason: string; status: string; at: string}>;
+  /** A deployment started from NAME@ALIAS / NAME@vN: the versions it served, from when. */
+  servedVersions?: Array<{modelRef: string; name: string; alias: string | null; version: string; since: string}>;
+}
+
+function runExtras(ledger: Ledger, runId: string): Pick<LineageResult, 'registry' | 'pipeline'> {
+  const registry = ledger.registry.versionsOfRun(runId).map((v) => ({
+    name: v.name,
+    version: `v${v.version}`,
+    aliases: ledger.registry.aliases(v.name).filter((a) => a.version === v.version).map((a) => a.alias),
+  }));
+  const pipeline = ledger.pipeline.stagesProducingRun(runId).map((s) => ({executionId: s.execution_id, stage: s.stage, kind: s.kind, reason: s.reason, status: s.status, at: s.started_at}));
+  return {...(registry.length > 0 ? {registry} : {}), ...(pipeline.length > 0 ? {pipeline} : {})};
 }
 
 const parseJson = (s: string | null | undefined): Record<string, unknown> => {
@@ -126,6 +145,8 @@ function runNode(ledger: Ledger, r: RunRow, seen = new Set<string>()): RunNode {
     const p = ledger.findRun(r.parent_run_id);
     if (p) node.parent = runNode(ledger, p, seen);
   }
+  const evals = ledger.evals.latestForRun(r.id).filter((e) => !e.metric.includes('['));
+  if (evals.length > 0) node.evals = evals.map((e) => ({suite: e.suite, metric: e.metric, value: e.value, n: e.n, data: e.data, at: e.created_at}));
   const externalBase = typeof lineage.base === 'string' ? lineage.base : undefined;
   if (!node.parent && externalBase) node.externalBase = externalBase;
   return node;
@@ -149,10 +170,10 @@ function deploymentNode(ledger: Ledger, d: DeploymentRow): DeploymentNode {
 }
 
 function downstreamOfRun(ledger: Ledger, runId: string, out: Downstream, seen: Set<string>): void {
-  for (const d of ledger.db.prepare('SELECT * FROM deployments WHERE model_run_id = ? ORDER BY created_at').all(runId) as DeploymentRow[]) {
+  for (const d of ledger.deployments.servingRun(runId)) {
     out.deployments.push({id: d.id, name: d.name, status: d.status, modelRunId: runId});
   }
-  for (const c of ledger.db.prepare('SELECT * FROM runs WHERE parent_run_id = ? ORDER BY created_at').all(runId) as RunRow[]) {
+  for (const c of ledger.runs.children(runId)) {
     if (seen.has(c.id)) continue;
     seen.add(c.id);
     out.runs.push({id: c.id, kind: c.kind, status: c.status, via: 'parent'});
@@ -164,17 +185,18 @@ export function lineage(ledger: Ledger, ref: string): LineageResult {
   const downstream: Downstream = {runs: [], deployments: []};
   const dep = ledger.findDeployment(ref);
   if (dep) {
-    return {subject: {type: 'deployment', id: dep.id}, upstream: deploymentNode(ledger, dep), downstream};
+    const served = ledger.registry.deploymentModels(dep.id).map((m) => ({modelRef: m.model_ref, name: m.name, alias: m.alias, version: `v${m.version}`, since: m.ts}));
+    return {subject: {type: 'deployment', id: dep.id}, upstream: deploymentNode(ledger, dep), downstream, ...(served.length > 0 ? {servedVersions: served} : {})};
   }
   const run = ledger.findRun(ref);
   if (run) {
     downstreamOfRun(ledger, run.id, downstream, new Set([run.id]));
-    return {subject: {type: 'run', id: run.id}, upstream: runNode(ledger, run), downstream};
+    return {subject: {type: 'run', id: run.id}, upstream: runNode(ledger, run), downstream, ...runExtras(ledger, run.id)};
   }
   const ds = ledger.getDataset(ref);
   if (ds) {
     const seen = new Set<string>();
-    for (const r of ledger.db.prepare('SELECT * FROM runs WHERE dataset_id = ? ORDER BY created_at').all(ds.id) as RunRow[]) {
+    for (const r of ledger.runs.usingDataset(ds.id)) {
       if (seen.has(r.id)) continue;
       seen.add(r.id);
       downstream.runs.push({id: r.id, kind: r.kind, status: r.status, via: 'dataset'});
@@ -182,9 +204,7 @@ export function lineage(ledger: Ledger, ref: string): LineageResult {
     }
     return {subject: {type: 'dataset', id: ds.id}, upstream: datasetNode(ds), downstream};
   }
-  throw notFoundError(`"${ref}" is not a deployment, run or dataset in the ledger (${ledger.file}).`, {
-    fix: 'Try this: `llmops runs list`, `llmops deploy list`, or the dataset id printed by `llmops data prep`.',
-  });
+  throw notFoundError(`"${ref}" is not a deployment, run or dataset in the ledger (${ledger.file}).`, {details: {entity: 'lineage', id: ref}});
 }
 
 /** An indented, human tree of the upstream chain. */
@@ -205,6 +225,7 @@ export function renderLineage(result: LineageResult): string {
     ].filter(Boolean);
     if (meta.length > 0) lines.push(`${pad}  ${meta.join('  ')}`);
     if (r.modelDir) lines.push(`${pad}  model ${r.modelDir}`);
+    if (r.evals) lines.push(`${pad}  eval ${r.evals.map((e) => `${e.metric} ${e.value === null ? '-' : +e.value.toPrecision(4)}${e.data ? ` (${path.basename(e.data)})` : ''}`).join(', ')}`);
     if (r.dataset) dataset(r.dataset, pad + '  ');
     if (r.parent) {
       lines.push(`${pad}  from base:`);
@@ -223,6 +244,9 @@ export function renderLineage(result: LineageResult): string {
   } else {
     dataset(up, '');
   }
+  for (const v of result.servedVersions ?? []) lines.push(`  serving ${v.modelRef} = ${v.name}@${v.version} since ${v.since}`);
+  for (const v of result.registry ?? []) lines.push(`registered as ${v.name}@${v.version}${v.aliases.length > 0 ? ` (aliases: ${v.aliases.join(', ')})` : ''}`);
+  for (const p of result.pipeline ?? []) lines.push(`made by pipeline ${p.executionId}, stage ${p.stage} (${p.status}; ran because: ${p.reason})`);
   const {runs, deployments} = result.downstream;
   if (runs.length > 0 || deployments.length > 0) {
     lines.push('', 'used by:');

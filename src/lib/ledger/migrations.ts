@@ -262,6 +262,30 @@ CREATE INDEX pipeline_stages_last ON pipeline_stages(stage, id);
   },
   {
     version: 5,
+    name: 'eval-results',
+    // `llmops eval`: one row per metric measured on a model (eval-store.ts).
+    sql: `
+CREATE TABLE eval_results (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  eval_id TEXT NOT NULL,                     -- one llmops eval invocation
+  model TEXT NOT NULL,                       -- model folder
+  run_id TEXT,                               -- the run that made the model, when known
+  suite TEXT NOT NULL,                       -- perplexity | choices | generate | pairs
+  metric TEXT NOT NULL,
+  value REAL,
+  n INTEGER,
+  data TEXT,                                 -- eval file or dataset id
+  data_sha256 TEXT,
+  baseline TEXT,                             -- baseline model folder compared with
+  role TEXT NOT NULL DEFAULT 'model',        -- model | baseline
+  created_at TEXT NOT NULL
+);
+CREATE INDEX eval_results_run ON eval_results(run_id, suite, metric);
+CREATE INDEX eval_results_model ON eval_results(model, suite, metric);
+`,
+  },
+  {
+    version: 6,
     name: 'images',
     // Container images from `llmops image build` (src/lib/ledger/image-store.ts).
     sql: `

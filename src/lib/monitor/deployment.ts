@@ -5,7 +5,7 @@ import type {DeploymentRow, Ledger} from '../ledger/ledger.js';
 /** By id or name; with no argument, the newest running deployment, else the newest one. */
 export function resolveDeployment(ledger: Ledger, idOrName?: string): DeploymentRow {
   if (idOrName) {
-    const dep = ledger.findDeployment(idOrName) ?? findByPrefix(ledger, idOrName);
+    const dep = ledger.findDeployment(idOrName) ?? ledger.deployments.findByPrefix(idOrName);
     if (dep) return dep;
     const known = ledger.listDeployments().slice(0, 5).map((d) => `${d.id} (${d.name})`);
     throw notFoundError(`No deployment "${idOrName}" in the ledger (${ledger.file}).`, {
@@ -23,10 +23,3 @@ export function resolveDeployment(ledger: Ledger, idOrName?: string): Deployment
   return dep;
 }
 
-function findByPrefix(ledger: Ledger, prefix: string): DeploymentRow | undefined {
-  if (prefix.length < 4) return undefined;
-  const rows = ledger.db
-    .prepare("SELECT * FROM deployments WHERE id LIKE ? ESCAPE '\\' LIMIT 2")
-    .all(prefix.replaceAll(/[\\%_]/g, (c) => '\\' + c) + '%') as DeploymentRow[];
-  return rows.length === 1 ? rows[0] : undefined;
-}

@@ -8,7 +8,7 @@
  * - Moved terms: the largest changes in the share of prompts that contain a term, including terms
  *   the reference never saw.
  */
-import {lengthBin, LENGTH_EDGES, type ReferenceProfile, type RequestProfile} from './profile.js';
+import {lengthBin, LENGTH_EDGES, type ReferenceProfile, type RequestProfile} from '../profile/profile.js';
 
 export const PSI_EPSILON = 1e-4;
 

@@ -3,7 +3,8 @@
  * and a Content-Security-Policy that forbids every network fetch, so it looks the same offline,
  * attached to a ticket or archived by CI.
  */
-import {formatUsd} from '../ui/output.js';
+import {formatUsd} from '../util/format.js';
+import type {EvalResultRow} from '../ledger/eval-store.js';
 import type {DriftResult} from './drift.js';
 import type {TimeBucket} from './requests.js';
 import type {LineageRun, RunMonitor} from './runs.js';
@@ -17,6 +18,8 @@ export interface DeploymentReportInput {
   series: {bucket_ms: number; buckets: TimeBucket[]};
   lineage: LineageRun[];
   slo?: SloResult;
+  /** Newest `llmops eval` results of the deployed model (eval_results). */
+  evals?: EvalResultRow[];
   generatedAt?: string;
 }
 
@@ -146,6 +149,28 @@ function lossCharts(runs: LineageRun[] | RunMonitor[]): string {
   return lineChart('loss', 'Loss curves', series, {xLabel: 'step', yLabel: 'loss', emptyMessage: 'no loss metrics recorded'});
 }
 
+/** The eval and bias results of the deployed model: a table of the newest values, bias by type as bars. */
+function evalCard(evals: EvalResultRow[] | undefined): string {
+  if (!evals || evals.length === 0) {
+    return card('Evaluation and bias', 'No `llmops eval` results recorded for this model yet.', '<p class="d">Run llmops eval --model RUN --pairs builtin to measure it.</p>');
+  }
+  const overall = evals.filter((e) => !e.metric.includes('['));
+  const rows = overall
+    .map((e) => `<tr><td>${escapeXml(e.suite)}</td><td>${escapeXml(e.metric)}</td><td>${e.value === null ? '–' : formatNumber(e.value)}</td><td>${e.n ?? '–'}</td><td>${escapeXml(e.data ? e.data.split('/').at(-1)! : '–')}</td><td>${escapeXml(e.created_at)}</td></tr>`)
+    .join('');
+  const table = `<table><tr><th>suite</th><th>metric</th><th>value</th><th>n</th><th>data</th><th>measured</th></tr>${rows}</table>`;
+  const byType = evals.filter((e) => e.metric.startsWith('pct_stereotype[') && e.value !== null);
+  const bars = byType.length
+    ? barList('bias', 'Share of pairs where the stereotyping sentence is more likely', byType.map((e) => ({
+        label: e.metric.slice('pct_stereotype['.length, -1),
+        value: e.value!,
+        colour: Math.abs(e.value! - 0.5) > 0.1 ? PALETTE.red : PALETTE.green,
+        note: `${e.n ?? 0} pairs`,
+      })), {format: (v) => v.toFixed(2)})
+    : '';
+  return card('Evaluation and bias', 'Newest llmops eval results of the deployed model. Bias: pct_stereotype per bias type, 0.5 = no preference (red beyond 0.5 ± 0.1).', bars, table);
+}
+
 export function deploymentReport(input: DeploymentReportInput): string {
   const s = input.summary;
   const fmtT = clock(input.series.bucket_ms);
@@ -188,6 +213,7 @@ export function deploymentReport(input: DeploymentReportInput): string {
       ...input.lineage.map((r) => ({label: `${r.kind} ${r.id.slice(0, 14)}`, value: r.cost_usd, colour: PALETTE.blue, note: r.budget_usd ? `budget ${formatUsd(r.budget_usd)}` : undefined})),
       {label: 'serving (window)', value: s.cost.usd, colour: PALETTE.green},
     ], {format: (v) => formatUsd(v)})),
+    evalCard(input.evals),
   ].join('');
   const sub = `${escapeXml(s.deployment.id)} · ${escapeXml(s.deployment.status)} · ${escapeXml(s.deployment.url)} · window ${escapeXml(s.window.since)} → ${escapeXml(s.window.until)} · drift ${driftBadge(s.drift)}`;
   return page(`llmops monitor: ${s.deployment.name}`, sub, `<div class="kpis">${kpis}</div>${sloBlock}<div class="grid">${charts}</div>`, input.generatedAt ?? new Date().toISOString());

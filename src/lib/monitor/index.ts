@@ -60,6 +60,7 @@ export async function monitorDeployment(ledger: Ledger, cfg: MonitorConfig, opts
       series: timeSeries(ledger, dep.id, w),
       lineage: lineage(ledger, dep.model_run_id),
       slo,
+      evals: dep.model_run_id ? ledger.evals.latestForRun(dep.model_run_id) : ledger.evals.latestForModel(dep.model_dir),
     });
     result.report = writeReport(opts.html, html);
   }

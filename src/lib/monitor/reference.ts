@@ -6,7 +6,7 @@
 import {existsSync, readFileSync} from 'node:fs';
 import path from 'node:path';
 import type {DeploymentRow, Ledger} from '../ledger/ledger.js';
-import type {ReferenceProfile} from './profile.js';
+import type {ReferenceProfile} from '../profile/profile.js';
 
 export interface LoadedReference {
   profile?: ReferenceProfile;

@@ -1,6 +1,6 @@
 /** Terminal rendering of monitor results (plain text; colour only where output.ts allows it). */
 import chalk from 'chalk';
-import {formatUsd, renderTable, sparkline} from '../ui/output.js';
+import {formatUsd, renderTable, sparkline} from '../util/format.js';
 import {formatDuration} from '../util/time.js';
 import type {DriftResult} from './drift.js';
 import type {TimeBucket} from './requests.js';

@@ -51,7 +51,7 @@ export function runMonitor(ledger: Ledger, run: RunRow, opts: {stallAfterS: numb
   const now = opts.now ?? Date.now();
   const summary = ledger.metricSummary(run.id);
   const last = Object.fromEntries(Object.entries(summary).map(([k, v]) => [k, v.last]));
-  const lastTs = (ledger.db.prepare('SELECT max(ts) AS ts, max(step) AS step FROM metrics WHERE run_id = ?').get(run.id) as {ts: number | null; step: number | null});
+  const lastTs = ledger.metrics.latest(run.id);
   const series = (key: string) => downsample(ledger.metricSeries(run.id, key).map(({step, value}) => ({step, value})), opts.maxPoints ?? 500);
   const cost = ledger.runCost(run.id);
   const stall = detectStall(ledger, run, lastTs.ts, opts.stallAfterS, now, opts.detectStall ?? true);

@@ -3,7 +3,7 @@
  * the run row into what a user watches: step/total, loss, tokens/s, ETA and dollars so far.
  */
 import {FINAL_STATUSES, type Ledger, type RunRow} from '../ledger/ledger.js';
-import {formatUsd} from '../ui/output.js';
+import {formatUsd} from '../util/format.js';
 import {formatDuration, sleep} from '../util/time.js';
 import {progressOf} from './supervisor.js';
 

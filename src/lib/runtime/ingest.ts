@@ -100,12 +100,11 @@ export class EventIngestor {
           break;
       }
     }
-    const tx = this.ledger.db.transaction(() => {
+    this.ledger.transaction(() => {
       this.ledger.insertMetrics(points);
       for (const ev of events) this.ledger.appendEvent(this.runId, ev.type, ev.data, ev.ts);
       saveOffset();
     });
-    tx.immediate();
     if (sawRunning) this.hooks.onRunning?.(p.env);
     return points.length;
   }

@@ -27,6 +27,18 @@ export interface RunDetail {
   artifacts: Array<{kind: string; path: string; sha256: string | null; sizeBytes: number | null; meta: Record<string, unknown>}>;
   events: {count: number; byType: Record<string, number>};
   parity: unknown;
+  /** The newest value of each metric `llmops eval` measured on this run's model. */
+  evals: EvalSummary[];
+}
+
+export interface EvalSummary {
+  suite: string;
+  metric: string;
+  value: number | null;
+  n: number | null;
+  data: string | null;
+  baseline: string | null;
+  at: string;
 }
 
 function durationS(run: RunRow): number | null {
@@ -46,9 +58,7 @@ export function runSettings(run: RunRow): Record<string, unknown> {
 }
 
 export function runDetail(ledger: Ledger, run: RunRow): RunDetail {
-  const counts = ledger.db
-    .prepare('SELECT type, count(*) AS n FROM run_events WHERE run_id = ? GROUP BY type')
-    .all(run.id) as Array<{type: string; n: number}>;
+  const counts = ledger.runs.eventCounts(run.id);
   let parity: unknown = null;
   try {
     parity = (JSON.parse(run.summary_json) as {parity?: unknown}).parity ?? null;
@@ -75,6 +85,7 @@ export function runDetail(ledger: Ledger, run: RunRow): RunDetail {
     lineage: JSON.parse(run.lineage_json) as Record<string, unknown>,
     settings: runSettings(run),
     metrics: ledger.metricSummary(run.id),
+    evals: ledger.evals.latestForRun(run.id).map((e) => ({suite: e.suite, metric: e.metric, value: e.value, n: e.n, data: e.data, baseline: e.baseline, at: e.created_at})),
     cost: ledger.runCost(run.id),
     artifacts: ledger.artifacts(run.id).map((a) => ({
       kind: a.kind,
@@ -83,7 +94,7 @@ export function runDetail(ledger: Ledger, run: RunRow): RunDetail {
       sizeBytes: a.size_bytes,
       meta: JSON.parse(a.meta_json) as Record<string, unknown>,
     })),
-    events: {count: counts.reduce((s, c) => s + c.n, 0), byType: Object.fromEntries(counts.map((c) => [c.type, c.n]))},
+    events: {count: Object.values(counts).reduce((s, n) => s + n, 0), byType: counts},
     parity,
   };
 }

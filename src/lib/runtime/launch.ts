@@ -3,7 +3,8 @@
  * supervisor (`llmops runs supervise RUN_ID`) started in its own process group with its output in
  * logs/supervisor.log. The caller returns at once (--detach) or follows the ledger (attach.ts).
  */
-import {mkdirSync, renameSync, writeFileSync} from 'node:fs';
+import {existsSync, mkdirSync, renameSync, rmSync, writeFileSync} from 'node:fs';
+import path from 'node:path';
 import {fileURLToPath} from 'node:url';
 import type {LoadedConfig} from '../config/load.js';
 import type {Ledger, RunRow} from '../ledger/ledger.js';
@@ -22,24 +23,37 @@ function writeJsonAtomic(file: string, value: unknown): void {
 
 export function launchRun(ledger: Ledger, loaded: LoadedConfig, run: PreparedRun, opts: {name?: string} = {}): RunRow {
   const paths = runPaths(run.spec.runDir);
-  mkdirSync(paths.logsDir, {recursive: true});
-  if (run.spec.trainerSpec) writeJsonAtomic(paths.spec, run.spec.trainerSpec);
-  else writeJsonAtomic(paths.spec, {version: 1, run_id: run.id, kind: run.kind, run_dir: run.spec.runDir, command: run.spec.command});
-  ledger.insertRun({
-    id: run.id,
-    kind: run.kind,
-    name: opts.name,
-    backend: run.backend,
-    backendType: run.backendType,
-    preset: run.preset,
-    datasetId: run.datasetId,
-    parentRunId: run.parentRunId,
-    runDir: run.spec.runDir,
-    budgetUsd: run.budgetUsd,
-    spec: run.spec,
-    lineage: run.lineage,
-  });
-  const pid = startSupervisor(loaded, run.id, paths.supervisorLog);
+  const made = !existsSync(paths.dir);
+  try {
+    mkdirSync(paths.logsDir, {recursive: true});
+    if (run.spec.trainerSpec) writeJsonAtomic(paths.spec, run.spec.trainerSpec);
+    else writeJsonAtomic(paths.spec, {version: 1, run_id: run.id, kind: run.kind, run_dir: run.spec.runDir, command: run.spec.command});
+    ledger.insertRun({
+      id: run.id,
+      kind: run.kind,
+      name: opts.name,
+      backend: run.backend,
+      backendType: run.backendType,
+      preset: run.preset,
+      datasetId: run.datasetId,
+      parentRunId: run.parentRunId,
+      runDir: run.spec.runDir,
+      budgetUsd: run.budgetUsd,
+      spec: run.spec,
+      lineage: run.lineage,
+    });
+  } catch (error) {
+    // No ledger row, no run: a run folder left behind would be a run nobody can list or clean.
+    if (made) rmSync(paths.dir, {recursive: true, force: true});
+    throw error;
+  }
+  let pid: number;
+  try {
+    pid = startSupervisor(loaded, run.id, paths.supervisorLog);
+  } catch (error) {
+    ledger.setRunStatus(run.id, 'failed', `could not start the run's supervisor: ${(error as Error).message}`);
+    throw error;
+  }
   ledger.updateRun(run.id, {pid});
   return ledger.getRun(run.id);
 }
@@ -52,6 +66,6 @@ export function startSupervisor(loaded: LoadedConfig, runId: string, logFile: st
   return spawnDetached(process.execPath, [SUPERVISOR_MAIN, runId, ...(loaded.file ? [loaded.file] : [])], {
     cwd: loaded.root,
     logFile,
-    env: {...process.env, LLMOPS_SUPERVISOR: runId},
+    env: {...process.env, LLMOPS_SUPERVISOR: runId, LLMOPS_SUPERVISOR_RUN_DIR: path.dirname(path.dirname(logFile))},
   }).pid;
 }

@@ -18,6 +18,7 @@ import {groupAlive, isOurProcess} from '../system/process.js';
 import {decideFinal, progressOf, runSpecOf, type SupervisorState} from './supervisor.js';
 import {readLinesFrom} from '../system/tail.js';
 import {readStopRequest} from './control.js';
+import {readSupervisorCrash} from './crash.js';
 
 /** A run whose supervisor never wrote its pid is left alone this long (it may be starting). */
 const START_GRACE_MS = 30_000;
@@ -33,7 +34,7 @@ function supervisorAlive(run: RunRow): boolean {
 }
 
 export async function reconcileRuns(ledger: Ledger, opts: {loaded?: LoadedConfig; now?: number} = {}): Promise<ReconcileOutcome[]> {
-  const active = ledger.db.prepare("SELECT * FROM runs WHERE status IN ('queued', 'running')").all() as RunRow[];
+  const active = ledger.runs.active();
   const out: ReconcileOutcome[] = [];
   const now = opts.now ?? Date.now();
   for (const run of active) {
@@ -118,6 +119,8 @@ async function settle(ledger: Ledger, run: RunRow, loaded?: LoadedConfig): Promi
   const decided = decideFinal({status, progress, stop: readStopRequest(spec.runDir), logFile: paths.log, isCommand: run.kind === 'command'});
   let final = decided.status;
   let reason = decided.reason;
+  const crash = readSupervisorCrash(spec.runDir);
+  if (crash && (final === 'failed' || !known)) reason = `${crash}; ${reason}`;
   if (!known && final === 'failed') {
     final = 'lost';
     reason = `the supervisor and the run's process are gone without a final status (${reason.replace(/^ended \(exit status unknown\)/, 'exit status unknown')})`;

@@ -2,10 +2,13 @@
  * What `llmops train` and `llmops finetune` do once their flags are parsed: dry-run, monthly
  * budget check, launch, then detach or follow the run to its end with a live status line.
  */
+import {existsSync} from 'node:fs';
+import path from 'node:path';
 import type {LoadedConfig} from '../config/load.js';
 import {ExitCode} from '../errors.js';
 import type {Ledger, RunRow, RunStatus} from '../ledger/ledger.js';
-import {canPrompt, formatUsd} from '../ui/output.js';
+import {canPrompt} from '../ui/output.js';
+import {formatUsd} from '../util/format.js';
 import {formatDuration} from '../util/time.js';
 import type {RunEstimate} from '../cost/estimate.js';
 import type {MonthlyBudgetCheck} from '../cost/budget.js';
@@ -126,6 +129,18 @@ export async function runCommand(ctx: RunCommandContext, req: LaunchRequest): Pr
   // backend's exit code (11), instead of as a failed run found later.
   if (backend.type !== 'local') await backend.check();
 
+  // Hugging Face tokenizers: the data is rendered and tokenized here, by the code the server runs.
+  const ft = trainerSpec?.finetune as {base?: string; tokens?: string} | null | undefined;
+  const tokens = ft?.tokens ?? (trainerSpec?.tokens as string | undefined);
+  const tokDir = ft?.base ?? (trainerSpec?.tokenizer as string | undefined);
+  if (tokens && tokDir && !existsSync(path.join(tokens, 'meta.json'))) {
+    const {writeTokens} = await import('./sft-tokens.js');
+    ctx.progress(`Tokenizing the dataset with ${tokDir}'s tokenizer and chat template...`);
+    const meta = await writeTokens(tokDir, (trainerSpec!.dataset as {dir: string}).dir, tokens, ft ? 'finetune' : 'train');
+    for (const [split, s] of Object.entries(meta.splits)) {
+      ctx.progress(`  ${split}: ${s.records} ${s.mode === 'chat' ? 'conversations' : 'records'}, ${s.tokens} tokens (longest ${s.maxLength})${s.skipped ? `, ${s.skipped} skipped` : ''}`);
+    }
+  }
   const {launchRun} = await import('./launch.js');
   const run = launchRun(ledger, loaded, prepared, {name: req.name});
   ctx.progress(`Run ${run.id} (${run.kind}) on ${run.backend}: ${run.run_dir}`);

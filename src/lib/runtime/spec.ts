@@ -10,6 +10,7 @@ import type {DatasetRow, Ledger, RunKind, RunRow} from '../ledger/ledger.js';
 import type {RunSpec} from './backend.js';
 import {backendConfig} from './backends/index.js';
 import {configHash, gitInfo} from './lineage.js';
+import {isNativeHfBase} from './sft-tokens.js';
 import {runPaths} from './paths.js';
 
 export interface LaunchRequest {
@@ -29,6 +30,8 @@ export interface LaunchRequest {
   /** Where `base` came from when it was downloaded (hf:OWNER/NAME at a commit): lineage names that, not the cache path. */
   baseSource?: {ref: string; revision: string | null};
   method?: 'lora' | 'full';
+  /** Train: 'byte' (llmops's GPT), or a folder with tokenizer.json (hf: already downloaded): a Llama-architecture model. */
+  tokenizer?: string;
   /** Extra trainer hyper-parameters on top of the config's `overrides`. */
   overrides?: Record<string, string | number | boolean>;
   name?: string;
@@ -179,6 +182,13 @@ export async function prepareRun(ledger: Ledger, loaded: LoadedConfig, req: Laun
       const base = resolveBase(ledger, loaded, baseRef);
       baseRunId = base.runId;
       finetune = {base: base.dir, method: req.method ?? cfg.finetune.method, lora: cfg.finetune.lora};
+      // A Hugging Face base of a family the trainer runs natively: the data is rendered with the
+      // model's chat template and tokenized here, by the same code the server uses (sft-tokens.ts,
+      // written at launch), and the trainer reads ids + loss masks.
+      if (isNativeHfBase(base.dir)) {
+        finetune.tokens = path.join(runDir, 'tokens');
+        finetune.long_records = cfg.finetune.long_records;
+      }
     }
   }
   const script = path.resolve(loaded.root, section.script);
@@ -187,7 +197,16 @@ export async function prepareRun(ledger: Ledger, loaded: LoadedConfig, req: Laun
       fix: 'Try this: `llmops init` copies the trainer into trainer/ (or set train.script in llmops.yaml).',
     });
   }
-  const tokenizer = cfg.data.tokenizer === 'byte' ? 'byte' : path.resolve(loaded.root, cfg.data.tokenizer);
+  const tokRef = req.tokenizer ?? cfg.data.tokenizer;
+  const tokenizer = tokRef === 'byte' ? 'byte' : path.resolve(loaded.root, tokRef);
+  // A tokenizer FOLDER (an HF tokenizer or model) for a from-scratch run: a Llama-architecture model
+  // whose data the CLI tokenizes (sft-tokens.ts), exported in the onnx-community layout.
+  const llama = kind === 'train' && !inherited && tokenizer !== 'byte' && existsSync(tokenizer) && statSync(tokenizer).isDirectory();
+  if (llama && !existsSync(path.join(tokenizer, 'tokenizer.json'))) {
+    throw inputError(`--tokenizer ${tokRef}: ${tokenizer} has no tokenizer.json.`, {
+      fix: 'Try this: a folder with tokenizer.json (and tokenizer_config.json), hf:OWNER/NAME, or byte.',
+    });
+  }
   const trainerSpec: Record<string, unknown> = inherited
     ? {...inherited, run_id: id, run_dir: runDir, resume_from: resumeFrom, ...(req.maxSteps ? {max_steps: req.maxSteps} : {})}
     : {
@@ -205,6 +224,7 @@ export async function prepareRun(ledger: Ledger, loaded: LoadedConfig, req: Laun
         resume_from: null,
         finetune,
         tokenizer,
+        ...(llama ? {arch: 'llama', tokens: path.join(runDir, 'tokens')} : {}),
         export: true,
         threads: section.threads ?? ((bcfg.type === 'local' || bcfg.type === 'docker') && !bcfg.gpus ? 1 : null),
       };
@@ -220,6 +240,7 @@ export async function prepareRun(ledger: Ledger, loaded: LoadedConfig, req: Laun
     finetune: finetune ? {method: finetune.method, lora: finetune.method === 'lora' ? finetune.lora : undefined} : null,
     dataset: ds.id ?? ds.dir,
     tokenizer,
+    ...(llama ? {arch: 'llama'} : {}),
   };
   const parentRunId = parent?.id ?? baseRunId;
   const spec: RunSpec = {
@@ -235,6 +256,8 @@ export async function prepareRun(ledger: Ledger, loaded: LoadedConfig, req: Laun
       {local: ds.dir, kind: 'dataset', ...(ds.id ? {id: ds.id} : {})},
       ...(finetune ? [{local: String(finetune.base), kind: 'base-model' as const}] : []),
       ...(resumeFrom ? [{local: resumeFrom, kind: 'other' as const}] : []),
+      ...(finetune?.tokens ? [{local: String(finetune.tokens), kind: 'other' as const}] : []),
+      ...(llama ? [{local: tokenizer, kind: 'other' as const}, {local: path.join(runDir, 'tokens'), kind: 'other' as const}] : []),
     ],
     trainerSpec,
     gpus,

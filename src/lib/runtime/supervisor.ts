@@ -4,7 +4,7 @@
  * the run's final status. It outlives the CLI that started it, so a closed terminal or a killed
  * `llmops train` never loses a run.
  */
-import {appendFileSync, existsSync} from 'node:fs';
+import {appendFileSync, existsSync, readFileSync} from 'node:fs';
 import path from 'node:path';
 import type {LoadedConfig} from '../config/load.js';
 import {CostMeter} from '../cost/meter.js';
@@ -330,28 +330,37 @@ export interface ParityOutcome {
   checked: boolean;
   ok: boolean;
   maxAbsDiff: number | null;
+  /** The bound checked against (1e-4 for float32 graphs; looser for float16 logits). */
+  threshold?: number;
   note?: string;
 }
 
 /** The exported model against torch's logits (src/lib/runtime/parity.ts, onnxruntime-node). */
 export async function checkModelParity(modelDir: string): Promise<ParityOutcome> {
-  if (!existsSync(path.join(modelDir, 'onnx', 'model.onnx'))) {
-    return {checked: false, ok: false, maxAbsDiff: null, note: 'no onnx/model.onnx in the model dir'};
-  }
   if (!existsSync(path.join(modelDir, 'parity_inputs.json'))) {
     return {checked: false, ok: false, maxAbsDiff: null, note: 'no parity_inputs.json in the model dir'};
   }
-  const specifier: string = './parity.js';
-  let mod: {checkParity?: (dir: string) => Promise<{maxAbsDiff: number; ok: boolean}>};
+  // export_hf.py names its graph (onnx/model_fp16.onnx for fp16); export.py writes onnx/model.onnx.
+  let graph = path.join('onnx', 'model.onnx');
   try {
-    mod = (await import(specifier)) as typeof mod;
+    graph = (JSON.parse(readFileSync(path.join(modelDir, 'parity_inputs.json'), 'utf8')) as {onnx?: string}).onnx ?? graph;
+  } catch {
+    // an unreadable file is reported by checkParity below
+  }
+  if (!existsSync(path.join(modelDir, graph))) {
+    return {checked: false, ok: false, maxAbsDiff: null, note: `no ${graph} in the model dir`};
+  }
+  let mod: {checkParity?: (dir: string) => Promise<{maxAbsDiff: number; ok: boolean; threshold?: number}>};
+  try {
+    // Imported only here: it loads onnxruntime, which nothing else in the supervisor needs.
+    mod = await import('./parity.js');
   } catch (error) {
     return {checked: false, ok: false, maxAbsDiff: null, note: `parity module unavailable: ${(error as Error).message}`};
   }
   if (!mod.checkParity) return {checked: false, ok: false, maxAbsDiff: null, note: 'parity module has no checkParity'};
   try {
     const r = await mod.checkParity(modelDir);
-    return {checked: true, ok: r.ok, maxAbsDiff: r.maxAbsDiff};
+    return {checked: true, ok: r.ok, maxAbsDiff: r.maxAbsDiff, ...(r.threshold === undefined ? {} : {threshold: r.threshold})};
   } catch (error) {
     return {checked: true, ok: false, maxAbsDiff: null, note: `parity check could not run: ${(error as Error).message}`};
   }

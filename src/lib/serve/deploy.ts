@@ -24,6 +24,8 @@ export interface LocalDeployParams {
   /** Set in the detached child: the ledger row its parent created. */
   deploymentId?: string;
   mode?: ScheduleMode;
+  /** ONNX graph variant: fp32, fp16, q4... (default: the best the folder has for a CPU). */
+  dtype?: string;
   /** The CLI entry (bin/run.js) and the --config it was given, for the detached child. */
   bin: string;
   configFlag?: string;
@@ -54,8 +56,8 @@ export async function deploySshFromFlags(f: SshFlags, loaded: LoadedConfig, ledg
   const backend = loaded.config.backends[f.target];
   if (!backend || backend.type !== 'ssh') throw usageError(`--target ${f.target} is not an ssh backend.`);
   const model = f.model ? resolveModel(f.model, ledger, process.cwd()) : latestModel(ledger);
-  const {loadModelSpec} = await import('./model-dir.js');
-  loadModelSpec(model.dir, model.runId);
+  const {loadServableModel} = await import('./model-dir.js');
+  loadServableModel(model.dir, {runId: model.runId});
   const apiKeyEnv = f.apiKeyEnv ?? loaded.config.deploy.api_key_env;
   const apiKey = readApiKey(apiKeyEnv);
   const {deploySsh} = await import('./ssh-target.js');
@@ -113,8 +115,8 @@ export async function deployLocal(p: LocalDeployParams, loaded: LoadedConfig, le
     }
     model = p.model ? resolveModel(p.model, ledger, process.cwd()) : latestModel(ledger);
     // Fail before recording anything when the folder is not a servable model.
-    const {loadModelSpec} = await import('./model-dir.js');
-    loadModelSpec(model.dir, model.runId);
+    const {loadServableModel} = await import('./model-dir.js');
+    loadServableModel(model.dir, {runId: model.runId, ...(p.dtype ? {dtype: p.dtype} : {})});
     id = newDeploymentId();
     ledger.insertDeployment({
       id,
@@ -129,7 +131,7 @@ export async function deployLocal(p: LocalDeployParams, loaded: LoadedConfig, le
       pid: p.detach ? null : process.pid,
       log_path: p.detach ? path.join(path.dirname(ledger.file), 'deployments', `${id}.log`) : null,
       price_per_hour: cfg.price_per_hour,
-      config_json: JSON.stringify({...cfg, api_key_env: apiKeyEnv ?? null, host, port, mode: p.mode ?? 'batch'}),
+      config_json: JSON.stringify({...cfg, api_key_env: apiKeyEnv ?? null, host, port, mode: p.mode ?? 'batch', dtype: p.dtype ?? null}),
     });
     if (p.model) recordServedVersion(ledger, id, p.model, process.cwd());
   }
@@ -138,6 +140,7 @@ export async function deployLocal(p: LocalDeployParams, loaded: LoadedConfig, le
     const args = ['deploy', '--deployment-id', id, '--name', p.name, '--host', host, '--port', String(port)];
     if (apiKeyEnv) args.push('--api-key-env', apiKeyEnv);
     if (p.mode) args.push('--mode', p.mode);
+    if (p.dtype) args.push('--dtype', p.dtype);
     if (p.configFlag) args.push('--config', path.resolve(p.configFlag));
     p.progress(`Starting ${p.name} (${id}) in the background; log: ${row.log_path}`);
     const up = await spawnDetached({ledger, deploymentId: id, args, bin: p.bin, logPath: row.log_path!, cwd: process.cwd()});
@@ -177,6 +180,7 @@ async function serveAttached(
       deploymentId: id,
       backend: p.publishedOn ? 'docker' : 'local',
       ...(p.mode ? {mode: p.mode} : {}),
+      ...(p.dtype ? {dtype: p.dtype} : {}),
     });
     if (!p.publishedOn) ledger.updateDeployment(id, {port: server.port, url: server.url, pid: process.pid});
     p.progress(`Loading the model from ${model.dir}...`);

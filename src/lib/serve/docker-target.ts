@@ -62,8 +62,8 @@ export async function deployDocker(p: DockerDeployParams, loaded: LoadedConfig, 
   const baked = !p.model && labels['dev.llmops.model.sha256'] ? {dir: `${image}:/models`, runId: labels['dev.llmops.model.run-id'] ?? null} : undefined;
   const model = baked ?? (p.model ? resolveModel(p.model, ledger, process.cwd()) : latestModel(ledger));
   if (!baked) {
-    const {loadModelSpec} = await import('./model-dir.js');
-    loadModelSpec(model.dir, model.runId);
+    const {loadServableModel} = await import('./model-dir.js');
+    loadServableModel(model.dir, {runId: model.runId});
   }
   const id = newDeploymentId();
   const container = `llmops-${id}`;

@@ -8,93 +8,156 @@
  * only); caches are copied only when a row joins or leaves.
  */
 import type {InferenceSession, Tensor as OrtTensor} from 'onnxruntime-node';
-import type {ModelSpec} from './model-dir.js';
+import type {ModelFolder} from '../model/folder.js';
 
 type Ort = typeof import('onnxruntime-node');
 
+/** One layer's key or value cache: float32, or float16 as raw IEEE half bits. */
+export type KvArray = Float32Array | Uint16Array;
+
+/** What the graph itself says about its inputs (session.inputMetadata), not what we assume. */
+export interface GraphLayout {
+  kvType: 'float32' | 'float16';
+  nKvHead: number;
+  headDim: number;
+  hasPositionIds: boolean;
+  hasAttentionMask: boolean;
+  /** optimum's merged decoders take a boolean saying whether the past is used. */
+  hasUseCacheBranch: boolean;
+}
+
+export function graphLayout(session: Pick<InferenceSession, 'inputMetadata' | 'inputNames'>, model: Pick<ModelFolder, 'nKvHead' | 'headDim' | 'onnxPath'>): GraphLayout {
+  const meta = new Map(session.inputMetadata.map((m) => [m.name, m]));
+  const past = meta.get('past_key_values.0.key');
+  if (!past || !past.isTensor || !meta.has('input_ids')) {
+    throw new Error(
+      `${model.onnxPath} is not a decoder with a KV cache: expected inputs input_ids and past_key_values.N.key/value, found ${session.inputNames.join(', ')}`,
+    );
+  }
+  if (past.type !== 'float32' && past.type !== 'float16') {
+    throw new Error(`${model.onnxPath}: KV cache of type ${past.type} is not supported (float32 or float16 expected)`);
+  }
+  // [batch, kv_heads, past, head_dim]; symbolic dims fall back to config.json's numbers.
+  const dim = (i: number, fallback: number) => (typeof past.shape[i] === 'number' && (past.shape[i] as number) > 0 ? (past.shape[i] as number) : fallback);
+  return {
+    kvType: past.type,
+    nKvHead: dim(1, model.nKvHead),
+    headDim: dim(3, model.headDim),
+    hasPositionIds: meta.has('position_ids'),
+    hasAttentionMask: meta.has('attention_mask'),
+    hasUseCacheBranch: meta.has('use_cache_branch'),
+  };
+}
+
+const halfTable = (() => {
+  // IEEE 754 half -> float32 for every 16-bit pattern: one table lookup per logit.
+  const t = new Float32Array(65536);
+  for (let h = 0; h < 65536; h++) {
+    const s = h & 0x8000 ? -1 : 1;
+    const e = (h >> 10) & 0x1f;
+    const f = h & 0x3ff;
+    t[h] = e === 0 ? s * 2 ** -14 * (f / 1024) : e === 31 ? (f ? NaN : s * Infinity) : s * 2 ** (e - 15) * (1 + f / 1024);
+  }
+  return t;
+})();
+
+function toFloat32(data: unknown, from: number, to: number): Float32Array {
+  if (data instanceof Float32Array) return data.subarray(from, to);
+  const src = data as Uint16Array;
+  const out = new Float32Array(to - from);
+  for (let i = from; i < to; i++) out[i - from] = halfTable[src[i]!]!;
+  return out;
+}
+
 export class OnnxModel {
   private constructor(
-    readonly spec: ModelSpec,
+    readonly spec: ModelFolder,
+    readonly layout: GraphLayout,
     private readonly ort: Ort,
     private readonly session: InferenceSession,
   ) {}
 
-  static async load(spec: ModelSpec, threads = 1): Promise<OnnxModel> {
+  static async load(spec: ModelFolder, threads = 1): Promise<OnnxModel> {
+    if (!spec.onnxPath) throw new Error(`${spec.dir} has no ONNX graph`);
     const ort = await import('onnxruntime-node');
     const session = await ort.InferenceSession.create(spec.onnxPath, {
       intraOpNumThreads: threads,
       interOpNumThreads: 1,
       graphOptimizationLevel: 'all',
     });
-    return new OnnxModel(spec, ort, session);
+    return new OnnxModel(spec, graphLayout(session, spec), ort, session);
   }
 
   async close(): Promise<void> {
     await this.session.release();
   }
 
+  /** Elements of one row's cache per layer and position: kv heads x head size. */
+  get kvWidth(): number {
+    return this.layout.nKvHead * this.layout.headDim;
+  }
+
+  newKv(n: number): KvArray {
+    return this.layout.kvType === 'float16' ? new Uint16Array(n) : new Float32Array(n);
+  }
+
+  /** The graph's inputs: only those it declares, the KV cache in its own element type. */
+  private feeds(inputIds: BigInt64Array, positions: BigInt64Array, mask: BigInt64Array, past: KvArray[], b: number, s: number, pastLen: number): Record<string, OrtTensor> {
+    const {Tensor} = this.ort;
+    const {kvType, nKvHead, headDim} = this.layout;
+    const feeds: Record<string, OrtTensor> = {input_ids: new Tensor('int64', inputIds, [b, s])};
+    if (this.layout.hasAttentionMask) feeds.attention_mask = new Tensor('int64', mask, [b, pastLen + s]);
+    if (this.layout.hasPositionIds) feeds.position_ids = new Tensor('int64', positions, [b, s]);
+    if (this.layout.hasUseCacheBranch) feeds.use_cache_branch = new Tensor('bool', [pastLen > 0], [1]);
+    const dims = [b, nKvHead, pastLen, headDim];
+    for (let i = 0; i < this.spec.nLayer; i++) {
+      feeds[`past_key_values.${i}.key`] = new Tensor(kvType, past[2 * i]!, dims);
+      feeds[`past_key_values.${i}.value`] = new Tensor(kvType, past[2 * i + 1]!, dims);
+    }
+    return feeds;
+  }
+
   /**
-   * One forward pass. `past` holds 2*n_layer arrays of [B, H, pastLen, D]; returns the logits of
-   * the last position of each row ([B, V]) and the presents ([B, H, pastLen+S, D]).
+   * One forward pass. `past` holds 2*n_layer arrays of [B, KV, pastLen, D]; returns the logits of
+   * the last position of each row ([B, V], float32) and the presents ([B, KV, pastLen+S, D]).
    */
   async forward(
     inputIds: BigInt64Array,
     positions: BigInt64Array,
     mask: BigInt64Array,
-    past: Float32Array[],
+    past: KvArray[],
     b: number,
     s: number,
     pastLen: number,
-  ): Promise<{lastLogits: Float32Array; present: Float32Array[]}> {
-    const {Tensor} = this.ort;
-    const {nLayer, nHead, headDim, vocabSize} = this.spec;
-    const feeds: Record<string, OrtTensor> = {
-      input_ids: new Tensor('int64', inputIds, [b, s]),
-      attention_mask: new Tensor('int64', mask, [b, pastLen + s]),
-      position_ids: new Tensor('int64', positions, [b, s]),
-    };
-    for (let i = 0; i < nLayer; i++) {
-      feeds[`past_key_values.${i}.key`] = new Tensor('float32', past[2 * i]!, [b, nHead, pastLen, headDim]);
-      feeds[`past_key_values.${i}.value`] = new Tensor('float32', past[2 * i + 1]!, [b, nHead, pastLen, headDim]);
-    }
+  ): Promise<{lastLogits: Float32Array; present: KvArray[]}> {
+    const {nLayer, vocabSize} = this.spec;
+    const feeds = this.feeds(inputIds, positions, mask, past, b, s, pastLen);
     const out = await this.session.run(feeds);
-    const logits = out.logits!.data as Float32Array;
-    let lastLogits: Float32Array;
-    if (s === 1) lastLogits = logits;
-    else {
-      lastLogits = new Float32Array(b * vocabSize);
-      for (let r = 0; r < b; r++) lastLogits.set(logits.subarray(((r + 1) * s - 1) * vocabSize, (r + 1) * s * vocabSize), r * vocabSize);
+    const logits = out.logits!.data;
+    const lastLogits = new Float32Array(b * vocabSize);
+    for (let r = 0; r < b; r++) {
+      const from = ((r + 1) * s - 1) * vocabSize;
+      lastLogits.set(toFloat32(logits, from, from + vocabSize), r * vocabSize);
     }
-    const present: Float32Array[] = [];
+    const present: KvArray[] = [];
     for (let i = 0; i < nLayer; i++) {
-      present.push(out[`present.${i}.key`]!.data as Float32Array, out[`present.${i}.value`]!.data as Float32Array);
+      present.push(out[`present.${i}.key`]!.data as KvArray, out[`present.${i}.value`]!.data as KvArray);
     }
     return {lastLogits, present};
   }
 
   /**
-   * Logits of every position ([B, S, V]) for rows without a cache: what scoring (eval, echo with
-   * logprobs) needs, where generation needs only the last position.
+   * Logits of every position ([B, S, V], float32) for rows without a cache: what scoring (eval,
+   * echo with logprobs) needs, where generation needs only the last position.
    */
   async allLogits(inputIds: BigInt64Array, positions: BigInt64Array, mask: BigInt64Array, b: number, s: number): Promise<Float32Array> {
-    const {Tensor} = this.ort;
-    const {nLayer, nHead, headDim} = this.spec;
-    const feeds: Record<string, OrtTensor> = {
-      input_ids: new Tensor('int64', inputIds, [b, s]),
-      attention_mask: new Tensor('int64', mask, [b, s]),
-      position_ids: new Tensor('int64', positions, [b, s]),
-    };
-    const empty = new Float32Array(0);
-    for (let i = 0; i < nLayer; i++) {
-      feeds[`past_key_values.${i}.key`] = new Tensor('float32', empty, [b, nHead, 0, headDim]);
-      feeds[`past_key_values.${i}.value`] = new Tensor('float32', empty, [b, nHead, 0, headDim]);
-    }
-    const out = await this.session.run(feeds, ['logits']);
-    return out.logits!.data as Float32Array;
+    const out = await this.session.run(this.feeds(inputIds, positions, mask, this.emptyPast(), b, s, 0), ['logits']);
+    const data = out.logits!.data;
+    return toFloat32(data, 0, (data as ArrayLike<number>).length);
   }
 
-  emptyPast(b = 1): Float32Array[] {
-    return Array.from({length: 2 * this.spec.nLayer}, () => new Float32Array(0 * b));
+  emptyPast(): KvArray[] {
+    return Array.from({length: 2 * this.spec.nLayer}, () => this.newKv(0));
   }
 }
 
@@ -110,7 +173,7 @@ export class Batch<T> {
   rows: BatchRow<T>[] = [];
   /** Cache length (columns), padding included. */
   len = 0;
-  cache: Float32Array[] = [];
+  cache: KvArray[] = [];
 
   constructor(private readonly model: OnnxModel) {}
 
@@ -160,9 +223,9 @@ export class Batch<T> {
       return;
     }
     const len = Math.max(this.len, other.len);
-    const {nHead, headDim} = this.model.spec;
+    const {nKvHead: nHead, headDim} = this.model.layout;
     const b = this.rows.length + other.rows.length;
-    const cache = this.cache.map(() => new Float32Array(b * nHead * len * headDim));
+    const cache = this.cache.map(() => this.model.newKv(b * nHead * len * headDim));
     let dstRow = 0;
     for (const src of [this as Batch<T>, other]) {
       const shift = len - src.len;
@@ -192,9 +255,9 @@ export class Batch<T> {
     }
     const trim = Math.min(...keep.map(([r]) => r.pad));
     const len = this.len - trim;
-    const {nHead, headDim} = this.model.spec;
+    const {nKvHead: nHead, headDim} = this.model.layout;
     this.cache = this.cache.map((src) => {
-      const dst = new Float32Array(keep.length * nHead * len * headDim);
+      const dst = this.model.newKv(keep.length * nHead * len * headDim);
       keep.forEach(([, i], k) => {
         for (let h = 0; h < nHead; h++) {
           const from = ((i * nHead + h) * this.len + trim) * headDim;

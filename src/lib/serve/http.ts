@@ -5,20 +5,22 @@
  */
 import {createHash, randomUUID, timingSafeEqual} from 'node:crypto';
 import http, {type IncomingMessage, type ServerResponse} from 'node:http';
-import {requestProfile} from '../monitor/profile.js';
+import {requestProfile} from '../profile/profile.js';
 import type {RequestRow} from '../ledger/ledger.js';
 import {ApiError, badRequest} from './api-error.js';
 import {parseJsonBody, readBody} from './body.js';
-import {promptTextOf, renderChat} from './chat-format.js';
+import {ChatTemplateError} from '../model/chat-template.js';
+import type {ModelFolder} from '../model/folder.js';
+import {chatPrompt, promptTextOf} from './chat-format.js';
 import type {ServerMetrics} from './metrics.js';
-import type {ModelSpec} from './model-dir.js';
 import {QueueFullError, type Scheduler} from './scheduler.js';
+import {chatLogprobs, keepWithin, legacyLogprobs} from './logprobs.js';
 import type {GenerationResult} from './sequence.js';
 import type {ModelTokenizer} from './tokenizer.js';
 import {parseRequest, type Endpoint, type ParsedRequest} from './validate.js';
 
 export interface Engine {
-  spec: ModelSpec;
+  spec: ModelFolder;
   tokenizer: ModelTokenizer;
   scheduler: Scheduler;
 }
@@ -135,7 +137,7 @@ async function handle(ctx: HttpContext, keyDigest: Buffer | undefined, created: 
           object: 'model',
           created,
           owned_by: 'llmops',
-          ...(ctx.engine ? {max_model_len: ctx.engine.spec.nPositions} : {}),
+          ...(ctx.engine ? {max_model_len: ctx.engine.spec.contextLength} : {}),
         },
       ],
     });
@@ -196,13 +198,26 @@ async function generate(
 ): Promise<void> {
   const {spec, tokenizer, scheduler} = engine;
   const chat = p.endpoint === 'chat';
-  const promptText = chat ? renderChat(spec.chatFormat, p.messages!) : p.prompt!;
-  const ctxLen = spec.nPositions;
+  if (p.promptIds?.some((id) => id >= spec.vocabSize)) {
+    return fail(badRequest(`Invalid value for 'prompt': token ids must be below the vocabulary size ${spec.vocabSize}.`, 'prompt'), p.stream);
+  }
+  let promptText: string;
+  try {
+    promptText = chat ? chatPrompt(spec, p.messages!) : (p.prompt ?? tokenizer.decode(p.promptIds!, {skipSpecialTokens: true}));
+  } catch (error) {
+    // The model's own template refused the conversation: the client's fault, with its message.
+    if (error instanceof ChatTemplateError) return fail(badRequest(error.templateMessage, 'messages'), p.stream);
+    if (error instanceof Error && 'exitCode' in error) return fail(badRequest(error.message, 'messages'), p.stream);
+    throw error;
+  }
+  const ctxLen = spec.contextLength;
   if (promptText.length > ctxLen * MAX_CHARS_PER_TOKEN) {
     return fail(badRequest(`This model's maximum context length is ${ctxLen} tokens; the prompt is far longer (${promptText.length} characters).`, chat ? 'messages' : 'prompt', 'context_length_exceeded'), p.stream);
   }
-  // The trainer wraps text records as <|bos|>{text}<|eos|> but renders chats without <|bos|>.
-  const promptIds = [...(!chat && spec.bosId !== null ? [spec.bosId] : []), ...tokenizer.encode(promptText)];
+  // A chat is tokenized as rendered (the template writes its own BOS); plain text gets the
+  // tokenizer's special tokens as the model's config says (BOS for Llama, none for GPT-2). A prompt
+  // of token ids is used as it is.
+  const promptIds = p.promptIds ?? tokenizer.encode(promptText, {addSpecialTokens: !chat});
   if (promptIds.length === 0) return fail(badRequest('The prompt is empty.', 'prompt'), p.stream);
   const maxParam = chat ? 'max_completion_tokens' : 'max_tokens';
   if (promptIds.length >= ctxLen) {
@@ -219,7 +234,7 @@ async function generate(
     );
   }
   const maxTokens = p.maxTokens ?? Math.min(ctx.opts.maxTokensDefault, ctxLen - promptIds.length);
-  const profileText = chat ? promptTextOf(p.messages!) : p.prompt!;
+  const profileText = chat ? promptTextOf(p.messages!) : promptText;
 
   const abort = new AbortController();
   const deadline = setTimeout(() => abort.abort('timeout'), ctx.opts.requestTimeoutMs);
@@ -238,8 +253,10 @@ async function generate(
       : {id, object, created: createdS, model, choices: [{index: 0, text: delta ?? '', logprobs: null, finish_reason: finish}], ...(p.includeUsage ? {usage: usage ?? null} : {})};
 
   let resultPromise: Promise<GenerationResult>;
+  // Prompt log-probabilities for echo (lm-evaluation-harness's loglikelihood requests).
+  const promptLogprobs = p.echo && p.logprobs !== null ? scheduler.scorePrompt(promptIds, p.logprobs).catch((error: Error) => error) : undefined;
   try {
-    resultPromise = scheduler.submit({
+    resultPromise = p.maxTokens === 0 ? Promise.resolve(noGeneration(promptIds.length)) : scheduler.submit({
       promptIds,
       maxTokens,
       sampling: {temperature: p.temperature, topP: p.topP, topK: p.topK},
@@ -248,6 +265,7 @@ async function generate(
       ignoreEos: p.ignoreEos,
       signal: abort.signal,
       ...(p.stream ? {onDelta: (text: string) => sse(chunk(text, null))} : {}),
+      ...(p.logprobs === null ? {} : {logprobs: p.logprobs}),
     });
   } catch (error) {
     clearTimeout(deadline);
@@ -261,7 +279,12 @@ async function generate(
     if (chat) sse({id, object, created: createdS, model, choices: [{index: 0, delta: {role: 'assistant', content: ''}, logprobs: null, finish_reason: null}], ...(p.includeUsage ? {usage: null} : {})});
   }
   const r = await resultPromise;
+  const prompted = await promptLogprobs;
   clearTimeout(deadline);
+  if (prompted instanceof Error) {
+    r.finishReason = 'error';
+    r.error = promptError(prompted);
+  }
   const usage = {prompt_tokens: r.promptTokens, completion_tokens: r.completionTokens, total_tokens: r.promptTokens + r.completionTokens};
   const timedOut = abort.signal.aborted && abort.signal.reason === 'timeout';
   let httpStatus = 200;
@@ -272,6 +295,9 @@ async function generate(
       if (p.includeUsage) sse(chat ? {id, object, created: createdS, model, choices: [], usage} : {id, object, created: createdS, model, choices: [], usage});
       res.end('data: [DONE]\n\n');
     } else {
+      const generated = r.logprobs ? keepWithin(tokenizer, r.logprobs, r.text.length) : [];
+      const logprobs =
+        p.logprobs === null ? null : chat ? chatLogprobs(tokenizer, generated) : legacyLogprobs(tokenizer, [...(Array.isArray(prompted) ? prompted : []), ...generated]);
       sendJson(res, 200, {
         id,
         object: chat ? 'chat.completion' : 'text_completion',
@@ -279,8 +305,8 @@ async function generate(
         model,
         choices: [
           chat
-            ? {index: 0, message: {role: 'assistant', content: r.text}, logprobs: null, finish_reason: r.finishReason}
-            : {index: 0, text: r.text, logprobs: null, finish_reason: r.finishReason},
+            ? {index: 0, message: {role: 'assistant', content: r.text}, logprobs, finish_reason: r.finishReason}
+            : {index: 0, text: p.echo ? promptText + r.text : r.text, logprobs, finish_reason: r.finishReason},
         ],
         usage,
       });
@@ -325,4 +351,11 @@ async function generate(
     prompt_text: ctx.opts.logText ? promptText : null,
     completion_text: ctx.opts.logText ? r.text : null,
   });
+}
+
+const promptError = (e: Error) => `scoring the prompt failed: ${e.message}`;
+
+/** max_tokens 0: nothing to generate (the prompt alone is scored, for echo). */
+function noGeneration(promptTokens: number): GenerationResult {
+  return {text: '', finishReason: 'length', promptTokens, completionTokens: 0, queueMs: 0, ttftMs: null, e2eMs: 0, itlMs: null};
 }

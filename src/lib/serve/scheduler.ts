@@ -9,6 +9,7 @@
  */
 import {Batch, type OnnxModel} from './engine.js';
 import {Sequence, type GenerationRequest, type GenerationResult} from './sequence.js';
+import {logprobsAt, type TokenLogprob} from './logprobs.js';
 import type {ModelTokenizer} from './tokenizer.js';
 
 export type ScheduleMode = 'batch' | 'interleave';
@@ -27,6 +28,8 @@ export class QueueFullError extends Error {
 
 export class Scheduler {
   private readonly waiting: Sequence[] = [];
+  /** Work that needs the model between decode steps (prompt scoring for echo + logprobs). */
+  private readonly tasks: Array<{run: () => Promise<void>; cancel: () => void}> = [];
   private batches: Batch<Sequence>[] = [];
   private wake: (() => void) | null = null;
   private closed = false;
@@ -39,11 +42,8 @@ export class Scheduler {
     readonly opts: SchedulerOptions,
   ) {
     const spec = model.spec;
-    this.stopIds = new Set(spec.eosIds);
-    for (const s of spec.chatFormat.stop) {
-      const id = tokenizer.special.get(s);
-      if (id !== undefined) this.stopIds.add(id);
-    }
+    // Every EOS id of the model ends a generation (generation_config lists, config, tokenizer).
+    this.stopIds = new Set([...spec.eosIds, ...tokenizer.eosIds]);
     this.loopDone = this.loop();
   }
 
@@ -67,11 +67,52 @@ export class Scheduler {
     return seq.promise;
   }
 
+  /**
+   * Log-probabilities of every prompt token after the first (and the `n` most likely tokens at
+   * each position), computed in the loop between decode steps so the model runs one pass at a time.
+   */
+  scorePrompt(ids: number[], n: number): Promise<TokenLogprob[]> {
+    if (this.closed) return Promise.reject(new Error('the server is shutting down'));
+    return new Promise((resolve, reject) => {
+      this.tasks.push({
+        run: async () => {
+          try {
+            resolve(await this.promptLogprobs(ids, n));
+          } catch (error) {
+            reject(error as Error);
+          }
+        },
+        cancel: () => reject(new Error('the server is shutting down')),
+      });
+      this.wakeUp();
+    });
+  }
+
+  private async promptLogprobs(ids: number[], n: number): Promise<TokenLogprob[]> {
+    const s = ids.length;
+    const vocab = this.model.spec.vocabSize;
+    const out: TokenLogprob[] = [{id: ids[0]!, logprob: null, top: null}];
+    if (s < 2) return out;
+    const logits = await this.model.allLogits(
+      BigInt64Array.from(ids.slice(0, s - 1), (x) => BigInt(x)),
+      BigInt64Array.from({length: s - 1}, (_, i) => BigInt(i)),
+      new BigInt64Array(s - 1).fill(1n),
+      1,
+      s - 1,
+    );
+    for (let t = 1; t < s; t++) {
+      const {logprob, top} = logprobsAt(logits, (t - 1) * vocab, vocab, ids[t]!, n);
+      out.push({id: ids[t]!, logprob, top});
+    }
+    return out;
+  }
+
   /** Stops accepting work, cancels what is queued and running, and waits for the loop to end. */
   async close(): Promise<void> {
     this.closed = true;
     for (const s of this.waiting.splice(0)) s.finish('cancelled', 'server shutting down');
     for (const b of this.batches) for (const r of b.rows) r.item.finish('cancelled', 'server shutting down');
+    for (const t of this.tasks.splice(0)) t.cancel();
     this.wakeUp();
     await this.loopDone;
   }
@@ -86,6 +127,10 @@ export class Scheduler {
     while (!this.closed) {
       this.dropCancelledWaiting();
       let worked = false;
+      while (this.tasks.length > 0) {
+        await this.tasks.shift()!.run();
+        worked = true;
+      }
       if (this.waiting.length > 0 && this.numRunning < this.opts.maxConcurrent) {
         await this.admit(this.waiting.shift()!);
         worked = true;
@@ -104,7 +149,7 @@ export class Scheduler {
       if (!worked && !this.closed) {
         await new Promise<void>((resolve) => {
           this.wake = resolve;
-          if (this.waiting.length > 0 || this.numRunning > 0) this.wakeUp();
+          if (this.waiting.length > 0 || this.numRunning > 0 || this.tasks.length > 0) this.wakeUp();
         });
       }
     }

@@ -2,6 +2,7 @@
  * One generation in flight: its sampling state, its text so far, stop detection and timings.
  * The scheduler feeds it tokens; it decides when it is finished and what text may be streamed.
  */
+import {logprobsAt, type TokenLogprob} from './logprobs.js';
 import {makeRng, sampleToken, type SamplingParams} from './sampling.js';
 import {IncrementalDecoder, type ModelTokenizer} from './tokenizer.js';
 
@@ -20,6 +21,8 @@ export interface GenerationRequest {
   signal?: AbortSignal;
   /** Streaming: called with each new piece of text that can no longer be part of a stop string. */
   onDelta?: (text: string) => void;
+  /** Record each generated token's log-probability and this many most likely alternatives. */
+  logprobs?: number;
 }
 
 export interface GenerationResult {
@@ -33,6 +36,8 @@ export interface GenerationResult {
   /** Mean inter-token latency, null with fewer than two tokens. */
   itlMs: number | null;
   error?: string;
+  /** With `logprobs`: the generated tokens (the end token excluded) and their log-probabilities. */
+  logprobs?: TokenLogprob[];
 }
 
 export class Sequence {
@@ -46,6 +51,7 @@ export class Sequence {
   private readonly rng: () => number;
   private readonly decoder: IncrementalDecoder;
   private raw = '';
+  private readonly tokenLogprobs: TokenLogprob[] = [];
   private emitted = 0;
   private readonly maxStopLen: number;
   readonly promise: Promise<GenerationResult>;
@@ -57,7 +63,7 @@ export class Sequence {
     private readonly stopIds: Set<number>,
   ) {
     this.rng = makeRng(req.seed);
-    this.decoder = new IncrementalDecoder(tokenizer);
+    this.decoder = new IncrementalDecoder(tokenizer, req.promptIds);
     this.maxStopLen = Math.max(0, ...req.stop.map((s) => s.length));
     this.promise = new Promise((resolve) => (this.resolve = resolve));
   }
@@ -76,6 +82,10 @@ export class Sequence {
     if (this.stopIds.has(id) && !this.req.ignoreEos) {
       this.finish('stop');
       return -1;
+    }
+    if (this.req.logprobs !== undefined) {
+      const {logprob, top} = logprobsAt(logits, offset, vocab, id, this.req.logprobs);
+      this.tokenLogprobs.push({id, logprob, top});
     }
     this.raw += this.decoder.push(id);
     if (this.checkStopStrings()) return -1;
@@ -148,6 +158,7 @@ export class Sequence {
           ? (this.lastTokenAt - this.firstTokenAt) / (this.completion - 1)
           : null,
       ...(error ? {error} : {}),
+      ...(this.req.logprobs === undefined ? {} : {logprobs: this.tokenLogprobs}),
     });
   }
 }

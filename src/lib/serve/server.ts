@@ -10,7 +10,7 @@ import type {Ledger} from '../ledger/ledger.js';
 import {OnnxModel} from './engine.js';
 import {createHttpServer, type HttpContext} from './http.js';
 import {ServerMetrics} from './metrics.js';
-import {loadModelSpec} from './model-dir.js';
+import {loadServableModel} from './model-dir.js';
 import {CostMeter, RequestRecorder} from './recorder.js';
 import {Scheduler, type ScheduleMode} from './scheduler.js';
 import {ModelTokenizer} from './tokenizer.js';
@@ -18,6 +18,8 @@ import {ModelTokenizer} from './tokenizer.js';
 export interface ServeOptions {
   modelDir: string;
   modelRunId: string | null;
+  /** ONNX graph variant (fp32, fp16, q4...); default: the best the folder has for a CPU. */
+  dtype?: string;
   /** The name clients put in `model` (the deployment name). */
   name: string;
   host: string;
@@ -61,7 +63,7 @@ export function checkBind(host: string, apiKey: string | undefined, apiKeyEnv: s
 }
 
 export async function startServer(o: ServeOptions): Promise<RunningServer> {
-  const spec = loadModelSpec(o.modelDir, o.modelRunId);
+  const spec = loadServableModel(o.modelDir, {runId: o.modelRunId, ...(o.dtype ? {dtype: o.dtype} : {})});
   const names = [o.name, ...(spec.runId && spec.runId !== o.name ? [spec.runId] : [])];
   let scheduler: Scheduler | undefined;
   const metrics = new ServerMetrics(o.name, () => ({running: scheduler?.numRunning ?? 0, waiting: scheduler?.numWaiting ?? 0}));
@@ -107,7 +109,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
   const ready = (async () => {
     await o.loadAfter;
     const model = await OnnxModel.load(spec, o.deploy.threads);
-    const tokenizer = new ModelTokenizer(spec);
+    const tokenizer = ModelTokenizer.fromFolder(spec.dir);
     scheduler = new Scheduler(model, tokenizer, {maxConcurrent: o.deploy.max_concurrent, maxQueue: o.deploy.max_queue, mode: o.mode ?? 'batch'});
     ctx.engine = {spec, tokenizer, scheduler};
   })();

@@ -1,53 +1,64 @@
 /**
- * The model's tokenizer.json through @huggingface/tokenizers (the same BPE/byte-level rules the
- * trainer wrote), plus the incremental decoding the streaming API needs.
+ * Incremental detokenization for streaming: text deltas as tokens arrive. The tokenizer itself is
+ * src/lib/model's ModelTokenizer (one implementation).
+ *
+ * Decoding one token at a time is wrong for real tokenizers: SentencePiece marks spaces with '▁'
+ * and its decoder strips the space at the start of a decoded run; byte-fallback and byte-level
+ * tokens carry parts of a multi-byte character. So, as vLLM and transformers' TextStreamer do, a
+ * short window of tokens is decoded at once, starting a few tokens back (seeded from the end of
+ * the prompt), and only the text past what the window already produced is emitted. A window whose
+ * text ends in U+FFFD (an incomplete UTF-8 sequence) waits for the next token.
  */
-import {Tokenizer} from '@huggingface/tokenizers';
-import type {ModelSpec} from './model-dir.js';
+import type {ModelTokenizer} from '../model/tokenizer.js';
 
-export class ModelTokenizer {
-  private readonly tok: Tokenizer;
-  /** Added (special) tokens by content, e.g. "<|end|>" -> 262. */
-  readonly special = new Map<string, number>();
+export {ModelTokenizer} from '../model/tokenizer.js';
 
-  constructor(spec: Pick<ModelSpec, 'tokenizerJson' | 'tokenizerConfig'>) {
-    this.tok = new Tokenizer(spec.tokenizerJson as never, spec.tokenizerConfig as never);
-    for (const t of (spec.tokenizerJson.added_tokens as Array<{id: number; content: string}> | undefined) ?? []) {
-      this.special.set(t.content, t.id);
-    }
+/** Prompt tokens kept as left context so the first generated token decodes with its space. */
+const CONTEXT_TOKENS = 5;
+
+export class IncrementalDecoder {
+  private ids: number[];
+  /** Start of the decode window. */
+  private prefix: number;
+  /** Tokens before this index have been emitted. */
+  private read: number;
+
+  constructor(
+    private readonly tok: ModelTokenizer,
+    promptIds: number[] = [],
+  ) {
+    this.ids = promptIds.slice(-CONTEXT_TOKENS);
+    this.prefix = 0;
+    this.read = this.ids.length;
   }
 
-  encode(text: string): number[] {
-    return this.tok.encode(text, {add_special_tokens: false}).ids;
+  private text(from: number, to: number): string {
+    return this.tok.decode(this.ids.slice(from, to), {skipSpecialTokens: true});
   }
 
-  decode(ids: number[]): string {
-    return this.tok.decode(ids, {skip_special_tokens: true});
+  push(id: number): string {
+    this.ids.push(id);
+    const before = this.text(this.prefix, this.read);
+    const now = this.text(this.prefix, this.ids.length);
+    if (now.length <= before.length || now.endsWith('\uFFFD')) return '';
+    // Keep the window short: the tokens just emitted become the left context of the next one.
+    this.prefix = this.read;
+    this.read = this.ids.length;
+    return now.startsWith(before) ? now.slice(before.length) : now.slice(commonPrefixLength(before, now));
+  }
+
+  /** Whatever is held back at the end (an incomplete character is emitted as U+FFFD). */
+  flush(): string {
+    if (this.read === this.ids.length) return '';
+    const before = this.text(this.prefix, this.read);
+    const now = this.text(this.prefix, this.ids.length);
+    this.prefix = this.read = this.ids.length;
+    return now.length > before.length ? now.slice(commonPrefixLength(before, now)) : '';
   }
 }
 
-/**
- * Turns tokens into text deltas. A byte-level model emits multi-byte characters over several
- * tokens, so tokens whose text ends in an incomplete UTF-8 sequence (decoded as U+FFFD) are held
- * back until the character completes.
- */
-export class IncrementalDecoder {
-  private pending: number[] = [];
-  constructor(private readonly tok: ModelTokenizer) {}
-
-  push(id: number): string {
-    this.pending.push(id);
-    const text = this.tok.decode(this.pending);
-    // Up to 3 continuation tokens may be needed for a 4-byte character.
-    if (text.endsWith('\uFFFD') && this.pending.length < 4) return '';
-    this.pending = [];
-    return text;
-  }
-
-  flush(): string {
-    if (this.pending.length === 0) return '';
-    const text = this.tok.decode(this.pending);
-    this.pending = [];
-    return text;
-  }
+function commonPrefixLength(a: string, b: string): number {
+  let i = 0;
+  while (i < a.length && i < b.length && a[i] === b[i]) i++;
+  return i;
 }

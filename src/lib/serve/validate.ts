@@ -29,15 +29,29 @@ const common = {
   ignore_eos: z.boolean().nullish(),
 };
 
+const topN = z.number().int('must be an integer').min(0, 'must be at least 0').max(20, 'must be at most 20');
+
 const chatSchema = z.object({
   ...common,
   messages: z.array(message).min(1, 'must hold at least one message').max(10_000),
   max_completion_tokens: tokens.nullish(),
+  logprobs: z.boolean().nullish(),
+  top_logprobs: topN.nullish(),
 });
 
+const tokenId = z.number().int().min(0);
 const completionSchema = z.object({
   ...common,
-  prompt: z.union([z.string(), z.array(z.string()).length(1, 'must hold exactly one prompt (batched prompts are not supported)')]),
+  // max_tokens 0 with echo scores the prompt without generating (lm-evaluation-harness).
+  max_tokens: z.number().int('must be an integer').min(0, 'must be at least 0').max(1_000_000, 'must be at most 1000000').nullish(),
+  prompt: z.union([
+    z.string(),
+    z.array(z.string()).length(1, 'must hold exactly one prompt (batched prompts are not supported)'),
+    z.array(tokenId).min(1),
+    z.array(z.array(tokenId).min(1)).length(1),
+  ]),
+  logprobs: topN.nullish(),
+  echo: z.boolean().nullish(),
 });
 
 export type Endpoint = 'chat' | 'completions';
@@ -48,7 +62,13 @@ export interface ParsedRequest {
   /** Chat messages, or the completion prompt. */
   messages?: ChatMessage[];
   prompt?: string;
+  /** A prompt given as token ids (used as they are: no BOS added). */
+  promptIds?: number[];
   maxTokens: number | null;
+  /** Log-probabilities asked for, with this many alternatives per token; null: none. */
+  logprobs: number | null;
+  /** Completions: the prompt comes back in front of the completion (and its tokens in logprobs). */
+  echo: boolean;
   temperature: number;
   topP: number;
   topK: number;
@@ -60,7 +80,7 @@ export interface ParsedRequest {
 }
 
 const UNION_EXPECTED: Record<string, string> = {
-  prompt: 'a string or an array holding one string',
+  prompt: 'a string, an array holding one string, an array of token ids, or an array holding one array of token ids',
   stop: 'a string or an array of up to 16 non-empty strings',
   content: 'a string, null, or an array of {type: "text", text} parts',
 };
@@ -96,14 +116,28 @@ export function parseRequest(endpoint: Endpoint, body: unknown): ParsedRequest {
     stream: d.stream ?? false,
     includeUsage: Boolean(d.stream_options?.include_usage),
     ignoreEos: Boolean(d.ignore_eos),
+    logprobs: null,
+    echo: false,
   };
   if (endpoint === 'chat') {
+    const c = r.data as z.output<typeof chatSchema>;
+    if (c.top_logprobs != null && !c.logprobs) throw badRequest("Invalid value for 'top_logprobs': it needs 'logprobs' set to true.", 'top_logprobs');
+    out.logprobs = c.logprobs ? (c.top_logprobs ?? 0) : null;
     out.messages = d.messages.map((m) => ({
       role: m.role,
       content: typeof m.content === 'string' ? m.content : (m.content ?? []).map((p) => p.text).join(''),
     }));
   } else {
-    out.prompt = typeof d.prompt === 'string' ? d.prompt : d.prompt[0]!;
+    const c = r.data as z.output<typeof completionSchema>;
+    const p = c.prompt;
+    if (typeof p === 'string') out.prompt = p;
+    else if (typeof p[0] === 'string') out.prompt = p[0];
+    else if (typeof p[0] === 'number') out.promptIds = p as number[];
+    else out.promptIds = (p as number[][])[0]!;
+    out.logprobs = c.logprobs ?? null;
+    out.echo = Boolean(c.echo);
+    if (out.stream && (out.logprobs !== null || out.echo)) throw badRequest("'logprobs' and 'echo' are not supported with 'stream': true.", 'stream');
   }
+  if (endpoint === 'chat' && out.stream && out.logprobs !== null) throw badRequest("'logprobs' is not supported with 'stream': true.", 'stream');
   return out;
 }

@@ -17,6 +17,13 @@ import type {Ledger} from '../ledger/ledger.js';
 declare const __LLMOPS_BUILD_ID__: string | undefined;
 const BUILD_ID = typeof __LLMOPS_BUILD_ID__ === 'string' ? __LLMOPS_BUILD_ID__ : undefined;
 
+/** The fix the CLI adds to a library's NOT_FOUND error, by what was not found (details.entity). */
+const NOT_FOUND_ADVICE: Record<string, string> = {
+  run: 'Try this: `llmops runs list` to see the run ids.',
+  deployment: 'Try this: `llmops deploy list`.',
+  lineage: 'Try this: `llmops runs list`, `llmops deploy list`, or the dataset id printed by `llmops data prep`.',
+};
+
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof BaseCommand)['baseFlags'] & T['flags']>;
 export type BaseArgs<T extends typeof Command> = Interfaces.InferredArgs<T['args']>;
 
@@ -93,12 +100,25 @@ export abstract class BaseCommand<T extends typeof Command = typeof Command> ext
   }
 
   protected async catch(err: Error & {exitCode?: number; oclif?: {exit?: number}}): Promise<unknown> {
+    if (!isLlmopsError(err)) {
+      // A full disk, a read-only folder or a damaged ledger is the user's to fix, not a bug.
+      const {ledgerStorageError, fileSystemError} = await import('../ledger/fs-errors.js');
+      const ledgerFile = this.openedLedgers.at(-1)?.file;
+      const sqlite = String((err as {code?: unknown}).code ?? '').startsWith('SQLITE_');
+      const mapped = (ledgerFile && sqlite ? ledgerStorageError(ledgerFile, err, 'writing') : undefined) ?? fileSystemError(err);
+      if (mapped) err = mapped;
+    }
     const json = this.jsonEnabled();
     let payload: Record<string, unknown>;
     let exitCode: number;
     if (isLlmopsError(err)) {
       exitCode = err.exitCode;
       payload = err.toJSON();
+      // The library says what was not found (details.entity); the CLI says where to look.
+      if (!payload.fix) {
+        const advice = NOT_FOUND_ADVICE[String(err.details?.entity)];
+        if (advice) payload.fix = advice;
+      }
     } else if (err.oclif?.exit !== undefined && err.oclif.exit !== 1) {
       // oclif's own user errors: parse failures (missing/unknown flags) exit 2.
       exitCode = err.oclif.exit === 2 ? ExitCode.USAGE : err.oclif.exit;

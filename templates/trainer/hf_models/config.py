@@ -123,6 +123,9 @@ def parse_config(d, where="config.json"):
         return _llama_like(d, where)
     if t == "gpt2":
         return _gpt2(d, where)
+    if t == "llmops-gpt":
+        raise ValueError(f"{where}: model_type \"llmops-gpt\" is llmops's own GPT, exported by trainer/export.py "
+                         "(already servable). Try this: re-export it by its run id")
     raise ValueError(f"{where}: model_type \"{t}\" is not supported by the llmops trainer "
                      f"(supported: {', '.join(FAMILIES)})")
 

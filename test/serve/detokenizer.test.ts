@@ -1,0 +1,51 @@
+/**
+ * Streaming text from real tokenizers: SentencePiece '▁' spaces and byte fallback (Phi-3/Llama 2),
+ * byte-level BPE (GPT-2). The reference is transformers.js decoding the whole sequence at once.
+ */
+import {describe, expect, it} from 'vitest';
+import {ModelTokenizer} from '../../src/lib/model/tokenizer.js';
+import {Sequence} from '../../src/lib/serve/sequence.js';
+import {IncrementalDecoder} from '../../src/lib/serve/tokenizer.js';
+import {fixtureFolder, referenceTokenizer} from '../model/fixtures.js';
+
+const PROMPT = 'Question: say something.\nAnswer:';
+const COMPLETIONS = [' Hello world, how are you?', ' 日本語のテキスト and ünïcödé 🦙🚀!', '\n\n  indented   spaces\tand tabs', ' a€b😀c', ' <|endoftext|> after'];
+
+describe('IncrementalDecoder on real tokenizers, against transformers.js decoding the whole text', () => {
+  for (const name of ['phi3', 'gpt2'] as const) {
+    it(`${name}: the streamed deltas join to exactly the completion's text, with no broken characters`, async () => {
+      const dir = fixtureFolder(name);
+      const tok = ModelTokenizer.fromFolder(dir);
+      const ref = await referenceTokenizer(dir);
+      const promptIds = tok.encode(PROMPT, {addSpecialTokens: true});
+      for (const completion of COMPLETIONS) {
+        const ids = ref.encode(PROMPT + completion, {add_special_tokens: true}).slice(promptIds.length);
+        const all = [...promptIds, ...ids];
+        const expected = ref.decode(all, {skip_special_tokens: true}).slice(ref.decode(promptIds, {skip_special_tokens: true}).length);
+        const d = new IncrementalDecoder(tok, promptIds);
+        const deltas = ids.map((id) => d.push(id));
+        deltas.push(d.flush());
+        expect(deltas.join(''), JSON.stringify(completion)).toBe(expected);
+        expect(deltas.some((p) => p.includes('\uFFFD'))).toBe(false);
+      }
+      // Byte fallback really is exercised: the llama is several tokens of bytes in Phi-3's vocabulary.
+      if (name === 'phi3') expect(tok.encode('🦙').length).toBeGreaterThan(1);
+    });
+  }
+
+  it('phi3: a stop string spanning tokens ends the stream before it, never sending its first half', () => {
+    const tok = ModelTokenizer.fromFolder(fixtureFolder('phi3'));
+    const promptIds = tok.encode(PROMPT, {addSpecialTokens: true});
+    const ids = tok.encode(PROMPT + ' Hello world, and more').slice(promptIds.length - 1);
+    const vocab = 32064;
+    const deltas: string[] = [];
+    const seq = new Sequence({promptIds, maxTokens: 50, sampling: {temperature: 0, topP: 1, topK: 0}, stop: ['lo wor'], onDelta: (t) => deltas.push(t)}, tok, new Set([32000]));
+    for (const id of ids) {
+      const logits = new Float32Array(vocab);
+      logits[id] = 1;
+      if (seq.accept(logits, 0, vocab) < 0) break;
+    }
+    expect(seq.finished).toBe('stop');
+    expect(deltas.join('')).toBe(' Hel');
+  });
+});
