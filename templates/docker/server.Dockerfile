@@ -28,6 +28,8 @@ RUN if [ -f package-lock.json ]; then npm ci --omit=dev --no-audit --no-fund --l
  # Build leftovers of better-sqlite3 (object files, the bundled SQLite sources) are not needed at run time.
  && rm -rf node_modules/better-sqlite3/build/Release/obj* node_modules/better-sqlite3/build/Release/.deps \
       node_modules/better-sqlite3/deps node_modules/better-sqlite3/src
+# ...and the platform folders left empty by that (darwin, win32).
+RUN find node_modules/onnxruntime-node/bin -mindepth 2 -maxdepth 2 -type d -empty -delete
 # The CLI itself last: a rebuilt llmops does not invalidate the dependency layer above.
 ADD llmops.tgz /opt/
 RUN mv /opt/package/* /opt/llmops/ && rm -rf /opt/package

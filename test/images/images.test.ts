@@ -22,6 +22,7 @@ const TRAINER = `llmops-trainer:${VERSION}`;
 let project: {dir: string; dbFile: string; datasetId: string};
 let built: any;
 let model: {modelDir: string; runDir: string; runId: string};
+const mine: string[] = [];
 
 describe.skipIf(why !== '')(`container images with a real docker${why ? ` (skipped: ${why})` : ''}`, () => {
   beforeAll(async () => {
@@ -35,8 +36,9 @@ describe.skipIf(why !== '')(`container images with a real docker${why ? ` (skipp
     built = r.json;
   }, 1_600_000);
 
+  // Only this file's containers: another test run may share the daemon.
   afterAll(() => {
-    for (const c of llmopsContainers()) execFileSync('docker', ['rm', '-f', c], {stdio: 'ignore'});
+    for (const label of mine) for (const c of llmopsContainers(label)) execFileSync('docker', ['rm', '-f', c], {stdio: 'ignore'});
   });
 
   it('image build: both images, labelled, measured, recorded in the ledger; the server non-root with only its platform\'s onnxruntime', () => {
@@ -71,6 +73,7 @@ describe.skipIf(why !== '')(`container images with a real docker${why ? ` (skipp
     expect(up.code, up.stderr).toBe(0);
     expect(up.json).toMatchObject({name: 'boxed', status: 'running', target: 'docker', host: '127.0.0.1', modelRunId: model.runId});
     const container = `llmops-${up.json.id}`;
+    mine.push(`dev.llmops.deployment=${up.json.id}`);
     try {
       expect(llmopsContainers(`dev.llmops.deployment=${up.json.id}`)).toEqual([container]);
       // Published on loopback only.
@@ -104,7 +107,7 @@ describe.skipIf(why !== '')(`container images with a real docker${why ? ` (skipp
       expect(stop.code, stop.stderr).toBe(0);
       expect(stop.json).toMatchObject({wasRunning: true, killed: false, deployment: {status: 'stopped', requests: 2}});
     }
-    expect(llmopsContainers()).toEqual([]);
+    expect(llmopsContainers(`dev.llmops.deployment=${up.json.id}`)).toEqual([]);
     // The server recorded its own stop and serving cost in the project's ledger.
     withLedger(project.dbFile, (l) => {
       const row = l.findDeployment('boxed')!;
@@ -117,6 +120,7 @@ describe.skipIf(why !== '')(`container images with a real docker${why ? ` (skipp
     const r = await runCli(['train', '--backend', 'box', '--max-steps', '12', '--json'], {cwd: project.dir, timeoutMs: 280_000});
     expect(r.code, r.stderr.slice(-2000) + r.stdout.slice(-2000)).toBe(0);
     expect(r.json).toMatchObject({status: 'succeeded', backend: 'box'});
+    mine.push(`dev.llmops.run=${r.json.id}`);
     const run = withLedger(project.dbFile, (l) => l.getRun(r.json.id));
     expect(run.backend_type).toBe('docker');
     expect(existsSync(path.join(run.run_dir, 'model', 'onnx', 'model.onnx'))).toBe(true);
@@ -125,13 +129,31 @@ describe.skipIf(why !== '')(`container images with a real docker${why ? ` (skipp
       expect(l.metricSeries(run.id, 'loss').at(-1)!.step).toBe(12);
       expect(l.events(run.id).some((e) => e.type === 'checkpoint')).toBe(true);
     });
-    expect(llmopsContainers()).toEqual([]);
+    expect(llmopsContainers(`dev.llmops.run=${run.id}`)).toEqual([]);
+  }, 300_000);
+
+  it('the attached CLI killed with -9 during a docker run: the supervisor carries on and the run succeeds', async () => {
+    const {spawnCli} = await import('../helpers/cli.js');
+    const {waitFor, latestRun, maxStep} = await import('../runtime/helpers.js');
+    const before = latestRun(project.dbFile)?.id;
+    const cli = spawnCli(['train', '--backend', 'box', '--max-steps', '25'], {cwd: project.dir});
+    const run = await waitFor('the docker run to start', () => {
+      const r = latestRun(project.dbFile);
+      return r && r.id !== before && r.status === 'running' ? r : undefined;
+    }, 120_000);
+    mine.push(`dev.llmops.run=${run.id}`);
+    cli.kill('SIGKILL');
+    const final = await waitFinal(project.dbFile, run.id, 200_000);
+    expect(final.status).toBe('succeeded');
+    expect(maxStep(project.dbFile, run.id)).toBe(25);
+    expect(llmopsContainers(`dev.llmops.run=${run.id}`)).toEqual([]);
   }, 300_000);
 
   it('runs stop of a docker run stops its container; --resume continues in a new one', async () => {
     const r = await runCli(['train', '--backend', 'box', '--max-steps', '100000', '--detach', '--json'], {cwd: project.dir});
     expect(r.code, r.stderr).toBe(0);
     const id = r.json.id as string;
+    mine.push(`dev.llmops.run=${id}`);
     const {waitFor, maxStep} = await import('../runtime/helpers.js');
     await waitFor('a few steps in the container', () => maxStep(project.dbFile, id) >= 3, 120_000);
     expect(llmopsContainers(`dev.llmops.run=${id}`)).toEqual([`llmops-${id}`]);

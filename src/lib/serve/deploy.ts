@@ -202,7 +202,11 @@ async function serveAttached(
     p.progress(`Loading the model from ${model.dir}...`);
     await Promise.race([server.ready, stopped]);
     ledger.updateDeployment(id, {status: 'running', started_at: nowIso()});
-    p.progress(`llmops: serving ${p.name} at ${server.url} (OpenAI API under ${server.url}/v1). Ctrl-C stops it.`);
+    p.progress(
+      p.publishedOn
+        ? `llmops: serving ${p.name} on port ${server.port} of this container (published on ${p.publishedOn} by the host; OpenAI API under /v1).`
+        : `llmops: serving ${p.name} at ${server.url} (OpenAI API under ${server.url}/v1). Ctrl-C stops it.`,
+    );
   } catch (error) {
     await server?.close();
     ledger.updateDeployment(id, {status: 'failed', stopped_at: nowIso()});
