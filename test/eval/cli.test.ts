@@ -26,8 +26,8 @@ beforeAll(async () => {
   }
   const l = Ledger.open(path.join(dir, '.llmops', 'llmops.db'));
   l.upsertDataset({id: 'ds-eval', path: ds, manifestSha256: 'b'.repeat(64), manifest: {inputs: []}, records: 3, kind: 'text'});
-  l.insertRun({id: 'r-base', kind: 'train', status: 'succeeded', backend: 'local', backendType: 'local', runDir: path.join(dir, 'runs', 'r-base'), datasetId: 'ds-eval', spec: {}});
-  l.insertRun({id: 'r-ft', kind: 'finetune', status: 'succeeded', backend: 'local', backendType: 'local', runDir: path.join(dir, 'runs', 'r-ft'), datasetId: 'ds-eval', parentRunId: 'r-base', spec: {}});
+  l.insertRun({id: 'r-base', kind: 'train', status: 'succeeded', backend: 'local', backendType: 'local', runDir: path.join(dir, 'runs', 'r-base'), datasetId: 'ds-eval', spec: {command: ['python3', 'trainer/train.py']}});
+  l.insertRun({id: 'r-ft', kind: 'finetune', status: 'succeeded', backend: 'local', backendType: 'local', runDir: path.join(dir, 'runs', 'r-ft'), datasetId: 'ds-eval', parentRunId: 'r-base', spec: {command: ['python3', 'trainer/train.py']}});
   l.insertDeployment({id: 'dep-1', name: 'demo', status: 'stopped', model_run_id: 'r-ft', model_dir: path.join(dir, 'runs', 'r-ft', 'model'), target: 'local', host: '127.0.0.1', port: 1, url: 'http://127.0.0.1:1', pid: null, log_path: null, price_per_hour: 0, config_json: '{}'});
   l.close();
 }, 300_000);
@@ -59,6 +59,7 @@ describe('llmops eval', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/pairs\s+pct_stereotype\s+[\d.]+\s+12/);
     const show = await runCli(['runs', 'show', 'r-ft', '--json'], {cwd: dir});
+    expect(show.code, show.stdout + show.stderr).toBe(0);
     const metrics = show.json.evals.map((e: any) => `${e.suite}/${e.metric}`);
     expect(metrics).toEqual(expect.arrayContaining(['perplexity/perplexity', 'perplexity/bits_per_byte', 'pairs/pct_stereotype', 'pairs/pct_stereotype[gender]']));
     expect(show.json.evals.find((e: any) => e.metric === 'pct_stereotype').n).toBe(12);
