@@ -135,10 +135,10 @@ function toProblems(
     line: pos?.line,
     column: pos?.col,
     path: keyPath.join('.'),
-    message: issueMessage(issue),
+    message: issueMessage(issue, found),
     found: found === undefined ? 'nothing' : describe(found),
   };
-  const expected = expectedOf(issue);
+  const expected = expectedOf(issue, isIntegerAt(issue.path, raw));
   if (expected) problem.expected = expected;
   if (issue.code === 'invalid_union' && keyPath.at(-1) === 'type' && typeof found === 'string') {
     problem.didYouMean = closest(found, ['local', 'ssh', 'slurm', 'kubernetes', 'docker']);
@@ -198,9 +198,20 @@ function getAt(raw: unknown, p: (string | number)[]): unknown {
 }
 
 function knownKeys(p: PropertyKey[], raw: unknown): string[] {
-  // Walk the zod schema along the path to list the keys that are allowed there.
+  const shape = (unwrap(schemaAt(p, raw)) as {shape?: Record<string, unknown>} | undefined)?.shape;
+  return shape ? Object.keys(shape) : [];
+}
+
+/** Whether the schema at `p` is an integer (zod reports a string given for `z.number().int()` as "expected number"). */
+function isIntegerAt(p: PropertyKey[], raw: unknown): boolean {
+  const s = unwrap(schemaAt(p, raw)) as {format?: string | null; def?: {type?: string}} | undefined;
+  return s?.def?.type === 'number' && /int/.test(s.format ?? '');
+}
+
+/** The zod schema at a key path, or undefined when the path leaves the schema. */
+function schemaAt(p: PropertyKey[], raw: unknown): unknown {
   let schema: unknown = configSchema;
-  for (const seg of p) {
+  for (const [i, seg] of p.entries()) {
     schema = unwrap(schema);
     const shape = (schema as {shape?: Record<string, unknown>}).shape;
     if (shape && typeof seg === 'string' && seg in shape) {
@@ -212,7 +223,7 @@ function knownKeys(p: PropertyKey[], raw: unknown): string[] {
     if (def?.valueType) {
       schema = def.valueType;
       const union = unwrap(schema) as {def?: {options?: unknown[]}};
-      const data = getAt(raw, p.slice(0, p.indexOf(seg) + 1) as (string | number)[]) as {type?: string} | undefined;
+      const data = getAt(raw, p.slice(0, i + 1) as (string | number)[]) as {type?: string} | undefined;
       const opt = union.def?.options?.find((o) => {
         const shape2 = (unwrap(o) as {shape?: Record<string, {def?: {values?: unknown[]}}>}).shape;
         return shape2?.type?.def?.values?.includes(data?.type);
@@ -220,10 +231,9 @@ function knownKeys(p: PropertyKey[], raw: unknown): string[] {
       if (opt) schema = opt;
       continue;
     }
-    return [];
+    return undefined;
   }
-  const shape = (unwrap(schema) as {shape?: Record<string, unknown>}).shape;
-  return shape ? Object.keys(shape) : [];
+  return schema;
 }
 
 function unwrap(schema: unknown): unknown {
@@ -232,10 +242,11 @@ function unwrap(schema: unknown): unknown {
   return s;
 }
 
-function issueMessage(issue: z.core.$ZodIssue): string {
+// zod 4 leaves `issue.input` unset unless asked, so whether the key is missing comes from the data.
+function issueMessage(issue: z.core.$ZodIssue, found: unknown): string {
   switch (issue.code) {
     case 'invalid_type': {
-      return issue.input === undefined ? 'required key is missing' : 'wrong type';
+      return found === undefined ? 'required key is missing' : 'wrong type';
     }
     case 'invalid_value': {
       return 'not one of the allowed values';
@@ -256,10 +267,10 @@ function issueMessage(issue: z.core.$ZodIssue): string {
   }
 }
 
-function expectedOf(issue: z.core.$ZodIssue): string | undefined {
+function expectedOf(issue: z.core.$ZodIssue, integer = false): string | undefined {
   switch (issue.code) {
     case 'invalid_type': {
-      return issue.expected === 'int' ? 'an integer' : `${/^[aeiou]/.test(issue.expected) ? 'an' : 'a'} ${issue.expected}`;
+      return issue.expected === 'int' || (issue.expected === 'number' && integer) ? 'an integer' : `${/^[aeiou]/.test(issue.expected) ? 'an' : 'a'} ${issue.expected}`;
     }
     case 'invalid_value': {
       return `one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
