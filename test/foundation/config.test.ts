@@ -105,6 +105,23 @@ describe('config commands (real CLI)', () => {
     expect(r.stderr).not.toContain('required');
   });
 
+  it('a YAML syntax error shows file:line:col, the parser message and the offending line with a caret', async () => {
+    const dir = tempDir();
+    writeFileSync(path.join(dir, 'llmops.yaml'), 'name: x\ndata:\n  inputs: [a.jsonl, b.jsonl\n\n');
+    const r = await runCli(['config', 'show'], {cwd: dir});
+    expect(r.code).toBe(3);
+    const file = path.join(dir, 'llmops.yaml');
+    expect(r.stderr).toContain(`${file}:3:28: YAML syntax error: Flow sequence in block collection must be sufficiently indented and end with a ]`);
+    expect(r.stderr).toContain('3 |   inputs: [a.jsonl, b.jsonl\n');
+    expect(r.stderr).toContain(`  | ${' '.repeat(27)}^`);
+    expect(r.stderr).toContain('close every [ and {');
+    expect(r.stderr).not.toContain('(root)');
+    expect(r.stderr).not.toContain('config schema');
+    const json = await runCli(['config', 'show', '--json'], {cwd: dir});
+    expect(json.code).toBe(3);
+    expect(json.json.error.details.problems[0]).toMatchObject({line: 3, column: 28, path: ''});
+  });
+
   it('config schema prints a JSON Schema', async () => {
     const r = await runCli(['config', 'schema']);
     expect(r.code).toBe(0);

@@ -70,14 +70,7 @@ export function loadConfig(opts: LoadOptions = {}): LoadedConfig {
 export function parseConfigText(text: string, file = CONFIG_FILE, opts: {root?: string} = {}): LlmopsConfig {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, {lineCounter, prettyErrors: false, uniqueKeys: true});
-  if (doc.errors.length > 0) {
-    throw new ConfigError(
-      doc.errors.map((e) => {
-        const pos = lineCounter.linePos(e.pos[0]);
-        return {file, line: pos?.line, column: pos?.col, path: '', message: `YAML syntax error: ${e.message.split('\n')[0]}`};
-      }),
-    );
-  }
+  if (doc.errors.length > 0) throw yamlSyntaxError(doc, text, lineCounter, file);
   const raw: unknown = doc.toJS() ?? {};
   if (typeof raw !== 'object' || Array.isArray(raw)) {
     throw new ConfigError([{file, line: 1, path: '', message: 'the file must be a mapping of keys', expected: 'a mapping', found: describe(raw)}]);
@@ -93,6 +86,31 @@ export function parseConfigText(text: string, file = CONFIG_FILE, opts: {root?: 
     .flatMap((issue) => toProblems(issue, doc, lineCounter, file, raw))
     .sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0));
   throw new ConfigError(problems);
+}
+
+/**
+ * The parser's first errors (later ones mostly follow from the first), each with the offending line
+ * and a caret. An unclosed `[` or `{` is only noticed where the file ends, so a position on a blank
+ * line or past the end moves back to the end of the last non-blank line before it.
+ */
+function yamlSyntaxError(doc: Document, text: string, lc: LineCounter, file: string): ConfigError {
+  const lines = text.split(/\r?\n/);
+  const seen = new Set<number>();
+  const errors = doc.errors.filter((e) => !seen.has(e.pos[0]) && seen.add(e.pos[0])).slice(0, 3);
+  const problems = errors.map((e): ConfigProblem => {
+    let {line, col} = lc.linePos(e.pos[0]);
+    while (line > 1 && !(lines[line - 1] ?? '').trim()) {
+      line -= 1;
+      col = (lines[line - 1] ?? '').length + 1;
+    }
+    const src = lines[line - 1] ?? '';
+    const gutter = String(line);
+    const excerpt = `${gutter} | ${src}\n${' '.repeat(gutter.length)} | ${' '.repeat(Math.max(0, col - 1))}^`;
+    return {file, line, column: col, path: '', message: `YAML syntax error: ${e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`, excerpt};
+  });
+  return new ConfigError(problems, {
+    fix: 'Try this: fix the line shown: indent with spaces, close every [ and {, and quote values that contain ": " or " #".',
+  });
 }
 
 function toProblems(
