@@ -51,7 +51,7 @@ describe('trainer: bad specs fail clearly', () => {
     mkdirSync(base);
     writeFileSync(path.join(base, 'config.json'), JSON.stringify({model_type: 'llama'}));
     const r = await runTrainer(makeSpec(root, 'r', makeTextDataset(root, 10), {
-      kind: 'finetune', finetune: {base, method: 'lora'},
+      kind: 'finetune', finetune: {base, method: 'lora', lora: {r: 8, alpha: 16, dropout: 0, targets: ['q_proj', 'v_proj']}},
     }));
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(`${path.join(base, 'config.json')}: key "hidden_size" is required for model_type "llama"`);

@@ -1,5 +1,5 @@
 /** The manifest of a prepared dataset (manifest.json): deterministic, no timestamps or timings. */
-import type {PiiCounts} from './pii.js';
+import type {PiiCounts} from '../util/pii.js';
 import type {TokenStats} from './tokens.js';
 import type {RuleTally} from './rule-tally.js';
 

@@ -18,7 +18,7 @@ import type {Ledger} from '../ledger/ledger.js';
 import {renderCard} from './card.js';
 import {MANIFEST_VERSION, type Manifest, type PrepParams} from './manifest.js';
 import {effectiveThreshold, jaccard, optimalLsh, sortedSet} from './minhash.js';
-import type {PiiCounts, PiiType} from './pii.js';
+import type {PiiCounts, PiiType} from '../util/pii.js';
 import {checkOutDir, DATASET_MARKER, writeMarker} from './out-dir.js';
 import {OrderedPool} from './pool.js';
 import {FORMATS, KINDS, type PackedBatch, type ProcessOptions} from './process.js';

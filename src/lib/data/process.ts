@@ -14,7 +14,7 @@ import {detectLanguage} from './language.js';
 import {bandHashes, shinglesOf, signature} from './minhash.js';
 import {textStats, type TextStats} from './textstats.js';
 import {normalizeKnown, normalizeText, type NormalizeOptions} from './normalize.js';
-import {scanPii, secretHint, type PiiCounts, type PiiType} from './pii.js';
+import {scanPii, secretHint, type PiiCounts, type PiiType} from '../util/pii.js';
 import {checkQuality, type QualityOptions} from './quality.js';
 import {checkSft} from './sft-rules.js';
 import {ChatTemplateError, modelEncoder, type RecordEncoder} from './model-tokens.js';

@@ -11,7 +11,7 @@
  * unigrams of letters/digits, 2..24 characters.
  */
 
-import {entropyBits, PII_TYPES, scanPii} from '../data/pii.js';
+import {entropyBits, PII_TYPES, scanPii} from '../util/pii.js';
 
 export const PROFILE_VERSION = 1;
 /** Fixed length bin edges (chars), so reference and traffic are binned the same way. */

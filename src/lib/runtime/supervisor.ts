@@ -9,7 +9,7 @@ import path from 'node:path';
 import type {LoadedConfig} from '../config/load.js';
 import {billToTimestamps} from '../cost/bill.js';
 import {CostMeter} from '../cost/meter.js';
-import {formatUsd} from '../ui/output.js';
+import {formatUsd} from '../util/format.js';
 import type {LeaseHolder} from '../ledger/lease-store.js';
 import type {Ledger, RunRow, RunStatus} from '../ledger/ledger.js';
 import {FINAL_STATUSES} from '../ledger/ledger.js';

@@ -1,5 +1,5 @@
 /**
- * What a secret looks like, in one place: data prep's PII stage (data/pii.ts), the drift profile of
+ * What a secret looks like, in one place: data prep's PII stage (util/pii.ts), the drift profile of
  * served prompts (monitor/profile.ts) and `config show` (config/mask.ts) all use these patterns.
  */
 

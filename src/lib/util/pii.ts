@@ -6,9 +6,9 @@
  * Found values never leave this module: callers get the redacted text and counts per type.
  */
 import {isIPv6} from 'node:net';
-import {awsSecretLike, PASSWORD_RE, SECRET_PATTERNS} from '../util/secrets.js';
+import {awsSecretLike, PASSWORD_RE, SECRET_PATTERNS} from './secrets.js';
 
-export {entropyBits} from '../util/secrets.js';
+export {entropyBits} from './secrets.js';
 
 export type PiiType = 'email' | 'phone' | 'ip' | 'credit_card' | 'ssn' | 'iban' | 'secret';
 export const PII_TYPES: readonly PiiType[] = ['secret', 'email', 'iban', 'credit_card', 'ssn', 'phone', 'ip'];
