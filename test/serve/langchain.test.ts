@@ -86,7 +86,9 @@ describe('LangChain ChatOpenAI against llmops deploy', () => {
     expect(long.text.length).toBeGreaterThanOrEqual(3);
     const stop = long.text.slice(1, 3);
     const cut = await chat({maxTokens: 16}).invoke('say the', {stop: [stop]});
-    expect(cut.content).toBe(long.text.slice(0, long.text.indexOf(stop)));
+    const expected = long.text.slice(0, long.text.indexOf(stop));
+    expect(expected.length).toBeLessThan(long.text.length);
+    expect(cut.content).toBe(expected);
     expect(cut.content).toBe((await raw('say the', {max_tokens: 16, stop: [stop]})).text);
     expect(cut.response_metadata.finish_reason).toBe('stop');
   });
