@@ -93,6 +93,8 @@ export interface ConfigProblem {
   expected?: string;
   found?: string;
   didYouMean?: string;
+  /** The offending source line with a caret under the column (YAML syntax errors). */
+  excerpt?: string;
 }
 
 export class ConfigError extends LlmopsError {
@@ -111,10 +113,11 @@ export class ConfigError extends LlmopsError {
 
 export function formatConfigProblem(p: ConfigProblem): string {
   const where = `${p.file}${p.line ? `:${p.line}${p.column ? `:${p.column}` : ''}` : ''}`;
-  let s = `${where} ${p.path || '(root)'}: ${p.message}`;
+  let s = `${where}${p.path ? ` ${p.path}` : ''}: ${p.message}`;
   if (p.expected) s += `; expected ${p.expected}`;
   if (p.found !== undefined) s += `, found ${p.found}`;
   if (p.didYouMean) s += ` (did you mean "${p.didYouMean}"?)`;
+  if (p.excerpt) s += `\n${p.excerpt.replace(/^/gm, '      ')}`;
   return s;
 }
 

@@ -37,7 +37,7 @@ describe('llmops.yaml', () => {
     expect(ps).toHaveLength(4);
     expect(ps[0]).toMatchObject({line: 3, path: 'data.splt', message: 'unknown key', didYouMean: 'split'});
     expect(ps[1]).toMatchObject({line: 5, path: 'data.dedup.threshold', expected: '<= 1', found: 'number 1.5'});
-    expect(ps[2]).toMatchObject({line: 7, path: 'train.max_steps', expected: 'a number', found: 'the string "many"'});
+    expect(ps[2]).toMatchObject({line: 7, path: 'train.max_steps', message: 'wrong type', expected: 'an integer', found: 'the string "many"'});
     expect(ps[3]).toMatchObject({line: 9, path: 'backends.box.type', didYouMean: 'ssh'});
   });
 
@@ -91,6 +91,35 @@ describe('config commands (real CLI)', () => {
     expect(json.code).toBe(3);
     expect(json.json.error).toMatchObject({code: 'CONFIG', exitCode: 3});
     expect(json.json.error.details.problems[0]).toMatchObject({line: 3, path: 'deploy.prot'});
+  });
+
+  it('a value of the wrong type says what was expected and what was found, not that the key is missing', async () => {
+    const dir = tempDir();
+    writeFileSync(path.join(dir, 'llmops.yaml'), 'name: x\ndeploy:\n  port: "abc"\ndata:\n  split:\n    seed: 1.5\n  dedup:\n    threshold: fast\n');
+    const r = await runCli(['config', 'show'], {cwd: dir});
+    expect(r.code).toBe(3);
+    const file = path.join(dir, 'llmops.yaml');
+    expect(r.stderr).toContain(`${file}:3:9 deploy.port: wrong type; expected an integer, found the string "abc"`);
+    expect(r.stderr).toContain(`${file}:6:11 data.split.seed: wrong type; expected an integer, found number 1.5`);
+    expect(r.stderr).toContain(`${file}:8:16 data.dedup.threshold: wrong type; expected a number, found the string "fast"`);
+    expect(r.stderr).not.toContain('required');
+  });
+
+  it('a YAML syntax error shows file:line:col, the parser message and the offending line with a caret', async () => {
+    const dir = tempDir();
+    writeFileSync(path.join(dir, 'llmops.yaml'), 'name: x\ndata:\n  inputs: [a.jsonl, b.jsonl\n\n');
+    const r = await runCli(['config', 'show'], {cwd: dir});
+    expect(r.code).toBe(3);
+    const file = path.join(dir, 'llmops.yaml');
+    expect(r.stderr).toContain(`${file}:3:28: YAML syntax error: Flow sequence in block collection must be sufficiently indented and end with a ]`);
+    expect(r.stderr).toContain('3 |   inputs: [a.jsonl, b.jsonl\n');
+    expect(r.stderr).toContain(`  | ${' '.repeat(27)}^`);
+    expect(r.stderr).toContain('close every [ and {');
+    expect(r.stderr).not.toContain('(root)');
+    expect(r.stderr).not.toContain('config schema');
+    const json = await runCli(['config', 'show', '--json'], {cwd: dir});
+    expect(json.code).toBe(3);
+    expect(json.json.error.details.problems[0]).toMatchObject({line: 3, column: 28, path: ''});
   });
 
   it('config schema prints a JSON Schema', async () => {

@@ -70,14 +70,7 @@ export function loadConfig(opts: LoadOptions = {}): LoadedConfig {
 export function parseConfigText(text: string, file = CONFIG_FILE, opts: {root?: string} = {}): LlmopsConfig {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, {lineCounter, prettyErrors: false, uniqueKeys: true});
-  if (doc.errors.length > 0) {
-    throw new ConfigError(
-      doc.errors.map((e) => {
-        const pos = lineCounter.linePos(e.pos[0]);
-        return {file, line: pos?.line, column: pos?.col, path: '', message: `YAML syntax error: ${e.message.split('\n')[0]}`};
-      }),
-    );
-  }
+  if (doc.errors.length > 0) throw yamlSyntaxError(doc, text, lineCounter, file);
   const raw: unknown = doc.toJS() ?? {};
   if (typeof raw !== 'object' || Array.isArray(raw)) {
     throw new ConfigError([{file, line: 1, path: '', message: 'the file must be a mapping of keys', expected: 'a mapping', found: describe(raw)}]);
@@ -93,6 +86,31 @@ export function parseConfigText(text: string, file = CONFIG_FILE, opts: {root?: 
     .flatMap((issue) => toProblems(issue, doc, lineCounter, file, raw))
     .sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.column ?? 0) - (b.column ?? 0));
   throw new ConfigError(problems);
+}
+
+/**
+ * The parser's first errors (later ones mostly follow from the first), each with the offending line
+ * and a caret. An unclosed `[` or `{` is only noticed where the file ends, so a position on a blank
+ * line or past the end moves back to the end of the last non-blank line before it.
+ */
+function yamlSyntaxError(doc: Document, text: string, lc: LineCounter, file: string): ConfigError {
+  const lines = text.split(/\r?\n/);
+  const seen = new Set<number>();
+  const errors = doc.errors.filter((e) => !seen.has(e.pos[0]) && seen.add(e.pos[0])).slice(0, 3);
+  const problems = errors.map((e): ConfigProblem => {
+    let {line, col} = lc.linePos(e.pos[0]);
+    while (line > 1 && !(lines[line - 1] ?? '').trim()) {
+      line -= 1;
+      col = (lines[line - 1] ?? '').length + 1;
+    }
+    const src = lines[line - 1] ?? '';
+    const gutter = String(line);
+    const excerpt = `${gutter} | ${src}\n${' '.repeat(gutter.length)} | ${' '.repeat(Math.max(0, col - 1))}^`;
+    return {file, line, column: col, path: '', message: `YAML syntax error: ${e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`, excerpt};
+  });
+  return new ConfigError(problems, {
+    fix: 'Try this: fix the line shown: indent with spaces, close every [ and {, and quote values that contain ": " or " #".',
+  });
 }
 
 function toProblems(
@@ -135,10 +153,10 @@ function toProblems(
     line: pos?.line,
     column: pos?.col,
     path: keyPath.join('.'),
-    message: issueMessage(issue),
+    message: issueMessage(issue, found),
     found: found === undefined ? 'nothing' : describe(found),
   };
-  const expected = expectedOf(issue);
+  const expected = expectedOf(issue, isIntegerAt(issue.path, raw));
   if (expected) problem.expected = expected;
   if (issue.code === 'invalid_union' && keyPath.at(-1) === 'type' && typeof found === 'string') {
     problem.didYouMean = closest(found, ['local', 'ssh', 'slurm', 'kubernetes', 'docker']);
@@ -198,9 +216,20 @@ function getAt(raw: unknown, p: (string | number)[]): unknown {
 }
 
 function knownKeys(p: PropertyKey[], raw: unknown): string[] {
-  // Walk the zod schema along the path to list the keys that are allowed there.
+  const shape = (unwrap(schemaAt(p, raw)) as {shape?: Record<string, unknown>} | undefined)?.shape;
+  return shape ? Object.keys(shape) : [];
+}
+
+/** Whether the schema at `p` is an integer (zod reports a string given for `z.number().int()` as "expected number"). */
+function isIntegerAt(p: PropertyKey[], raw: unknown): boolean {
+  const s = unwrap(schemaAt(p, raw)) as {format?: string | null; def?: {type?: string}} | undefined;
+  return s?.def?.type === 'number' && /int/.test(s.format ?? '');
+}
+
+/** The zod schema at a key path, or undefined when the path leaves the schema. */
+function schemaAt(p: PropertyKey[], raw: unknown): unknown {
   let schema: unknown = configSchema;
-  for (const seg of p) {
+  for (const [i, seg] of p.entries()) {
     schema = unwrap(schema);
     const shape = (schema as {shape?: Record<string, unknown>}).shape;
     if (shape && typeof seg === 'string' && seg in shape) {
@@ -212,7 +241,7 @@ function knownKeys(p: PropertyKey[], raw: unknown): string[] {
     if (def?.valueType) {
       schema = def.valueType;
       const union = unwrap(schema) as {def?: {options?: unknown[]}};
-      const data = getAt(raw, p.slice(0, p.indexOf(seg) + 1) as (string | number)[]) as {type?: string} | undefined;
+      const data = getAt(raw, p.slice(0, i + 1) as (string | number)[]) as {type?: string} | undefined;
       const opt = union.def?.options?.find((o) => {
         const shape2 = (unwrap(o) as {shape?: Record<string, {def?: {values?: unknown[]}}>}).shape;
         return shape2?.type?.def?.values?.includes(data?.type);
@@ -220,10 +249,9 @@ function knownKeys(p: PropertyKey[], raw: unknown): string[] {
       if (opt) schema = opt;
       continue;
     }
-    return [];
+    return undefined;
   }
-  const shape = (unwrap(schema) as {shape?: Record<string, unknown>}).shape;
-  return shape ? Object.keys(shape) : [];
+  return schema;
 }
 
 function unwrap(schema: unknown): unknown {
@@ -232,10 +260,11 @@ function unwrap(schema: unknown): unknown {
   return s;
 }
 
-function issueMessage(issue: z.core.$ZodIssue): string {
+// zod 4 leaves `issue.input` unset unless asked, so whether the key is missing comes from the data.
+function issueMessage(issue: z.core.$ZodIssue, found: unknown): string {
   switch (issue.code) {
     case 'invalid_type': {
-      return issue.input === undefined ? 'required key is missing' : 'wrong type';
+      return found === undefined ? 'required key is missing' : 'wrong type';
     }
     case 'invalid_value': {
       return 'not one of the allowed values';
@@ -256,10 +285,10 @@ function issueMessage(issue: z.core.$ZodIssue): string {
   }
 }
 
-function expectedOf(issue: z.core.$ZodIssue): string | undefined {
+function expectedOf(issue: z.core.$ZodIssue, integer = false): string | undefined {
   switch (issue.code) {
     case 'invalid_type': {
-      return issue.expected === 'int' ? 'an integer' : `${/^[aeiou]/.test(issue.expected) ? 'an' : 'a'} ${issue.expected}`;
+      return issue.expected === 'int' || (issue.expected === 'number' && integer) ? 'an integer' : `${/^[aeiou]/.test(issue.expected) ? 'an' : 'a'} ${issue.expected}`;
     }
     case 'invalid_value': {
       return `one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;

@@ -204,3 +204,18 @@ export function migrate(db: Database): number {
 export function schemaVersion(db: Database): number {
   return db.pragma('user_version', {simple: true}) as number;
 }
+
+/**
+ * The schema version written in a ledger file, read without creating, migrating or locking it;
+ * null when there is no file (`llmops version` reports it for bug reports and must never fail).
+ */
+export function fileSchemaVersion(file: string): number | null {
+  if (!existsSync(file)) return null;
+  checkHeader(file);
+  const db = new (sqlite())(file, {readonly: true, fileMustExist: true, ...nativeBinding()});
+  try {
+    return schemaVersion(db);
+  } finally {
+    db.close();
+  }
+}

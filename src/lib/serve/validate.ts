@@ -85,13 +85,23 @@ const UNION_EXPECTED: Record<string, string> = {
   content: 'a string, null, or an array of {type: "text", text} parts',
 };
 
-function firstIssue(error: z.ZodError): ApiError {
+/** What the request held at `p` (zod 4 leaves `issue.input` unset, so "missing" must come from the body). */
+function valueAt(body: unknown, p: PropertyKey[]): unknown {
+  let cur = body;
+  for (const k of p) cur = cur !== null && typeof cur === 'object' ? (cur as Record<PropertyKey, unknown>)[k] : undefined;
+  return cur;
+}
+
+function firstIssue(error: z.ZodError, body: unknown): ApiError {
   const issue = error.issues[0]!;
   const param = issue.path.map(String).join('.') || null;
   let msg = issue.message;
   const last = String(issue.path.at(-1) ?? '');
   if (issue.code === 'invalid_union') msg = `expected ${UNION_EXPECTED[last] ?? 'another type'}`;
-  else if (issue.code === 'invalid_type') msg = `expected ${issue.expected}${issue.input === undefined ? ' (the field is required)' : ''}`;
+  else if (issue.code === 'invalid_type') {
+    const found = valueAt(body, issue.path);
+    msg = `expected ${issue.expected}, ${found === undefined ? 'but the field is missing' : `found ${JSON.stringify(found)?.slice(0, 60) ?? typeof found}`}`;
+  }
   return badRequest(param ? `Invalid value for '${param}': ${msg}.` : `Invalid request body: ${msg}.`, param);
 }
 
@@ -101,7 +111,7 @@ export function parseRequest(endpoint: Endpoint, body: unknown): ParsedRequest {
   }
   const schema = endpoint === 'chat' ? chatSchema : completionSchema;
   const r = schema.safeParse(body);
-  if (!r.success) throw firstIssue(r.error);
+  if (!r.success) throw firstIssue(r.error, body);
   const d = r.data as z.output<typeof chatSchema> & z.output<typeof completionSchema>;
   const stop = d.stop == null ? [] : typeof d.stop === 'string' ? (d.stop ? [d.stop] : []) : d.stop;
   const out: ParsedRequest = {
