@@ -5,40 +5,24 @@
 import path from 'node:path';
 import type {LoadedConfig} from '../config/load.js';
 import type {Ledger} from '../ledger/ledger.js';
-import {runEval as run, type EvalResult} from './run.js';
+import {runEval as run, type EvalRequest, type EvalResult} from './run.js';
 
-export interface EngineRequest {
+/** What `llmops eval` takes (model, suites, baseline...), with the project in place of its settings. */
+export type EngineRequest = Omit<EvalRequest, 'config' | 'ledger' | 'cwd' | 'cacheDir' | 'progress'> & {
   ledger: Ledger;
   loaded: LoadedConfig;
-  /** RUN|DIR|hf:... */
-  model: string;
-  dataset?: string;
-  perplexity?: string;
-  choices?: string;
-  generate?: string;
-  pairs?: string;
-  baseline?: string;
-  limit?: number;
-  extract?: string;
   progress?: (line: string) => void;
-}
+};
 
 export async function runEval(req: EngineRequest): Promise<EvalResult> {
+  const {ledger, loaded, progress, ...suites} = req;
   return run({
-    model: req.model,
-    dataset: req.dataset,
-    perplexity: req.perplexity,
-    choices: req.choices,
-    generate: req.generate,
-    pairs: req.pairs,
-    baseline: req.baseline,
-    limit: req.limit,
-    extract: req.extract,
-    config: req.loaded.config.eval,
-    ledger: req.ledger,
-    cwd: req.loaded.root,
-    cacheDir: path.resolve(req.loaded.root, req.loaded.config.cache_dir),
-    progress: req.progress ?? (() => {}),
+    ...suites,
+    config: loaded.config.eval,
+    ledger,
+    cwd: loaded.root,
+    cacheDir: path.resolve(loaded.root, loaded.config.cache_dir),
+    progress: progress ?? (() => {}),
   });
 }
 
