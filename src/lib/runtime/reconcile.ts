@@ -177,7 +177,8 @@ async function settle(ledger: Ledger, run: RunRow, state: SupervisorState, loade
   let final = decided.status;
   let reason = decided.reason;
   const crash = readSupervisorCrash(spec.runDir);
-  if (crash && (final === 'failed' || !known)) reason = `${crash}; ${reason}`;
+  // A supervisor that stopped the run because it could not go on (a full disk): that is why it ended.
+  if (crash && final !== 'succeeded') reason = `${crash}; ${reason}`;
   if (!known && final === 'failed') {
     final = 'lost';
     reason = `the supervisor and the run's process are gone without a final status (${reason.replace(/^ended \(exit status unknown\)/, 'exit status unknown')})`;

@@ -10,6 +10,7 @@ import type {LoadedConfig} from '../config/load.js';
 import {billToTimestamps} from '../cost/bill.js';
 import {CostMeter} from '../cost/meter.js';
 import {formatUsd} from '../util/format.js';
+import {ledgerStorageError} from '../ledger/fs-errors.js';
 import type {LeaseHolder} from '../ledger/lease-store.js';
 import type {Ledger, RunRow, RunStatus} from '../ledger/ledger.js';
 import {FINAL_STATUSES} from '../ledger/ledger.js';
@@ -363,6 +364,15 @@ async function superviseHeld(ledger: Ledger, loaded: LoadedConfig, run: RunRow, 
     run = ledger.getRun(run.id);
     return {id: run.id, status: run.status, reason: run.reason};
   } catch (error) {
+    const storage = ledgerStorageError(ledger.file, error, 'writing');
+    if (storage) {
+      // The ledger takes no writes (a full disk, a read-only file): the run's cost and budget can no
+      // longer be kept, so it is stopped gracefully (it checkpoints), and the user error is left to
+      // supervisor-main, which records it where `runs list` finds it (crash.ts).
+      log(`${run.id}: ${storage.message}: stopping the run`);
+      await backend.stop(handle, {graceful: true}).catch(() => undefined);
+      throw storage;
+    }
     // A bug in the supervisor must not leave a run running unaccounted for.
     const msg = `supervisor error: ${(error as Error).stack ?? (error as Error).message}`;
     log(msg);
