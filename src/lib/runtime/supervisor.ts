@@ -141,13 +141,49 @@ async function superviseHeld(ledger: Ledger, loaded: LoadedConfig, run: RunRow, 
   let killed = false;
   if (state.stopSent) stopCause = readStopRequest(spec.runDir);
 
-  const drainEvents = async (opts: {all?: boolean} = {}): Promise<void> => {
+  // A remote backend's link may drop for a while (a network blip): what the supervisor asks of it
+  // while following the run then fails or says "unknown", and that never ends the run. It asks
+  // again at the next poll; the outage is recorded once (status_unknown) and its end once.
+  let linkDown: string | undefined;
+  const overLink = async <T>(what: string, fn: () => Promise<T>, answered: (v: T) => boolean = () => true): Promise<T | undefined> => {
+    if (runsHere(backend.type)) return fn();
+    try {
+      const v = await fn();
+      if (!answered(v)) {
+        // The backend says it cannot tell (ssh: the connection was lost): the same outage.
+        if (linkDown === undefined) {
+          linkDown = `${what}: ${(v as {detail?: string}).detail ?? 'unknown'}`;
+          log(`${run.id}: ${linkDown} (asking again at the next poll)`);
+          ledger.appendEvent(run.id, 'status_unknown', {error: linkDown});
+        }
+        return v;
+      }
+      if (linkDown !== undefined) {
+        log(`${run.id}: ${backend.name} answers again`);
+        ledger.appendEvent(run.id, 'status_known', {after: linkDown});
+        linkDown = undefined;
+      }
+      return v;
+    } catch (error) {
+      const msg = `${what}: ${(error as Error).message}`;
+      if (linkDown === undefined) {
+        log(`${run.id}: ${msg} (asking again at the next poll)`);
+        ledger.appendEvent(run.id, 'status_unknown', {error: msg});
+      }
+      linkDown = msg;
+      return undefined;
+    }
+  };
+
+  const drainEvents = async (opts: {all?: boolean; overLink?: boolean} = {}): Promise<void> => {
     if (!state.handle) return;
     // A remote read takes a round trip, during which a busy run writes more: within the loop, read
     // again only while there is a backlog, or the loop never reaches stop requests and budgets.
     const started = Date.now();
     for (;;) {
-      const {lines, offset} = await backend.readEvents(state.handle, state.eventsOffset);
+      const read = opts.overLink ? await overLink('read events', () => backend.readEvents(state.handle!, state.eventsOffset)) : await backend.readEvents(state.handle, state.eventsOffset);
+      if (!read) return;
+      const {lines, offset} = read;
       if (offset === state.eventsOffset) return;
       ingestor.ingest(lines, () => {
         state.eventsOffset = offset;
@@ -156,10 +192,12 @@ async function superviseHeld(ledger: Ledger, loaded: LoadedConfig, run: RunRow, 
       if (!opts.all && Date.now() - started > 1000) return;
     }
   };
-  const mirrorLog = async (): Promise<void> => {
+  const mirrorLog = async (opts: {overLink?: boolean} = {}): Promise<void> => {
     // The local backend writes logs/run.log itself; remote logs are copied here for `runs logs`.
     if (!state.handle || runsHere(backend.type)) return;
-    const {text, offset} = await backend.readLog(state.handle, state.logOffset);
+    const read = opts.overLink ? await overLink('read the log', () => backend.readLog(state.handle!, state.logOffset)) : await backend.readLog(state.handle, state.logOffset);
+    if (!read) return;
+    const {text, offset} = read;
     if (offset === state.logOffset) return;
     appendFileSync(paths.log, text);
     state.logOffset = offset;
@@ -234,16 +272,17 @@ async function superviseHeld(ledger: Ledger, loaded: LoadedConfig, run: RunRow, 
       }
       if (now - lastStatusAt >= remotePollMs || runsHere(backend.type)) {
         try {
-          lastStatus = await backend.status(handle);
+          // "unknown" (the link is down) is not the end of a run either: ask again at the next poll.
+          lastStatus = (await overLink('status', () => backend.status(handle), (st) => st.state !== 'unknown')) ?? {state: 'unknown'};
         } catch (error) {
-          // A network blip is not the end of a run: ask again at the next poll.
+          // A local status check that throws: ask again at the next poll.
           if (lastStatus.state !== 'unknown') ledger.appendEvent(run.id, 'status_unknown', {error: (error as Error).message});
           lastStatus = {state: 'unknown'};
         }
         lastStatusAt = now;
       }
-      await drainEvents();
-      await mirrorLog();
+      await drainEvents({overLink: true});
+      await mirrorLog({overLink: true});
 
       if (lastStatus.state === 'queued') meter.enter('queue');
       else if (lastStatus.state === 'running' || lastStatus.state === 'starting' || lastStatus.state === 'exited') {
@@ -286,8 +325,12 @@ async function superviseHeld(ledger: Ledger, loaded: LoadedConfig, run: RunRow, 
       }
       if (stopCause && stopSentAt === undefined) {
         log(`stopping (${stopCause.cause}, ${stopCause.graceful ? 'graceful' : 'kill'}): ${stopCause.reason}`);
+        // Over a dropped link the stop is not sent: it is tried again at the next poll.
+        if ((await overLink('stop', async () => backend.stop(handle, {graceful: stopCause!.graceful}).then(() => true))) !== true) {
+          await sleep(remotePollMs);
+          continue;
+        }
         ledger.appendEvent(run.id, 'stop_requested', stopCause);
-        await backend.stop(handle, {graceful: stopCause.graceful});
         stopSentAt = now;
         state.stopSent = {cause: stopCause.cause, graceful: stopCause.graceful, at: now};
         saveState();
@@ -295,8 +338,7 @@ async function superviseHeld(ledger: Ledger, loaded: LoadedConfig, run: RunRow, 
         const req = readStopRequest(spec.runDir);
         if ((req && !req.graceful) || now - stopSentAt > stopGraceMs) {
           log('graceful stop took too long (or --force): killing the process group');
-          await backend.stop(handle, {graceful: false});
-          killed = true;
+          killed = (await overLink('kill', async () => backend.stop(handle, {graceful: false}).then(() => true))) === true;
         }
       }
       if (now - lastPublish >= Math.max(250, pollMs)) {
