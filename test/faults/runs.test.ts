@@ -22,6 +22,13 @@ const alive = (pid: number) => {
   }
 };
 
+/** utime + stime of a process, in clock ticks (100 per second: ticks per second = CPU %). */
+const cpuTicks = (pid: number) => {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return Number(f[11]) + Number(f[12]);
+};
+
 async function detached(p: {dir: string}, steps: number): Promise<string> {
   const r = await runCli(['train', '--max-steps', String(steps), '--detach', '--json'], {cwd: p.dir});
   expect(r.code, r.stderr).toBe(0);
@@ -29,7 +36,7 @@ async function detached(p: {dir: string}, steps: number): Promise<string> {
 }
 
 describe('runs outlive their supervisor (real trainer, kill -9)', () => {
-  it('kill -9 of the supervisor: the trainer lives on, one of 4 concurrent `runs list` adopts it, the new supervisor follows and stops it, billed its measured time', async () => {
+  it('kill -9 of the supervisor: the trainer lives on, one of 4 concurrent `runs list` adopts it, the new supervisor follows it (napping between polls, not a busy loop) and stops it, billed its measured time', async () => {
     const p = makeProject({yaml: PRICED});
     const id = await detached(p, 100_000);
     await waitFor('a few steps', () => maxStep(p.dbFile, id) >= 3, 60_000);
@@ -46,6 +53,12 @@ describe('runs outlive their supervisor (real trainer, kill -9)', () => {
     // The adopted run goes on, and its new supervisor acts on it.
     const before = maxStep(p.dbFile, id);
     await waitFor('more steps', () => maxStep(p.dbFile, id) > before + 3, 60_000);
+    // The new supervisor is not the trainer's parent: it still naps between polls (a busy loop
+    // here once took a core and grew ~1.6 MB/s, 3 GB in a 30-minute run).
+    const adopter = withLedger(p.dbFile, (l) => l.getRun(id).pid!);
+    const cpu0 = cpuTicks(adopter);
+    await new Promise((r) => setTimeout(r, 4000));
+    expect((cpuTicks(adopter) - cpu0) / 4, 'adopted supervisor CPU %').toBeLessThan(10);
     const stop = await runCli(['runs', 'stop', id, '--json'], {cwd: p.dir});
     expect(stop.code, stop.stderr).toBe(0);
     const final = await waitFinal(p.dbFile, id, 120_000);

@@ -250,6 +250,7 @@ async function superviseHeld(ledger: Ledger, loaded: LoadedConfig, run: RunRow, 
   process.on('SIGINT', onSignal);
   process.on('SIGHUP', () => undefined);
 
+  const nap = napUntilExit(backend.waitExit?.(handle));
   let lastStatus: BackendStatus = {state: 'unknown'};
   let lastStatusAt = 0;
   let lastRenew = Date.now();
@@ -345,9 +346,7 @@ async function superviseHeld(ledger: Ledger, loaded: LoadedConfig, run: RunRow, 
         publish();
         lastPublish = now;
       }
-      // Wake early when a local process exits, so a finished run is recorded at once.
-      const exiting = backend.waitExit?.(handle);
-      await Promise.race([sleep(runsHere(backend.type) ? pollMs : remotePollMs), ...(exiting ? [exiting] : [])]);
+      await nap(runsHere(backend.type) ? pollMs : remotePollMs);
     }
 
     // ---- the run's process is gone: bring everything home and decide --------------------
@@ -430,6 +429,40 @@ async function superviseHeld(ledger: Ledger, loaded: LoadedConfig, run: RunRow, 
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
   }
+}
+
+/**
+ * A sleep between polls that ends early when the run's local process exits, so a finished run is
+ * recorded at once. The exit is waited on once for the whole run: a new wait per poll would pile up
+ * reactions on the exit promise for as long as the run goes (hours of polls). A backend that cannot
+ * wait (a supervisor that adopted a running process is not its parent) settles at once: then every
+ * nap is the full interval, never a busy loop.
+ */
+export function napUntilExit(exiting: Promise<void> | undefined): (ms: number) => Promise<void> {
+  let settled = false;
+  let wake: (() => void) | undefined;
+  void exiting?.then(
+    () => {
+      settled = true;
+      wake?.();
+    },
+    () => {
+      settled = true;
+    },
+  );
+  return (ms) =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        wake = undefined;
+        resolve();
+      }, ms);
+      if (settled) return;
+      wake = () => {
+        clearTimeout(timer);
+        wake = undefined;
+        resolve();
+      };
+    });
 }
 
 /** Measured seconds per step, from the steps the supervisor has seen go by. */
