@@ -77,6 +77,29 @@ describe('runs outlive their supervisor (real trainer, kill -9)', () => {
     });
   });
 
+  it('a supervisor killed before it started its run: `runs list` starts a new one, which starts the run, and it succeeds (not lost)', async () => {
+    const p = makeProject({yaml: PRICED});
+    // A supervisor slow to start (a loaded machine), held 3 s before it runs a line of its own.
+    const slow = path.join(p.dir, 'slow-start.cjs');
+    writeFileSync(slow, "if ((process.argv[1] || '').endsWith('supervisor-main.js')) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 3000);\n");
+    const r = await runCli(['train', '--max-steps', '20', '--detach', '--json'], {cwd: p.dir, env: {NODE_OPTIONS: `--require ${slow}`}});
+    expect(r.code, r.stderr).toBe(0);
+    const id = r.json.id as string;
+    const run = withLedger(p.dbFile, (l) => l.getRun(id));
+    process.kill(run.pid!, 'SIGKILL');
+    await waitFor('the supervisor to die', () => !alive(run.pid!), 5000, 50);
+    expect(withLedger(p.dbFile, (l) => l.getRun(id).backend_ref)).toBeNull();
+    const list = await runCli(['runs', 'list', '--json'], {cwd: p.dir});
+    expect(list.code, list.stderr).toBe(0);
+    const final = await waitFinal(p.dbFile, id, 120_000);
+    expect(final.status, final.reason ?? '').toBe('succeeded');
+    withLedger(p.dbFile, (l) => {
+      const restarts = l.events(id).filter((e) => e.type === 'supervisor_restarted').map((e) => JSON.parse(e.data_json));
+      expect(restarts).toEqual([expect.objectContaining({reason: 'previous supervisor gone, run process not started yet'})]);
+      expect(l.runCost(id).usd).toBeGreaterThan(0);
+    });
+  });
+
   it.skipIf(!CAN_MOUNT)(CAN_MOUNT ? '`runs list` from another pid namespace (unshare -p) sees a live run as running, and it ends succeeded' : 'unshare -p (skipped: not allowed here)', async () => {
     const p = makeProject();
     const id = await detached(p, 200);
