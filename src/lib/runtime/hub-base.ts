@@ -15,14 +15,17 @@ export interface HubBase {
 
 export async function fetchHubBase(ref: string, loaded: LoadedConfig): Promise<HubBase> {
   const repo = ref.slice('hf:'.length);
-  if (!/^[\w.-]+\/[\w.-]+$/.test(repo)) {
+  if (!/^[\w.-]+\/[\w.-]+(@[^\s@]+)?$/.test(repo)) {
     throw usageError(`--base ${ref}: expected hf:OWNER/NAME`, {fix: 'Try this: --base hf:OWNER/NAME'});
   }
+  const [name, revision = 'main'] = repo.split('@') as [string, string?];
   // Lazy: @huggingface/hub is only loaded by the commands that download.
-  const {downloadRepo} = await import('../hub/index.js');
-  // Passing the ref (not the bare repo) makes errors name what the user typed.
+  const {resolveRevision, listRepoFiles, downloadRepoFiles, writeRef} = await import('../hub/snapshot.js');
   // The endpoint (HF_ENDPOINT) and token (HF_TOKEN) come from the environment, read by src/lib/hub.
-  const dir = await downloadRepo(ref, {cacheDir: path.resolve(loaded.root, loaded.config.cache_dir)});
-  const commit = path.basename(dir);
-  return {dir, revision: /^[0-9a-f]{40}$/.test(commit) ? commit : null};
+  // File by file through the resumable downloader: a cut download of a multi-GB checkpoint resumes.
+  const opts = {cacheDir: path.resolve(loaded.root, loaded.config.cache_dir)};
+  const sha = await resolveRevision(name, revision, opts, ref);
+  const dir = await downloadRepoFiles(name, sha, await listRepoFiles(name, sha, opts), opts);
+  writeRef(opts.cacheDir, name, revision, sha);
+  return {dir, revision: sha};
 }
