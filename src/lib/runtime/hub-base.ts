@@ -13,10 +13,17 @@ export interface HubBase {
   revision: string | null;
 }
 
-export async function fetchHubBase(ref: string, loaded: LoadedConfig): Promise<HubBase> {
+/** What a tokenizer needs of a model repository (ids, special tokens, chat template, EOS lists). */
+export const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'chat_template.jinja', 'generation_config.json', 'config.json'];
+
+/**
+ * Downloads `ref` (every file, or those `only` keeps: `train --tokenizer hf:` needs the tokenizer,
+ * not gigabytes of weights) and returns the snapshot folder and its commit.
+ */
+export async function fetchHubBase(ref: string, loaded: LoadedConfig, only?: (file: string) => boolean): Promise<HubBase> {
   const repo = ref.slice('hf:'.length);
   if (!/^[\w.-]+\/[\w.-]+(@[^\s@]+)?$/.test(repo)) {
-    throw usageError(`--base ${ref}: expected hf:OWNER/NAME`, {fix: 'Try this: --base hf:OWNER/NAME'});
+    throw usageError(`${ref}: expected hf:OWNER/NAME or hf:OWNER/NAME@REVISION`, {fix: 'Try this: hf:HuggingFaceTB/SmolLM2-135M'});
   }
   const [name, revision = 'main'] = repo.split('@') as [string, string?];
   // Lazy: @huggingface/hub is only loaded by the commands that download.
@@ -25,7 +32,8 @@ export async function fetchHubBase(ref: string, loaded: LoadedConfig): Promise<H
   // File by file through the resumable downloader: a cut download of a multi-GB checkpoint resumes.
   const opts = {cacheDir: path.resolve(loaded.root, loaded.config.cache_dir)};
   const sha = await resolveRevision(name, revision, opts, ref);
-  const dir = await downloadRepoFiles(name, sha, await listRepoFiles(name, sha, opts), opts);
+  const files = (await listRepoFiles(name, sha, opts)).filter((f) => !only || only(f.path));
+  const dir = await downloadRepoFiles(name, sha, files, opts);
   writeRef(opts.cacheDir, name, revision, sha);
   return {dir, revision: sha};
 }
