@@ -9,6 +9,8 @@
 import {spawnSync} from 'node:child_process';
 import {createHash} from 'node:crypto';
 import {existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
+import http from 'node:http';
+import type {AddressInfo} from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
@@ -102,6 +104,31 @@ describe('hf:OWNER/NAME downloads resume after a cut connection (Hub mocked by a
       expect(sha256(readFileSync(blob))).toBe(sha256(onnx));
     } finally {
       await hub.close();
+    }
+  });
+
+  it('a download the Hub redirects to another host (its CDN) gets no token there, and still verifies (Hub and CDN mocked by local stand-in servers)', {timeout: 120_000}, async () => {
+    const onnx = bytes('onnx/model.onnx');
+    const seen: Array<{auth: string | undefined; range: string | undefined}> = [];
+    const cdn = http.createServer((req, res) => {
+      seen.push({auth: req.headers.authorization, range: req.headers.range});
+      res.writeHead(200, {'content-length': String(onnx.length), 'content-type': 'application/octet-stream'});
+      res.end(onnx);
+    });
+    await new Promise<void>((ok) => cdn.listen(0, '127.0.0.1', ok));
+    const cdnUrl = `http://127.0.0.1:${(cdn.address() as AddressInfo).port}/blobs/model.onnx?signature=abc`;
+    const hub = await serveRepo(REPO, modelDir, SHA, {token: TOKEN, redirect: {path: 'onnx/model.onnx', to: cdnUrl}});
+    const env = {LLMOPS_DB: path.join(root, 'ledger-cdn.db'), HF_ENDPOINT: hub.url, HF_TOKEN: TOKEN, HF_HOME: path.join(root, 'hf-home-cdn')};
+    try {
+      const up = await runCli(['deploy', '--model', `hf:${REPO}`, '--name', 'cdn', '--port', '0', '--detach', '--json'], {cwd: root, env});
+      expect(up.code, up.stderr).toBe(0);
+      await runCli(['deploy', 'stop', 'cdn'], {cwd: root, env});
+      expect(hub.requests).toContain(`GET /${REPO}/resolve/${SHA}/onnx/model.onnx`);
+      expect(seen).toEqual([{auth: undefined, range: undefined}]);
+      expect(readFileSync(path.join(up.json.modelDir, 'onnx', 'model.onnx')).equals(onnx)).toBe(true);
+    } finally {
+      await hub.close();
+      await new Promise<void>((ok) => cdn.close(() => ok()));
     }
   });
 

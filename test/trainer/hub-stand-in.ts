@@ -23,6 +23,8 @@ export interface StandInOptions {
   cut?: {path: string; at: number};
   /** Require `Authorization: Bearer TOKEN` on every request (401 otherwise). */
   token?: string;
+  /** Answer the download of `path` with a 302 to `to` (as the Hub sends LFS files to its CDN). */
+  redirect?: {path: string; to: string};
 }
 
 export async function serveRepo(repo: string, dir: string, sha: string, opts: StandInOptions = {}): Promise<{url: string; requests: string[]; close: () => Promise<void>}> {
@@ -59,6 +61,10 @@ export async function serveRepo(repo: string, dir: string, sha: string, opts: St
         json(res, 200, asked.map((p) => ({...entry(p), lastCommit: {id: sha, title: 'Upload', date: '2026-11-01T00:00:00.000Z'}})));
       });
       return;
+    }
+    if (op === 'resolve' && opts.redirect?.path === rest) {
+      res.writeHead(302, {location: opts.redirect.to});
+      return res.end();
     }
     if (op === 'resolve' && files.includes(rest)) {
       const b = readFileSync(path.join(dir, rest));
