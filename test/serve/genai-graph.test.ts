@@ -28,8 +28,8 @@ let server = {url: '', name: 'genai'};
 const env = () => ({LLMOPS_DB: path.join(root, 'ledger.db')});
 
 /** Writes the genai-style graph into `out` (a folder holding the tokenizer) plus config.json. */
-function writeModel(out: string, maskDtype: 'int64' | 'int32'): string[] {
-  const r = spawnSync(PYTHON, [GENERATOR, out, '--vocab', String(vocab), '--mask-dtype', maskDtype, '--seed', '5'], {encoding: 'utf8'});
+function writeModel(out: string, maskDtype: 'int64' | 'int32', rotary: 'gqa' | 'op' = 'gqa'): string[] {
+  const r = spawnSync(PYTHON, [GENERATOR, out, '--vocab', String(vocab), '--mask-dtype', maskDtype, '--rotary', rotary, '--seed', '5'], {encoding: 'utf8'});
   if (r.status !== 0) throw new Error(`genai_graph.py: ${r.stderr}`);
   const config = {model_type: 'llama', architectures: ['LlamaForCausalLM'], hidden_size: SHAPE.hidden, intermediate_size: 128, num_hidden_layers: SHAPE.layers,
     num_attention_heads: SHAPE.heads, num_key_value_heads: SHAPE.kvHeads, max_position_embeddings: 256, vocab_size: vocab, rms_norm_eps: 1e-5, bos_token_id: 1, eos_token_id: 32000};
@@ -56,9 +56,14 @@ async function ortGreedy(onnx: string, prompt: number[], n: number): Promise<num
   try {
     while (out.length < n) {
       total += feed.length;
+      const positions: Record<string, InstanceType<typeof ort.Tensor>> = {};
+      if (session.inputNames.includes('position_ids')) {
+        positions.position_ids = new ort.Tensor('int64', BigInt64Array.from(feed, (_, j) => BigInt(total - feed.length + j)), [1, feed.length]);
+      }
       const r = await session.run({
         input_ids: new ort.Tensor('int64', BigInt64Array.from(feed, BigInt), [1, feed.length]),
         attention_mask: new ort.Tensor('int64', new BigInt64Array(total).fill(1n), [1, total]),
+        ...positions,
         ...past,
       });
       const logits = r.logits!.data as Float32Array;
@@ -77,10 +82,10 @@ async function ortGreedy(onnx: string, prompt: number[], n: number): Promise<num
 }
 
 /** Prompt ids and the completion text the reference decodes to (as a client sees it). */
-async function reference(prompt: string): Promise<{ids: number[]; text: string}> {
+async function reference(prompt: string, graph = path.join(dir, 'model.onnx')): Promise<{ids: number[]; text: string}> {
   const tok = await referenceTokenizer(dir);
   const promptIds = tok.encode(prompt) as number[];
-  const ids = await ortGreedy(path.join(dir, 'model.onnx'), promptIds, NEW_TOKENS);
+  const ids = await ortGreedy(graph, promptIds, NEW_TOKENS);
   const before = tok.decode(promptIds, {skip_special_tokens: true});
   return {ids, text: tok.decode([...promptIds, ...ids], {skip_special_tokens: true}).slice(before.length)};
 }
@@ -126,27 +131,40 @@ describe('graphs with Microsoft contrib ops (onnxruntime-genai builder layout)',
     expect(got.map((r) => r.choices[0]!.text)).toEqual([0, 1, 0, 1].map((i) => refs[i]!.text));
   });
 
-  it('an int32 attention_mask (as the graph declares it) is fed as int32, with the same tokens', {timeout: 120_000}, async () => {
-    const dir32 = path.join(root, 'genai-int32');
-    cpSync(dir, dir32, {recursive: true});
-    writeModel(dir32, 'int32');
+  /** Our engine alone (OnnxModel + Batch, as the server runs it) on a folder: greedy ids for `prompt`. */
+  async function engineGreedy(folder: string, prompt: string, expectLayout: Record<string, unknown>): Promise<number[]> {
     const {loadServableModel} = await import('../../src/lib/serve/model-dir.js');
     const {Batch, OnnxModel} = await import('../../src/lib/serve/engine.js');
-    const m = await OnnxModel.load(loadServableModel(dir32), 1);
+    const m = await OnnxModel.load(loadServableModel(folder), 1);
     try {
-      expect(m.layout).toMatchObject({maskType: 'int32', idsType: 'int64', hasPositionIds: false, leftPadding: false, nKvHead: 2, headDim: 16});
+      expect(m.layout).toMatchObject(expectLayout);
       const tok = await referenceTokenizer(dir);
-      const prompt = tok.encode(PROMPTS[1]!) as number[];
       const argmax = (l: Float32Array) => l.reduce((best, v, i) => (v > l[best]! ? i : best), 0);
-      const {batch, logits} = await Batch.prefill(m, null, prompt);
+      const {batch, logits} = await Batch.prefill(m, null, tok.encode(prompt) as number[]);
       const ids = [argmax(logits)];
       while (ids.length < NEW_TOKENS) {
         batch.rows[0]!.next = ids.at(-1)!;
         ids.push(argmax(await batch.step()));
       }
-      expect(ids).toEqual((await reference(PROMPTS[1]!)).ids);
+      return ids;
     } finally {
       await m.close();
     }
+  }
+
+  it('an int32 attention_mask (as the graph declares it) is fed as int32, with the same tokens', {timeout: 120_000}, async () => {
+    const dir32 = path.join(root, 'genai-int32');
+    cpSync(dir, dir32, {recursive: true});
+    writeModel(dir32, 'int32');
+    const ids = await engineGreedy(dir32, PROMPTS[1]!, {maskType: 'int32', idsType: 'int64', hasPositionIds: false, leftPadding: false, nKvHead: 2, headDim: 16});
+    expect(ids).toEqual((await reference(PROMPTS[1]!)).ids);
+  });
+
+  it('the builder\'s other layout: com.microsoft RotaryEmbedding from position_ids, then GroupQueryAttention without rotary', {timeout: 120_000}, async () => {
+    const dirRot = path.join(root, 'genai-rotary-op');
+    cpSync(dir, dirRot, {recursive: true});
+    expect(writeModel(dirRot, 'int64', 'op')).toEqual(expect.arrayContaining(['com.microsoft:RotaryEmbedding', 'com.microsoft:GroupQueryAttention']));
+    const ids = await engineGreedy(dirRot, PROMPTS[0]!, {hasPositionIds: true, leftPadding: false});
+    expect(ids).toEqual((await reference(PROMPTS[0]!, path.join(dirRot, 'model.onnx'))).ids);
   });
 });
