@@ -68,7 +68,7 @@ export function insertRequests(ledger: Ledger, rows: RequestRow[]): void {
         r.endpoint ?? 'chat',
         r.stream ?? 1,
         r.status,
-        r.http_status ?? (r.status === 'error' ? 500 : 200),
+        r.http_status ?? (r.status === 'error' ? 500 : r.status === 'cancelled' ? 499 : 200),
         r.finish_reason ?? (r.status === 'ok' ? 'stop' : r.status),
         r.prompt_tokens,
         r.completion_tokens,

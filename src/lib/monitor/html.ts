@@ -64,6 +64,12 @@ const card = (title: string, desc: string, svg: string, extra = '') =>
   `<section class="card"><h2>${escapeXml(title)}</h2><p class="d">${escapeXml(desc)}</p>${svg}${extra}</section>`;
 const ms = (v: number | null) => (v === null ? '–' : v >= 1000 ? `${(v / 1000).toFixed(2)} s` : `${v.toFixed(v < 10 ? 1 : 0)} ms`);
 
+const pctText = (v: number | null) => (v === null ? '–' : `${(v * 100).toFixed(2)}%`);
+const codesText = (codes: Record<string, number>) => {
+  const top = Object.entries(codes).slice(0, 3);
+  return top.length === 0 ? '' : `: ${top.map(([c, n]) => `${c} ×${n}`).join(', ')}`;
+};
+
 function clock(bucketMs: number): (v: number) => string {
   return (v) => {
     const iso = new Date(v).toISOString();
@@ -182,7 +188,8 @@ export function deploymentReport(input: DeploymentReportInput): string {
   const per = input.series.bucket_ms >= 60_000 ? `${input.series.bucket_ms / 60_000} min` : `${input.series.bucket_ms / 1000} s`;
   const kpis = [
     kpi('Requests', formatNumber(s.requests), `${s.rps.toFixed(3)} req/s`),
-    kpi('Error rate', s.error_rate === null ? '–' : `${(s.error_rate * 100).toFixed(2)}%`, `${s.by_status.error} errors, ${s.by_status.cancelled} cut off`),
+    kpi('Error rate', pctText(s.error_rate), `${s.by_class.server_error} 5xx, ${s.by_class.cut_off} cut off`),
+    kpi('Client errors (4xx)', pctText(s.client_error_rate), `${s.by_class.client_error} requests${codesText(s.client_errors_by_http_status)}`),
     kpi('Latency p95', ms(s.latency_ms.p95), `p50 ${ms(s.latency_ms.p50)} · p99 ${ms(s.latency_ms.p99)}`),
     kpi('TTFT p95', ms(s.ttft_ms.p95), `p50 ${ms(s.ttft_ms.p50)}`),
     kpi('Tokens/s', s.tokens.per_s.toFixed(1), `${formatNumber(s.tokens.in)} in · ${formatNumber(s.tokens.out)} out`),
@@ -201,9 +208,10 @@ export function deploymentReport(input: DeploymentReportInput): string {
       .map(([k, v]) => ({value: v!, label: k, colour: k === 'p50' ? PALETTE.green : k === 'p95' ? PALETTE.amber : PALETTE.red}));
   const charts = [
     card('Latency distribution', 'End-to-end latency of successful requests.', columnChart('latency', 'Latency distribution', lat.edges, [{name: 'requests', values: lat.counts, colour: PALETTE.blue}], {xLabel: 'end-to-end latency (ms)', yLabel: 'requests', markers: marks(s.latency_ms)})),
-    card('Throughput and errors', `Requests per ${per}; errors and cut-off streams in red.`, columnChart('throughput', 'Throughput and errors over time', edges, [
+    card('Throughput and errors', `Requests per ${per}; server errors (5xx) and cut-off requests in red, client errors (4xx) in amber on top of them.`, columnChart('throughput', 'Throughput and errors over time', edges, [
       {name: 'requests', values: buckets.map((b) => b.requests), colour: PALETTE.blue},
-      {name: 'errors', values: buckets.map((b) => b.errors), colour: PALETTE.red},
+      {name: 'errors (5xx, cut off)', values: buckets.map((b) => b.errors), colour: PALETTE.red},
+      {name: 'client errors (4xx)', values: buckets.map((b) => b.client_errors), colour: PALETTE.amber, base: buckets.map((b) => b.errors)},
     ], {xFormat: fmtT, xLabel: 'time (UTC)', yLabel: `requests / ${per}`})),
     card('Time to first token', 'Distribution of TTFT of successful requests.', columnChart('ttft', 'Time to first token', ttft.edges, [{name: 'requests', values: ttft.counts, colour: PALETTE.violet}], {xLabel: 'TTFT (ms)', yLabel: 'requests', markers: marks(s.ttft_ms)})),
     card('TTFT over time', `Mean and maximum TTFT per ${per}.`, lineChart('ttft-time', 'TTFT over time', [

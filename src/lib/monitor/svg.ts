@@ -147,7 +147,7 @@ export function columnChart(
   name: string,
   title: string,
   edges: number[],
-  layers: Array<{name: string; values: number[]; colour: string}>,
+  layers: Array<{name: string; values: number[]; colour: string; /** Drawn from this value up instead of from zero (stacked on another layer). */ base?: number[]}>,
   opts: {
     xLabel?: string;
     yLabel?: string;
@@ -163,7 +163,7 @@ export function columnChart(
   if (edges.length < 2 || total === 0) return empty(name, title, opts.emptyMessage ?? 'no data');
   const x0 = edges[0]!;
   const x1 = edges.at(-1)!;
-  const max = Math.max(...layers.flatMap((l) => l.values));
+  const max = Math.max(...layers.flatMap((l) => l.values.map((v, i) => v + (l.base?.[i] ?? 0))));
   const yt = niceTicks(0, max);
   const y1 = yt.at(-1)!;
   const sx = (v: number) => f.l + ((v - x0) / (x1 - x0 || 1)) * (f.w - f.l - f.r);
@@ -186,7 +186,8 @@ export function columnChart(
       }
       const w = Math.max(1, xb - xa - (xb - xa > 4 ? 1 : 0));
       marks++;
-      parts.push(`<rect class="mark" x="${xa.toFixed(1)}" y="${sy(v).toFixed(1)}" width="${w.toFixed(1)}" height="${(sy(0) - sy(v)).toFixed(1)}" fill="${layer.colour}"><title>${escapeXml(`${layer.name} ${xFmt(edges[i]!)}–${xFmt(edges[i + 1] ?? edges[i]!)}: ${v}`)}</title></rect>`);
+      const from = layer.base?.[i] ?? 0;
+      parts.push(`<rect class="mark" x="${xa.toFixed(1)}" y="${sy(from + v).toFixed(1)}" width="${w.toFixed(1)}" height="${(sy(from) - sy(from + v)).toFixed(1)}" fill="${layer.colour}"><title>${escapeXml(`${layer.name} ${xFmt(edges[i]!)}–${xFmt(edges[i + 1] ?? edges[i]!)}: ${v}`)}</title></rect>`);
     });
   });
   for (const m of opts.markers ?? []) {
