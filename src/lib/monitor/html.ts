@@ -29,14 +29,14 @@ export interface DeploymentReportInput {
 const CSS = `
 :root{--bg:#f8fafc;--card:#fff;--text:#0f172a;--muted:#64748b;--border:#e2e8f0}
 *{box-sizing:border-box}body{margin:0;font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;background:var(--bg);color:var(--text)}
-header{padding:20px 28px;background:#0f172a;color:#f8fafc}header h1{margin:0 0 4px;font-size:20px}header .sub{color:#94a3b8;font-size:13px}
-main{padding:20px 28px;max-width:1400px;margin:auto}
-.kpis{display:grid;grid-template-columns:repeat(auto-fill,minmax(170px,1fr));gap:12px;margin-bottom:18px}
-.kpi{background:var(--card);border:1px solid var(--border);border-radius:10px;padding:12px 14px}
+header{padding:20px 28px;background:#0f172a;color:#f8fafc;overflow-wrap:anywhere}header h1{margin:0 0 4px;font-size:20px}header .sub{color:#94a3b8;font-size:13px}
+main{padding:20px clamp(10px,3vw,28px);max-width:1400px;margin:auto}
+.kpis{display:grid;grid-template-columns:repeat(auto-fill,minmax(min(170px,100%),1fr));gap:12px;margin-bottom:18px}
+.kpi{background:var(--card);border:1px solid var(--border);border-radius:10px;padding:12px 14px;min-width:0;overflow-wrap:anywhere}
 .kpi .k{color:var(--muted);font-size:12px;text-transform:uppercase;letter-spacing:.04em}.kpi .v{font-size:22px;font-weight:600;margin-top:2px}.kpi .s{color:var(--muted);font-size:12px}
-.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(560px,1fr));gap:16px}
+.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(560px,100%),1fr));gap:16px}
 section.card{background:var(--card);border:1px solid var(--border);border-radius:10px;padding:14px 16px}
-section.card h2{font-size:15px;margin:0 0 2px}section.card p.d{margin:0 0 8px;color:var(--muted);font-size:12.5px}
+section.card{min-width:0;overflow-wrap:anywhere}section.card h2{font-size:15px;margin:0 0 2px}pre{white-space:pre-wrap}section.card p.d{margin:0 0 8px;color:var(--muted);font-size:12.5px}
 svg.chart{width:100%;height:auto;display:block}
 svg .tick{font-size:11px;fill:#64748b}svg .axis{font-size:11.5px;fill:#475569}svg .legend{font-size:11.5px;fill:#334155}
 svg .label{font-size:12px;fill:#334155}svg .value{font-size:11.5px;fill:#475569}svg .marker{font-size:11px}svg .empty{font-size:14px;fill:#94a3b8}
@@ -221,7 +221,7 @@ export function deploymentReport(input: DeploymentReportInput): string {
     driftCharts(s.drift),
     card('Training runs: loss', `The runs that produced this model: ${input.lineage.map((r) => `${r.id} (${r.kind})`).join(' ← ') || 'none recorded'}.`, lossCharts(input.lineage)),
     card('Cost', 'Training cost of each run in the lineage, and serving cost in this window.', barList('cost', 'Cost', [
-      ...input.lineage.map((r) => ({label: `${r.kind} ${r.id.slice(0, 14)}`, value: r.cost_usd, colour: PALETTE.blue, note: r.budget_usd ? `budget ${formatUsd(r.budget_usd)}` : undefined})),
+      ...input.lineage.map((r) => ({label: `${r.kind} ${r.id}`, value: r.cost_usd, colour: PALETTE.blue, note: r.budget_usd ? `budget ${formatUsd(r.budget_usd)}` : undefined})),
       {label: 'serving (window)', value: s.cost.usd, colour: PALETTE.green},
     ], {format: (v) => formatUsd(v)})),
     evalCard(input.evals),
