@@ -64,7 +64,7 @@ const RANGE = 'deployment_id = @dep AND ts >= @since AND ts < @until';
  * failure on its side (even one that cut a stream off after its 200 header) with the 5xx it sent,
  * so: client errors are the 'error' rows with a 4xx, cut-off the 'cancelled' rows below 500, server
  * errors every other failure. Written as FILTERed sums over http_status alone: CASE-style
- * expressions over both columns made the scan of 1M rows 1.8x slower, these add about 7%.
+ * expressions over both columns made the scan of 1M rows 1.9x slower, these add about 10% (bench/monitor-classes.bench.mjs).
  */
 const CLIENT_ERRORS = "coalesce(sum(http_status >= 400 AND http_status < 500) FILTER (WHERE status = 'error'), 0)";
 const CUT_OFF = "coalesce(sum(http_status < 500) FILTER (WHERE status = 'cancelled'), 0)";
