@@ -77,6 +77,9 @@ function layoutProblems(): {problems: Problem[]; shortened: Array<{text: string;
     const shown = (t: any): string => [...t.childNodes].filter((n: any) => n.nodeType === 3).map((n: any) => n.textContent).join('');
     const texts: any[] = [...svg.querySelectorAll('text')].filter((t: any) => shown(t).trim() !== '');
     const rects: any[] = texts.map((t) => t.getBoundingClientRect());
+    // Tick labels along one axis say different things (a narrow span must not print one time six times).
+    const ticks = texts.filter((t) => t.getAttribute('class') === 'tick').map((t) => `${t.getAttribute('y')}|${shown(t)}`);
+    for (const dup of ticks.filter((k, i) => ticks.indexOf(k) !== i)) problems.push({chart, text: dup.split('|')[1]!, why: 'tick label repeated on its axis'});
     texts.forEach((t, i) => {
       const r = rects[i]!;
       const text = shown(t);

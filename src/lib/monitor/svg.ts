@@ -242,7 +242,10 @@ export function lineChart(
   const [y0, y1] = [yt[0]!, yt.at(-1)!];
   const xFmt = opts.xFormat ?? formatNumber;
   const yFmt = opts.yFormat ?? formatNumber;
-  const xTickValues = opts.xFormat ? evenTicks(x0, x1, 5) : niceTicks(x0, x1, 6).filter((v) => v >= x0 && v <= x1);
+  // A formatted tick that reads like its neighbour (a span shorter than the format's unit) is dropped.
+  const xTickValues = (opts.xFormat ? evenTicks(x0, x1, 5) : niceTicks(x0, x1, 6).filter((v) => v >= x0 && v <= x1)).filter(
+    (v, i, all) => i === 0 || xFmt(v) !== xFmt(all[i - 1]!),
+  );
   const leg = layoutLegend(series.map((s, i) => ({name: s.name, colour: s.colour ?? SERIES_COLOURS[i % SERIES_COLOURS.length]!})));
   const f = chartFrame({yTicks: yt.map(yFmt), xTicks: xTickValues.map(xFmt), yLabel: opts.yLabel, legendRows: leg.rows, markerRows: 0});
   const sx = (v: number) => f.l + ((v - x0) / (x1 - x0)) * (f.w - f.l - f.r);
