@@ -329,7 +329,8 @@ export const sloSchema = z
   .strictObject({
     p95_latency_ms: z.number().positive().optional().describe('Maximum end-to-end latency p95 (ms) of successful requests.'),
     ttft_p95_ms: z.number().positive().optional().describe('Maximum time-to-first-token p95 (ms).'),
-    error_rate: ratio.optional().describe('Maximum share of requests that failed or were cut off (0..1).'),
+    error_rate: ratio.optional().describe('Maximum share of requests that failed on the server (5xx) or were cut off (0..1); 4xx are not counted.'),
+    client_error_rate: ratio.optional().describe('Maximum share of requests refused with a 4xx (0..1): bad requests, unknown model, queue full (429).'),
     drift_psi: nonNegative.optional().describe('Maximum PSI of prompt lengths against the training reference.'),
     drift_js: nonNegative.optional().describe('Maximum Jensen-Shannon divergence (bits) of prompt terms.'),
     cost_per_1k_tokens: nonNegative.optional().describe('Maximum USD per 1,000 tokens (host price x running time).'),
