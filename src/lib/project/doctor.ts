@@ -32,7 +32,6 @@ const APT = '/usr/bin/apt-get';
 
 export async function runDoctor(loaded: LoadedConfig, ledgerFile: string): Promise<DoctorReport> {
   const {config} = loaded;
-  const types = new Set(Object.values(config.backends).map((b) => b.type));
   const needsLocal = !config.backends.local || config.backends.local.type === 'local';
   const checks: Check[] = [];
   const apt: Set<string> = new Set();
@@ -61,10 +60,22 @@ export async function runDoctor(loaded: LoadedConfig, ledgerFile: string): Promi
   }
   if (hfBase) checks.push(...huggingFaceChecks(config.python, py, hfBase));
 
+  checks.push(await gpuCheck());
+  checks.push(...(await toolChecks(config, hasApt, apt)));
+  checks.push(onnxruntimeCheck());
+  checks.push(await ledgerCheck(ledgerFile));
+
+  const ok = checks.every((c) => c.ok || !c.required);
+  const install = apt.size > 0 ? ['apt-get update', `apt-get install -y ${[...apt].join(' ')}`] : [];
+  return {ok, checks, install};
+}
+
+/** nvidia-smi's GPUs; never required (training falls back to the CPU). */
+async function gpuCheck(): Promise<Check> {
   const smi = await probe('nvidia-smi', ['--query-gpu=name,memory.total', '--format=csv,noheader'], {timeoutMs: 10_000});
   const smiVerdict = probeVerdict(smi);
   const gpus = smiVerdict.ok ? smi.stdout.trim().split('\n').filter(Boolean) : [];
-  checks.push({
+  return {
     name: 'gpu',
     ok: gpus.length > 0,
     required: false,
@@ -74,8 +85,13 @@ export async function runDoctor(loaded: LoadedConfig, ledgerFile: string): Promi
         : smi.missing
           ? 'no NVIDIA GPU (nvidia-smi not found): training runs on the CPU'
           : `no usable NVIDIA GPU (nvidia-smi ${smiVerdict.ok ? 'listed none' : smiVerdict.detail}): training runs on the CPU`,
-  });
+  };
+}
 
+/** ssh, rsync, Slurm, kubectl and docker: required when a configured backend uses them. */
+async function toolChecks(config: LoadedConfig['config'], hasApt: boolean, apt: Set<string>): Promise<Check[]> {
+  const types = new Set(Object.values(config.backends).map((b) => b.type));
+  const checks: Check[] = [];
   for (const [bin, args, why, pkg, needed] of [
     ['ssh', ['-V'], 'ssh backends and remote deploys', 'openssh-client', types.has('ssh') || hasSlurmLogin(config)],
     ['rsync', ['--version'], 'syncing code and data to ssh hosts', 'rsync', types.has('ssh') || hasSlurmLogin(config)],
@@ -96,7 +112,11 @@ export async function runDoctor(loaded: LoadedConfig, ledgerFile: string): Promi
     // A program that is there but reports an error is not fixed by installing it again.
     if (!ok && r.missing && needed && hasApt && pkg !== 'kubectl') apt.add(pkg);
   }
+  return checks;
+}
 
+/** onnxruntime-node, which llmops deploy needs (optional here: training does not). */
+function onnxruntimeCheck(): Check {
   const require = createRequire(import.meta.url);
   let ort = '';
   try {
@@ -104,19 +124,13 @@ export async function runDoctor(loaded: LoadedConfig, ledgerFile: string): Promi
   } catch {
     /* reported below */
   }
-  checks.push({
+  return {
     name: 'onnxruntime',
     ok: Boolean(ort),
     required: false,
     detail: ort ? `onnxruntime-node ${ort}` : 'onnxruntime-node is not installed (needed by llmops deploy)',
     fix: ort ? undefined : 'ONNXRUNTIME_NODE_INSTALL=skip npm install onnxruntime-node',
-  });
-
-  checks.push(await ledgerCheck(ledgerFile));
-
-  const ok = checks.every((c) => c.ok || !c.required);
-  const install = apt.size > 0 ? ['apt-get update', `apt-get install -y ${[...apt].join(' ')}`] : [];
-  return {ok, checks, install};
+  };
 }
 
 /** python and torch: found, and nothing printed an error on the way (exit 0 is not enough). */
