@@ -119,6 +119,8 @@ describe('install from the npm pack tarball (slow: one real npm install, about 4
     // A copy inside the prefix, not a link back to the repo (which `npm install -g .` would make).
     expect(lstatSync(installed).isSymbolicLink()).toBe(false);
     expect(realpathSync(installed).startsWith(realpathSync(prefix))).toBe(true);
+    // Only production dependencies travel: no dev tools, no @oclif/plugin-not-found (our own hook suggests).
+    for (const dev of ['vitest', 'typescript', 'esbuild', '@oclif/plugin-not-found']) expect(existsSync(path.join(installed, 'node_modules', dev)), dev).toBe(false);
     const llmops = path.join(prefix, 'bin', 'llmops');
     expect(existsSync(llmops)).toBe(true);
 
