@@ -37,6 +37,13 @@ beforeAll(() => {
   if (r.status !== 0) throw new Error(r.stderr);
 }, 120_000);
 
+/** The byte count a "the download was cut after N of TOTAL bytes" message reports. */
+function keptBytes(message: string, total: number): number {
+  const m = new RegExp(`was cut after (\\d+) of ${total} bytes`).exec(message);
+  expect(m, message).not.toBeNull();
+  return Number(m![1]);
+}
+
 afterAll(() => {
   if (root) rmSync(root, {recursive: true, force: true});
 });
@@ -52,9 +59,13 @@ describe('hf:OWNER/NAME downloads resume after a cut connection (Hub mocked by a
     try {
       const first = await runCli(['deploy', '--model', `hf:${REPO}`, '--name', 'resume', '--port', '0', '--detach', '--json'], {cwd: root, env});
       expect(first.code, first.stderr).toBe(8);
-      expect(first.json.error.message).toContain(`was cut after ${cutAt} of ${onnx.length} bytes`);
+      // The stand-in drops the connection after sending cutAt bytes; on a loaded machine the client
+      // may not have read all of them before the reset, so what is kept is at most cutAt.
+      const kept = keptBytes(first.json.error.message, onnx.length);
+      expect(kept).toBeGreaterThan(0);
+      expect(kept).toBeLessThanOrEqual(cutAt);
       expect(first.json.error.message).toContain('the next attempt resumes');
-      expect(readFileSync(`${blob}.incomplete`).length).toBe(cutAt);
+      expect(readFileSync(`${blob}.incomplete`).length).toBe(kept);
       expect(existsSync(blob)).toBe(false);
 
       hub.requests.length = 0;
@@ -62,7 +73,7 @@ describe('hf:OWNER/NAME downloads resume after a cut connection (Hub mocked by a
       expect(second.code, second.stderr).toBe(0);
       try {
         const onnxGets = hub.requests.filter((q) => q.includes('/resolve/') && q.includes('onnx/model.onnx'));
-        expect(onnxGets).toEqual([`GET /${REPO}/resolve/${SHA}/onnx/model.onnx bytes=${cutAt}-`]);
+        expect(onnxGets).toEqual([`GET /${REPO}/resolve/${SHA}/onnx/model.onnx bytes=${kept}-`]);
         // Files finished the first time are not fetched again.
         expect(hub.requests.filter((q) => q.includes('/resolve/'))).toHaveLength(1);
         expect(sha256(readFileSync(blob))).toBe(sha256(onnx));
@@ -141,11 +152,14 @@ describe('hf:OWNER/NAME downloads resume after a cut connection (Hub mocked by a
     try {
       const first = await runCli(['export', `hf:${REPO}`, '--json'], {cwd: project.dir, env});
       expect(first.code, first.stderr).toBe(8);
-      expect(first.json.error.message).toContain(`model.safetensors: the download was cut after ${cutAt} of ${weights.length} bytes`);
+      expect(first.json.error.message).toContain('model.safetensors: the download was cut after');
+      const kept = keptBytes(first.json.error.message, weights.length);
+      expect(kept).toBeGreaterThan(0);
+      expect(kept).toBeLessThanOrEqual(cutAt);
       hub.requests.length = 0;
       const second = await runCli(['export', `hf:${REPO}`, '--json'], {cwd: project.dir, env});
       expect(second.code, second.stderr + second.stdout).toBe(0);
-      expect(hub.requests.filter((q) => q.includes('/resolve/') && q.includes('model.safetensors'))).toEqual([`GET /${REPO}/resolve/${SHA}/model.safetensors bytes=${cutAt}-`]);
+      expect(hub.requests.filter((q) => q.includes('/resolve/') && q.includes('model.safetensors'))).toEqual([`GET /${REPO}/resolve/${SHA}/model.safetensors bytes=${kept}-`]);
       expect(second.json).toMatchObject({source: `hf:${REPO}`, revision: SHA, family: 'gpt2', parity: {checked: true, ok: true}});
     } finally {
       await hub.close();
