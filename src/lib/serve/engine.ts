@@ -70,12 +70,20 @@ function toFloat32(data: unknown, from: number, to: number): Float32Array {
 }
 
 export class OnnxModel {
+  // The cache's input and output names, built once rather than on every step.
+  private readonly pastNames: string[];
+  private readonly presentNames: string[];
+
   private constructor(
     readonly spec: ModelFolder,
     readonly layout: GraphLayout,
     private readonly ort: Ort,
     private readonly session: InferenceSession,
-  ) {}
+  ) {
+    const names = (prefix: string) => Array.from({length: 2 * spec.nLayer}, (_, j) => `${prefix}.${j >> 1}.${j & 1 ? 'value' : 'key'}`);
+    this.pastNames = names('past_key_values');
+    this.presentNames = names('present');
+  }
 
   static async load(spec: ModelFolder, threads = 1): Promise<OnnxModel> {
     if (!spec.onnxPath) throw new Error(`${spec.dir} has no ONNX graph`);
@@ -110,10 +118,7 @@ export class OnnxModel {
     if (this.layout.hasPositionIds) feeds.position_ids = new Tensor('int64', positions, [b, s]);
     if (this.layout.hasUseCacheBranch) feeds.use_cache_branch = new Tensor('bool', [pastLen > 0], [1]);
     const dims = [b, nKvHead, pastLen, headDim];
-    for (let i = 0; i < this.spec.nLayer; i++) {
-      feeds[`past_key_values.${i}.key`] = new Tensor(kvType, past[2 * i]!, dims);
-      feeds[`past_key_values.${i}.value`] = new Tensor(kvType, past[2 * i + 1]!, dims);
-    }
+    for (let j = 0; j < this.pastNames.length; j++) feeds[this.pastNames[j]!] = new Tensor(kvType, past[j]!, dims);
     return feeds;
   }
 
@@ -130,19 +135,23 @@ export class OnnxModel {
     s: number,
     pastLen: number,
   ): Promise<{lastLogits: Float32Array; present: KvArray[]}> {
-    const {nLayer, vocabSize} = this.spec;
+    const {vocabSize} = this.spec;
     const feeds = this.feeds(inputIds, positions, mask, past, b, s, pastLen);
     const out = await this.session.run(feeds);
     const logits = out.logits!.data;
-    const lastLogits = new Float32Array(b * vocabSize);
-    for (let r = 0; r < b; r++) {
-      const from = ((r + 1) * s - 1) * vocabSize;
-      lastLogits.set(toFloat32(logits, from, from + vocabSize), r * vocabSize);
+    let lastLogits: Float32Array;
+    if (s === 1 || b === 1) {
+      // The last positions are contiguous (a decode step, or one row): a view, or one conversion.
+      const from = (s - 1) * vocabSize;
+      lastLogits = toFloat32(logits, from, from + b * vocabSize);
+    } else {
+      lastLogits = new Float32Array(b * vocabSize);
+      for (let r = 0; r < b; r++) {
+        const from = ((r + 1) * s - 1) * vocabSize;
+        lastLogits.set(toFloat32(logits, from, from + vocabSize), r * vocabSize);
+      }
     }
-    const present: KvArray[] = [];
-    for (let i = 0; i < nLayer; i++) {
-      present.push(out[`present.${i}.key`]!.data as KvArray, out[`present.${i}.value`]!.data as KvArray);
-    }
+    const present = this.presentNames.map((name) => out[name]!.data as KvArray);
     return {lastLogits, present};
   }
 
@@ -245,8 +254,11 @@ export class Batch<T> {
 
   /** Drops rows (finished or cancelled) and the leading columns that only padded them. */
   remove(drop: (row: BatchRow<T>) => boolean): void {
-    const keep = this.rows.map((r, i) => [r, i] as const).filter(([r]) => !drop(r));
-    if (keep.length === this.rows.length) return;
+    // Called twice per step: nothing is allocated until a row actually goes.
+    let first = -1;
+    for (let i = 0; i < this.rows.length && first < 0; i++) if (drop(this.rows[i]!)) first = i;
+    if (first < 0) return;
+    const keep = this.rows.map((r, i) => [r, i] as const).filter(([r], i) => i < first || (i > first && !drop(r)));
     if (keep.length === 0) {
       this.rows = [];
       this.len = 0;

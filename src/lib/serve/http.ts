@@ -14,6 +14,7 @@ import type {ModelFolder} from '../model/folder.js';
 import {chatPrompt, promptTextOf} from './chat-format.js';
 import type {ServerMetrics} from './metrics.js';
 import {QueueFullError, type Scheduler} from './scheduler.js';
+import {SseStream} from './sse.js';
 import {chatLogprobs, keepWithin, legacyLogprobs} from './logprobs.js';
 import type {GenerationResult} from './sequence.js';
 import type {ModelTokenizer} from './tokenizer.js';
@@ -246,7 +247,8 @@ async function generate(
   const createdS = Math.floor(arrival / 1000);
   const model = ctx.opts.names[0]!;
   const object = chat ? 'chat.completion.chunk' : 'text_completion';
-  const sse = (obj: unknown) => res.write(`data: ${JSON.stringify(obj)}\n\n`);
+  const events = new SseStream(res);
+  const sse = (obj: unknown) => events.send(obj);
   const chunk = (delta: string | null, finish: string | null, usage?: unknown) =>
     chat
       ? {id, object, created: createdS, model, choices: [{index: 0, delta: delta === null ? {} : {content: delta}, logprobs: null, finish_reason: finish}], ...(p.includeUsage ? {usage: usage ?? null} : {})}
@@ -293,7 +295,7 @@ async function generate(
     if (p.stream) {
       sse(chunk(null, r.finishReason));
       if (p.includeUsage) sse(chat ? {id, object, created: createdS, model, choices: [], usage} : {id, object, created: createdS, model, choices: [], usage});
-      res.end('data: [DONE]\n\n');
+      events.end();
     } else {
       const generated = r.logprobs ? keepWithin(tokenizer, r.logprobs, r.text.length) : [];
       const logprobs =
@@ -326,7 +328,7 @@ async function generate(
     if (err && !res.destroyed) {
       if (p.stream) {
         sse(err.toBody());
-        res.end('data: [DONE]\n\n');
+        events.end();
       } else sendJson(res, err.status, err.toBody());
     }
     ctx.metrics.failed(httpStatus);
