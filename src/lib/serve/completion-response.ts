@@ -27,6 +27,8 @@ export class CompletionResponse {
   private readonly chat: boolean;
   private readonly object: string;
   private readonly events: SseStream;
+  /** A text chunk's JSON around its text, built once: a streamed token costs one string escape. */
+  private readonly deltaAround: [string, string];
 
   constructor(
     private readonly res: ServerResponse,
@@ -40,6 +42,9 @@ export class CompletionResponse {
     this.id = (this.chat ? 'chatcmpl-' : 'cmpl-') + uuid;
     this.object = this.chat ? 'chat.completion.chunk' : 'text_completion';
     this.events = new SseStream(res);
+    const mark = '\u0000delta';
+    const parts = JSON.stringify(this.chunk(mark, null)).split(JSON.stringify(mark));
+    this.deltaAround = [parts[0]!, parts[1]!];
   }
 
   private head() {
@@ -61,7 +66,7 @@ export class CompletionResponse {
 
   /** Streaming: one new piece of text. */
   delta(text: string): void {
-    this.events.send(this.chunk(text, null));
+    this.events.sendJson(this.deltaAround[0] + JSON.stringify(text) + this.deltaAround[1]);
   }
 
   /** A generation that ended normally (stop or length): the last chunks, or the whole answer. */

@@ -110,21 +110,32 @@ export class OnnxModel {
   }
 
   /** The graph's inputs: only those it declares, the KV cache in its own element type. */
-  private feeds(inputIds: BigInt64Array, positions: BigInt64Array, mask: BigInt64Array, past: KvArray[], b: number, s: number, pastLen: number): Record<string, OrtTensor> {
+  private feeds(
+    inputIds: BigInt64Array,
+    positions: BigInt64Array,
+    mask: BigInt64Array,
+    past: KvArray[],
+    b: number,
+    s: number,
+    pastLen: number,
+    pastTensors?: OrtTensor[],
+  ): Record<string, OrtTensor> {
     const {Tensor} = this.ort;
     const {kvType, nKvHead, headDim} = this.layout;
     const feeds: Record<string, OrtTensor> = {input_ids: new Tensor('int64', inputIds, [b, s])};
     if (this.layout.hasAttentionMask) feeds.attention_mask = new Tensor('int64', mask, [b, pastLen + s]);
     if (this.layout.hasPositionIds) feeds.position_ids = new Tensor('int64', positions, [b, s]);
     if (this.layout.hasUseCacheBranch) feeds.use_cache_branch = new Tensor('bool', [pastLen > 0], [1]);
+    // The previous step's present tensors are this step's past as they are: no new wrappers.
     const dims = [b, nKvHead, pastLen, headDim];
-    for (let j = 0; j < this.pastNames.length; j++) feeds[this.pastNames[j]!] = new Tensor(kvType, past[j]!, dims);
+    for (let j = 0; j < this.pastNames.length; j++) feeds[this.pastNames[j]!] = pastTensors?.[j] ?? new Tensor(kvType, past[j]!, dims);
     return feeds;
   }
 
   /**
    * One forward pass. `past` holds 2*n_layer arrays of [B, KV, pastLen, D]; returns the logits of
-   * the last position of each row ([B, V], float32) and the presents ([B, KV, pastLen+S, D]).
+   * the last position of each row ([B, V], float32) and the presents ([B, KV, pastLen+S, D]), as
+   * arrays and as the tensors the next step may feed back (`pastTensors`, the same data as `past`).
    */
   async forward(
     inputIds: BigInt64Array,
@@ -134,9 +145,10 @@ export class OnnxModel {
     b: number,
     s: number,
     pastLen: number,
-  ): Promise<{lastLogits: Float32Array; present: KvArray[]}> {
+    pastTensors?: OrtTensor[],
+  ): Promise<{lastLogits: Float32Array; present: KvArray[]; presentTensors: OrtTensor[]}> {
     const {vocabSize} = this.spec;
-    const feeds = this.feeds(inputIds, positions, mask, past, b, s, pastLen);
+    const feeds = this.feeds(inputIds, positions, mask, past, b, s, pastLen, pastTensors);
     const out = await this.session.run(feeds);
     const logits = out.logits!.data;
     let lastLogits: Float32Array;
@@ -151,8 +163,8 @@ export class OnnxModel {
         lastLogits.set(toFloat32(logits, from, from + vocabSize), r * vocabSize);
       }
     }
-    const present = this.presentNames.map((name) => out[name]!.data as KvArray);
-    return {lastLogits, present};
+    const presentTensors = this.presentNames.map((name) => out[name]!);
+    return {lastLogits, present: presentTensors.map((t) => t.data as KvArray), presentTensors};
   }
 
   /**
@@ -183,6 +195,8 @@ export class Batch<T> {
   /** Cache length (columns), padding included. */
   len = 0;
   cache: KvArray[] = [];
+  /** `cache` as the last step's output tensors, while rows have not changed since. */
+  private cacheTensors: OrtTensor[] | undefined;
 
   constructor(private readonly model: OnnxModel) {}
 
@@ -192,11 +206,12 @@ export class Batch<T> {
     const ids = BigInt64Array.from(prompt, (x) => BigInt(x));
     const pos = BigInt64Array.from({length: s}, (_, i) => BigInt(i));
     const mask = new BigInt64Array(s).fill(1n);
-    const {lastLogits, present} = await model.forward(ids, pos, mask, model.emptyPast(), 1, s, 0);
+    const {lastLogits, present, presentTensors} = await model.forward(ids, pos, mask, model.emptyPast(), 1, s, 0);
     const batch = new Batch<T>(model);
     batch.rows = [{item, pad: 0, next: -1}];
     batch.len = s;
     batch.cache = present;
+    batch.cacheTensors = presentTensors;
     return {batch, logits: lastLogits};
   }
 
@@ -217,8 +232,9 @@ export class Batch<T> {
       pos[r] = BigInt(t - row.pad);
       mask.fill(1n, r * (t + 1) + row.pad, (r + 1) * (t + 1));
     }
-    const {lastLogits, present} = await this.model.forward(ids, pos, mask, this.cache, b, 1, t);
+    const {lastLogits, present, presentTensors} = await this.model.forward(ids, pos, mask, this.cache, b, 1, t, this.cacheTensors);
     this.cache = present;
+    this.cacheTensors = presentTensors;
     this.len = t + 1;
     return lastLogits;
   }
@@ -229,8 +245,10 @@ export class Batch<T> {
       this.rows = other.rows;
       this.len = other.len;
       this.cache = other.cache;
+      this.cacheTensors = other.cacheTensors;
       return;
     }
+    this.cacheTensors = undefined;
     const len = Math.max(this.len, other.len);
     const {nKvHead: nHead, headDim} = this.model.layout;
     const b = this.rows.length + other.rows.length;
@@ -258,6 +276,7 @@ export class Batch<T> {
     let first = -1;
     for (let i = 0; i < this.rows.length && first < 0; i++) if (drop(this.rows[i]!)) first = i;
     if (first < 0) return;
+    this.cacheTensors = undefined;
     const keep = this.rows.map((r, i) => [r, i] as const).filter(([r], i) => i < first || (i > first && !drop(r)));
     if (keep.length === 0) {
       this.rows = [];

@@ -22,7 +22,12 @@ export class SseStream {
 
   /** Queues one event (`data: JSON`). */
   send(obj: unknown): void {
-    this.pending += `data: ${JSON.stringify(obj)}\n\n`;
+    this.sendJson(JSON.stringify(obj));
+  }
+
+  /** Queues one event whose JSON text is already made. */
+  sendJson(json: string): void {
+    this.pending += `data: ${json}\n\n`;
     const now = performance.now();
     if (now - this.lastWrite >= FLUSH_MS) this.flush(now);
     else this.timer ??= setTimeout(() => this.flush(performance.now()), FLUSH_MS - (now - this.lastWrite));
