@@ -11,6 +11,8 @@
 //      event) and server-side (arrival to first token, as the ledger's requests.ttft_ms records it),
 //      with the bare loop's prompt pass for reference.
 // Figure: new tokens / end-to-end seconds (prompt pass included), median of 5 interleaved rounds after a warm-up.
+// With LLMOPS_BENCH_BEFORE=DIR (a copy of an earlier build: DIR/bin/run.js, DIR/dist, DIR/package.json,
+// DIR/oclif.manifest.json) that build's server streams one completion in every round too.
 // Usage: npm run bench -- models
 import {spawnSync} from 'node:child_process';
 import {mkdirSync, mkdtempSync, readFileSync, writeFileSync} from 'node:fs';
@@ -130,14 +132,14 @@ async function tjs() {
 }
 
 // ---- 1. llmops deploy, HTTP streaming --------------------------------------------------------------
-function cli(args, env) {
-  const r = spawnSync(process.execPath, [path.join(ROOT, 'bin', 'run.js'), ...args], {cwd: work, env: {...process.env, ...env}, encoding: 'utf8'});
+function cli(args, env, root = ROOT) {
+  const r = spawnSync(process.execPath, [path.join(root, 'bin', 'run.js'), ...args], {cwd: work, env: {...process.env, ...env}, encoding: 'utf8'});
   if (r.status !== 0) throw new Error(`llmops ${args.join(' ')}: ${r.stderr}`);
   return r.stdout;
 }
-async function served() {
-  const env = {LLMOPS_DB: path.join(work, 'ledger.db')};
-  const up = JSON.parse(cli(['deploy', '--model', modelDir, '--name', 'bench', '--port', '0', '--detach', '--json'], env));
+async function served(root = ROOT, name = 'bench') {
+  const env = {LLMOPS_DB: path.join(work, `${name}.db`)};
+  const up = JSON.parse(cli(['deploy', '--model', modelDir, '--name', name, '--port', '0', '--detach', '--json'], env, root));
   // One streamed completion: seconds to the end, ms to the first SSE event, tokens generated.
   const stream = async (prompt, maxTokens) => {
     const t0 = performance.now();
@@ -163,20 +165,23 @@ async function served() {
   await run();
   await runConcurrent();
   await longPrompt();
-  return {run, runConcurrent, longPrompt, close: () => cli(['deploy', 'stop', 'bench'], env)};
+  return {run, runConcurrent, longPrompt, close: () => cli(['deploy', 'stop', name], env, root)};
 }
 
 // Rounds interleave the contenders (server, transformers.js, bare loop, 8 server streams, the long
 // prompt through the server and through the bare loop) so that load from other processes on the
 // machine falls on all of them alike; the 8-stream figure is divided by the same round's single stream.
 const deploy = await served();
+const beforeRoot = process.env.LLMOPS_BENCH_BEFORE;
+const deployBefore = beforeRoot ? await served(path.resolve(beforeRoot), 'bench-before') : null;
 const tj = await tjs();
 const bareLoop = await bare();
-const got = {deploy: [], tjs: [], bare: [], concurrent: [], concurrentRatio: [], longClientMs: [], longBareMs: []};
+const got = {deploy: [], deployBefore: [], tjs: [], bare: [], concurrent: [], concurrentRatio: [], longClientMs: [], longBareMs: []};
 try {
   for (let i = 0; i < ROUNDS; i++) {
     const one = await deploy.run();
     got.deploy.push(one);
+    if (deployBefore) got.deployBefore.push(await deployBefore.run());
     got.tjs.push(await tj.run());
     got.bare.push(await bareLoop.run());
     const agg = await deploy.runConcurrent();
@@ -187,13 +192,14 @@ try {
   }
 } finally {
   await deploy.close();
+  await deployBefore?.close();
   await tj.close();
   await bareLoop.close();
 }
 // Server-side TTFT of the long prompts (arrival to first token), as the server recorded them; the
 // ledger's rows are flushed when the server stops. The first is the warm-up.
 const {default: Database} = await import('better-sqlite3');
-const db = new Database(path.join(work, 'ledger.db'), {readonly: true});
+const db = new Database(path.join(work, 'bench.db'), {readonly: true});
 const longServerMs = db.prepare("SELECT ttft_ms FROM requests WHERE status = 'ok' AND prompt_tokens = ? ORDER BY id").all(LONG).map((r) => r.ttft_ms).slice(1);
 db.close();
 if (longServerMs.length !== ROUNDS) throw new Error(`expected ${ROUNDS} recorded long-prompt requests, found ${longServerMs.length}`);
@@ -202,6 +208,7 @@ const r1 = (x) => +x.toFixed(1);
 console.log(JSON.stringify({params_m: +(meta.params / 1e6).toFixed(1), prompt_tokens: promptIds.length, new_tokens: N, cores: os.availableParallelism(), load_average: os.loadavg().map((x) => +x.toFixed(1)), date: new Date().toISOString(),
   deploy_stream_tok_s: r1(servedTps), transformers_js_tok_s: r1(tjsTps), bare_ort_tok_s: r1(bareTps),
   deploy_vs_transformers_js: +(servedTps / tjsTps).toFixed(2), deploy_vs_bare: +(servedTps / bareTps).toFixed(2),
+  ...(deployBefore ? {before_build_stream_tok_s: r1(median(got.deployBefore)), before_build_vs_bare: +(median(got.deployBefore) / bareTps).toFixed(2)} : {}),
   streams: STREAMS, concurrent_aggregate_tok_s: r1(median(got.concurrent)), concurrent_vs_single: +median(got.concurrentRatio).toFixed(2),
   long_prompt_tokens: LONG, ttft_long_server_ms: r1(median(longServerMs)), ttft_long_client_ms: r1(median(got.longClientMs)), prefill_long_bare_ms: r1(median(got.longBareMs)),
-  rounds: {deploy: got.deploy.map(r1), bare: got.bare.map(r1), concurrent_vs_single: got.concurrentRatio.map((x) => +x.toFixed(2)), ttft_long_server_ms: longServerMs.map(r1), ttft_long_client_ms: got.longClientMs.map(r1)}}, null, 1));
+  rounds: {deploy: got.deploy.map(r1), ...(deployBefore ? {deploy_before: got.deployBefore.map(r1)} : {}), bare: got.bare.map(r1), concurrent_vs_single: got.concurrentRatio.map((x) => +x.toFixed(2)), ttft_long_server_ms: longServerMs.map(r1), ttft_long_client_ms: got.longClientMs.map(r1)}}, null, 1));
