@@ -155,3 +155,54 @@ describe('data prep --out', () => {
     expect((await runCli(['data', 'prep', '--input', 'in.jsonl', '--out', 'new/dir'], {cwd: dir})).code).toBe(0);
   });
 });
+
+describe.skipIf(!CAN_MOUNT)(CAN_MOUNT ? 'a running supervisor meets a full disk (SQLITE_FULL on a small tmpfs)' : 'a running supervisor on a full disk (skipped: mount -t tmpfs is not permitted here)', () => {
+  it('the supervisor ends with a user error naming the ledger, "full" and the fix; once space is freed the run is settled with that reason, never left queued or running', async () => {
+    const p = makeProject();
+    const disk = path.join(p.dir, 'disk');
+    const db = path.join(disk, 'llmops.db');
+    // The ledger alone on a 2 MB tmpfs (the run folder stays on the real disk, so the trainer is
+    // unaffected); the run starts, then the tmpfs is filled while its supervisor is at work.
+    const script = [
+      `${tinyDisk(disk, '2m')} && cp ${q(p.dbFile)} ${q(db)}`,
+      `export LLMOPS_DB=${q(db)}`,
+      `id=$(${llmops('train', '--max-steps', '100000', '--detach', '--json')} | sed -n 's/.*"id": *"\\([^"]*\\)".*/\\1/p' | head -1)`,
+      `echo "id=$id"`,
+      `for i in $(seq 120); do grep -q '"metric"' .llmops/runs/$id/events.jsonl 2>/dev/null && break; sleep 0.5; done`,
+      fillDisk(disk),
+      // The supervisor meets SQLITE_FULL at its next write and must end; wait for it (60 s at most).
+      `for i in $(seq 120); do pgrep -f "supervisor-main.js $id" >/dev/null || break; sleep 0.5; done`,
+      `pgrep -f "supervisor-main.js $id" >/dev/null && echo "supervisor still running"`,
+      // It stopped the run (its cost could no longer be kept): wait for the trainer to checkpoint and end.
+      `for i in $(seq 120); do pgrep -f "$id" >/dev/null || break; sleep 0.5; done`,
+      `pgrep -f "$id" >/dev/null && echo "run still running"`,
+      `echo "--- while full:"; ${llmops('runs', 'list')} >/dev/null 2>full.err; echo "code=$?"`,
+      `rm -f ${q(disk)}/.filler`,
+      `echo "--- freed:"; ${llmops('runs', 'list', '--json', '--limit', '0')} > list.json; echo "code=$?"`,
+    ].join('\n');
+    const r = await inMountNs(script, {cwd: p.dir});
+    const id = /id=(\S+)/.exec(r.stdout)?.[1];
+    expect(id, r.stdout + r.stderr).toBeTruthy();
+    expect(r.stdout).not.toContain('supervisor still running');
+    expect(r.stdout).not.toContain('run still running');
+    const runDir = path.join(p.dir, '.llmops', 'runs', id!);
+    const supLog = readFileSync(path.join(runDir, 'logs', 'supervisor.log'), 'utf8');
+    // The supervisor's last word is a user error: the file, the cause, the fix (not a stack trace of a bug).
+    expect(supLog).toContain(`The disk holding the ledger ${db} is full`);
+    expect(supLog).toContain('Try this: free space');
+    const crash = JSON.parse(readFileSync(path.join(runDir, 'supervisor-error.json'), 'utf8')) as {reason: string};
+    expect(crash.reason).toContain(`${db} is full`);
+    // While the disk is full, `runs list` says so as a user error (exit 10), not a bug report.
+    const fullErr = readFileSync(path.join(p.dir, 'full.err'), 'utf8');
+    if (!/code=0/.test(r.stdout.split('--- while full:')[1] ?? '')) {
+      expect(fullErr).toContain('is full');
+      noBug(fullErr);
+    }
+    // Space freed: the run is settled in a final state whose reason names the full disk.
+    const listed = JSON.parse(readFileSync(path.join(p.dir, 'list.json'), 'utf8')) as {runs: Array<{id: string; status: string; reason: string | null}>};
+    const row = listed.runs.find((x) => x.id === id)!;
+    expect(['failed', 'stopped']).toContain(row.status);
+    expect(row.reason).toContain('is full');
+    expect(row.reason).toContain('Try this: free space');
+  }, 180_000);
+});

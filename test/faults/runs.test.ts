@@ -22,6 +22,13 @@ const alive = (pid: number) => {
   }
 };
 
+/** utime + stime of a process, in clock ticks (100 per second: ticks per second = CPU %). */
+const cpuTicks = (pid: number) => {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return Number(f[11]) + Number(f[12]);
+};
+
 async function detached(p: {dir: string}, steps: number): Promise<string> {
   const r = await runCli(['train', '--max-steps', String(steps), '--detach', '--json'], {cwd: p.dir});
   expect(r.code, r.stderr).toBe(0);
@@ -29,7 +36,7 @@ async function detached(p: {dir: string}, steps: number): Promise<string> {
 }
 
 describe('runs outlive their supervisor (real trainer, kill -9)', () => {
-  it('kill -9 of the supervisor: the trainer lives on, one of 4 concurrent `runs list` adopts it, the new supervisor follows and stops it, billed its measured time', async () => {
+  it('kill -9 of the supervisor: the trainer lives on, one of 4 concurrent `runs list` adopts it, the new supervisor follows it (napping between polls, not a busy loop) and stops it, billed its measured time', async () => {
     const p = makeProject({yaml: PRICED});
     const id = await detached(p, 100_000);
     await waitFor('a few steps', () => maxStep(p.dbFile, id) >= 3, 60_000);
@@ -46,6 +53,12 @@ describe('runs outlive their supervisor (real trainer, kill -9)', () => {
     // The adopted run goes on, and its new supervisor acts on it.
     const before = maxStep(p.dbFile, id);
     await waitFor('more steps', () => maxStep(p.dbFile, id) > before + 3, 60_000);
+    // The new supervisor is not the trainer's parent: it still naps between polls (a busy loop
+    // here once took a core and grew ~1.6 MB/s, 3 GB in a 30-minute run).
+    const adopter = withLedger(p.dbFile, (l) => l.getRun(id).pid!);
+    const cpu0 = cpuTicks(adopter);
+    await new Promise((r) => setTimeout(r, 4000));
+    expect((cpuTicks(adopter) - cpu0) / 4, 'adopted supervisor CPU %').toBeLessThan(10);
     const stop = await runCli(['runs', 'stop', id, '--json'], {cwd: p.dir});
     expect(stop.code, stop.stderr).toBe(0);
     const final = await waitFinal(p.dbFile, id, 120_000);
@@ -61,6 +74,29 @@ describe('runs outlive their supervisor (real trainer, kill -9)', () => {
       const measured = (Date.parse(exit.ts) - state.setupAt) / 1000;
       const cost = l.runCost(id);
       expect(Math.abs(cost.usd - measured)).toBeLessThan(1);
+    });
+  });
+
+  it('a supervisor killed before it started its run: `runs list` starts a new one, which starts the run, and it succeeds (not lost)', async () => {
+    const p = makeProject({yaml: PRICED});
+    // A supervisor slow to start (a loaded machine), held 3 s before it runs a line of its own.
+    const slow = path.join(p.dir, 'slow-start.cjs');
+    writeFileSync(slow, "if ((process.argv[1] || '').endsWith('supervisor-main.js')) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 3000);\n");
+    const r = await runCli(['train', '--max-steps', '20', '--detach', '--json'], {cwd: p.dir, env: {NODE_OPTIONS: `--require ${slow}`}});
+    expect(r.code, r.stderr).toBe(0);
+    const id = r.json.id as string;
+    const run = withLedger(p.dbFile, (l) => l.getRun(id));
+    process.kill(run.pid!, 'SIGKILL');
+    await waitFor('the supervisor to die', () => !alive(run.pid!), 5000, 50);
+    expect(withLedger(p.dbFile, (l) => l.getRun(id).backend_ref)).toBeNull();
+    const list = await runCli(['runs', 'list', '--json'], {cwd: p.dir});
+    expect(list.code, list.stderr).toBe(0);
+    const final = await waitFinal(p.dbFile, id, 120_000);
+    expect(final.status, final.reason ?? '').toBe('succeeded');
+    withLedger(p.dbFile, (l) => {
+      const restarts = l.events(id).filter((e) => e.type === 'supervisor_restarted').map((e) => JSON.parse(e.data_json));
+      expect(restarts).toEqual([expect.objectContaining({reason: 'previous supervisor gone, run process not started yet'})]);
+      expect(l.runCost(id).usd).toBeGreaterThan(0);
     });
   });
 

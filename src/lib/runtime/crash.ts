@@ -5,13 +5,19 @@
  */
 import {existsSync, readFileSync, writeFileSync} from 'node:fs';
 import path from 'node:path';
+import {ledgerStorageError} from '../ledger/fs-errors.js';
 import type {Ledger} from '../ledger/ledger.js';
 
 export const CRASH_FILE = 'supervisor-error.json';
 
 export function recordSupervisorCrash(ledger: Ledger | undefined, runId: string, error: unknown): void {
-  const e = error as Error & {code?: string; fix?: string};
-  const reason = `supervisor stopped: ${e.code ? `${e.code}: ` : ''}${e.message}${e.fix ? ` (${e.fix})` : ''}`;
+  // SQLITE_FULL, a read-only file...: the user error that names the ledger, the cause and the fix.
+  const file = ledger?.file ?? process.env.LLMOPS_DB;
+  const user = file ? ledgerStorageError(file, error, 'writing') : undefined;
+  const e = (user ?? error) as Error & {code?: string; fix?: string};
+  const reason = user
+    ? `supervisor stopped: ${user.message}${user.fix ? ` ${user.fix}` : ''}`
+    : `supervisor stopped: ${e.code ? `${e.code}: ` : ''}${e.message}${e.fix ? ` (${e.fix})` : ''}`;
   process.stderr.write(`${new Date().toISOString()} ${reason}\n${e.stack ?? ''}\n`);
   const runDir = process.env.LLMOPS_SUPERVISOR_RUN_DIR ?? runDirOf(ledger, runId);
   if (runDir) {

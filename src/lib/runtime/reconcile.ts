@@ -87,10 +87,14 @@ async function loadFor(run: RunRow, loaded?: LoadedConfig): Promise<LoadedConfig
   }
 }
 
-/** Is the run's own process still going? 'unknown' never ends a run. */
-async function runProcessState(run: RunRow, state: SupervisorState, loaded?: LoadedConfig): Promise<'alive' | 'gone' | 'unknown'> {
+/**
+ * Is the run's own process still going? 'unknown' never ends a run. 'unstarted': its supervisor
+ * died before submitting it (a local run creates its events file before it starts the process, so
+ * no events file means no process): a new supervisor starts it.
+ */
+async function runProcessState(run: RunRow, state: SupervisorState, loaded?: LoadedConfig): Promise<'alive' | 'gone' | 'unknown' | 'unstarted'> {
   const handle = state.handle;
-  if (!handle) return 'gone';
+  if (!handle) return run.backend_type === 'local' && !existsSync(runPaths(runSpecOf(run).runDir).events) ? 'unstarted' : 'gone';
   if (existsSync(runPaths(runSpecOf(run).runDir).exit)) return 'gone';
   if (run.backend_type === 'local') return localRunState(handle.state as Parameters<typeof localRunState>[0]);
   if (!loaded) return 'unknown';
@@ -126,7 +130,8 @@ async function takeOver(ledger: Ledger, run: RunRow, given?: LoadedConfig): Prom
     // found our pid gone would take the run over again.
     ledger.leases.acquire(run.id, leaseHolder(me.owner, pid), {now: Date.now(), holderGone: () => false});
     ledger.updateRun(run.id, {pid});
-    ledger.appendEvent(run.id, 'supervisor_restarted', {pid, reason: `previous supervisor gone, run process ${proc === 'alive' ? 'alive' : 'not known to be gone'}`});
+    const why = proc === 'alive' ? 'alive' : proc === 'unstarted' ? 'not started yet' : 'not known to be gone';
+    ledger.appendEvent(run.id, 'supervisor_restarted', {pid, reason: `previous supervisor gone, run process ${why}`});
     return {id: run.id, action: 'restarted-supervisor'};
   }
   try {
@@ -177,7 +182,8 @@ async function settle(ledger: Ledger, run: RunRow, state: SupervisorState, loade
   let final = decided.status;
   let reason = decided.reason;
   const crash = readSupervisorCrash(spec.runDir);
-  if (crash && (final === 'failed' || !known)) reason = `${crash}; ${reason}`;
+  // A supervisor that stopped the run because it could not go on (a full disk): that is why it ended.
+  if (crash && final !== 'succeeded') reason = `${crash}; ${reason}`;
   if (!known && final === 'failed') {
     final = 'lost';
     reason = `the supervisor and the run's process are gone without a final status (${reason.replace(/^ended \(exit status unknown\)/, 'exit status unknown')})`;
