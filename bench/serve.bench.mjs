@@ -4,7 +4,11 @@
 //  2. one stream through HTTP (`llmops deploy` as its own process, SSE): tokens/s and TTFT;
 //  3. 8 concurrent streams: aggregate tokens/s, with batched decoding and with interleaving;
 //  4. @huggingface/transformers generate() on the same ONNX graph, as a reference point;
-//  5. Node's http vs fastify on a small JSON endpoint (the framework choice).
+//  5. Node's http vs fastify on a small JSON endpoint (the framework choice);
+//  6. the server's own cost per streamed token: (HTTP streaming seconds - bare loop seconds) / tokens,
+//     from rounds that alternate a bare-loop run and one stream; with LLMOPS_BENCH_BEFORE=DIR (a copy
+//     of an earlier build: DIR/bin/run.js, DIR/dist, DIR/package.json, DIR/oclif.manifest.json) the
+//     earlier server runs in the same rounds, so before and after are measured side by side.
 // The model is the trainer's `tiny` preset (a few steps: speed does not depend on training).
 // Usage: npm run build && node bench/serve.bench.mjs   (writes bench/.out/serve.json)
 import {spawn, execFileSync} from 'node:child_process';
@@ -94,11 +98,11 @@ async function bareLoop(modelDir, promptIds) {
 }
 
 // ---- 2/3. the server ---------------------------------------------------------------------------
-async function startServer(modelDir, mode) {
-  const dir = path.join(os.tmpdir(), `llmops-bench-serve-${process.pid}-${mode}`);
+async function startServer(modelDir, mode, root = ROOT, tag = '') {
+  const dir = path.join(os.tmpdir(), `llmops-bench-serve-${process.pid}-${mode}${tag}`);
   mkdirSync(dir, {recursive: true});
   writeFileSync(path.join(dir, 'llmops.yaml'), 'deploy:\n  max_concurrent: 8\n');
-  const child = spawn(process.execPath, [path.join(ROOT, 'bin', 'run.js'), 'deploy', '--model', modelDir, '--name', 'bench', '--port', '0', '--mode', mode], {
+  const child = spawn(process.execPath, [path.join(root, 'bin', 'run.js'), 'deploy', '--model', modelDir, '--name', 'bench', '--port', '0', '--mode', mode], {
     cwd: dir,
     env: {...process.env, LLMOPS_DB: path.join(dir, 'l.db'), NO_COLOR: '1'},
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -112,7 +116,7 @@ async function startServer(modelDir, mode) {
     });
     child.on('exit', () => reject(new Error(err)));
   });
-  return {url, db: path.join(dir, 'l.db'), stop: () => new Promise((r) => (child.on('exit', r), child.kill('SIGINT')))};
+  return {url, pid: child.pid, db: path.join(dir, 'l.db'), stop: () => new Promise((r) => (child.on('exit', r), child.kill('SIGINT')))};
 }
 
 const agent = new http.Agent({keepAlive: true, maxSockets: 16});
@@ -171,6 +175,49 @@ async function serverFigures(modelDir, mode, bare, bareRuns) {
     };
   } finally {
     await s.stop();
+  }
+}
+
+// ---- 6. the server's own cost per token ---------------------------------------------------------
+const COST_ROUNDS = 11;
+// CPU time of a process's main thread in ms (Linux schedstat, ns resolution): the engine runs there
+// (1 intra-op thread), and unlike wall time it does not count waiting for a core on a loaded machine.
+const threadCpuMs = (pid) => {
+  try {
+    return Number(readFileSync(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').split(' ')[0]) / 1e6;
+  } catch {
+    return NaN;
+  }
+};
+async function serverCost(modelDir, bare, roots) {
+  const servers = [];
+  try {
+    for (const [name, root] of Object.entries(roots)) servers.push({name, s: await startServer(modelDir, 'batch', root, `-${name}`)});
+    for (const {s} of servers) await stream(s.url);
+    const perRound = Object.fromEntries(servers.map(({name}) => [name, {wall: [], cpu: []}]));
+    const bareMs = [];
+    const bareCpu = [];
+    for (let i = 0; i < COST_ROUNDS; i++) {
+      const c0 = threadCpuMs(process.pid);
+      const b = await bare.generate();
+      const bCpu = (threadCpuMs(process.pid) - c0) / N_TOKENS;
+      bareMs.push((b.seconds * 1000) / N_TOKENS);
+      bareCpu.push(bCpu);
+      for (const {name, s} of servers) {
+        const s0 = threadCpuMs(s.pid);
+        const r = await stream(s.url);
+        if (r.tokens !== N_TOKENS) throw new Error(`${name}: ${r.tokens} tokens streamed, ${N_TOKENS} expected`);
+        perRound[name].wall.push((r.seconds * 1000) / N_TOKENS - (b.seconds * 1000) / N_TOKENS);
+        perRound[name].cpu.push((threadCpuMs(s.pid) - s0) / N_TOKENS - bCpu);
+      }
+    }
+    return {
+      bareMsPerToken: median(bareMs),
+      bareCpuMsPerToken: median(bareCpu),
+      ...Object.fromEntries(Object.entries(perRound).map(([k, v]) => [k, {serverMsPerToken: median(v.wall), serverCpuMsPerToken: median(v.cpu), rounds: v.wall.map((x) => +x.toFixed(3))}])),
+    };
+  } finally {
+    for (const {s} of servers) await s.stop();
   }
 }
 
@@ -259,6 +306,8 @@ const promptIds = ModelTokenizer.fromFolder(modelDir).encode(PROMPT, {addSpecial
 const cfg = JSON.parse(readFileSync(path.join(modelDir, 'config.json'), 'utf8'));
 
 const bareEngine = await bareLoop(modelDir, promptIds);
+const before = process.env.LLMOPS_BENCH_BEFORE;
+const cost = await serverCost(modelDir, bareEngine, before ? {before: path.resolve(before), now: ROOT} : {now: ROOT});
 const bareRuns = [];
 const batch = await serverFigures(modelDir, 'batch', bareEngine, bareRuns);
 const interleave = await serverFigures(modelDir, 'interleave', bareEngine, bareRuns);
@@ -288,10 +337,11 @@ const result = {
   },
   transformersJs: hf,
   frameworks: fw,
+  serverCost: cost,
 };
 writeFileSync(path.join(OUT, 'serve.json'), JSON.stringify(result, null, 2));
 const f = (x, d = 0) => (typeof x === 'number' ? x.toFixed(d) : String(x));
-console.log(`machine: ${result.machine}`);
+console.log(`machine: ${result.machine}, ${new Date().toISOString()}`);
 console.log(`model: ${JSON.stringify(result.model)}`);
 console.log(`| measure | tokens/s | TTFT ms |`);
 console.log(`|---|---:|---:|`);
@@ -301,3 +351,7 @@ console.log(`| HTTP, 8 streams, batched decoding (aggregate) | ${f(batch.concurr
 console.log(`| HTTP, 8 streams, interleaved (aggregate) | ${f(interleave.concurrent8TokensPerS)} (${f(result.ratios.interleave8VsSingle, 2)}x single) | ${f(interleave.concurrent8TtftMs, 1)} |`);
 console.log(`| @huggingface/transformers generate (in-process) | ${hf.skipped ?? f(hf.tokensPerS)} | - |`);
 console.log(`| node:http vs fastify, GET /v1/models req/s | ${f(fw.nodeHttpRps)} vs ${f(fw.fastifyRps)} | - |`);
+console.log(`server's own cost per streamed token (HTTP streaming ms/token - bare loop ms/token, median of ${COST_ROUNDS} alternating rounds; bare loop ${f(cost.bareMsPerToken, 3)} ms/token wall, ${f(cost.bareCpuMsPerToken, 3)} ms/token main-thread CPU):`);
+for (const k of ['before', 'now']) {
+  if (cost[k]) console.log(`  ${k}: ${f(cost[k].serverMsPerToken, 3)} ms/token wall (rounds ${cost[k].rounds.join(', ')}); main-thread CPU ${f(cost[k].serverCpuMsPerToken, 3)} ms/token over the bare loop's`);
+}

@@ -95,12 +95,20 @@ function toFloat32(data: unknown, from: number, to: number): Float32Array {
 }
 
 export class OnnxModel {
+  // The cache's input and output names, built once rather than on every step.
+  private readonly pastNames: string[];
+  private readonly presentNames: string[];
+
   private constructor(
     readonly spec: ModelFolder,
     readonly layout: GraphLayout,
     private readonly ort: Ort,
     private readonly session: InferenceSession,
-  ) {}
+  ) {
+    const names = (prefix: string) => Array.from({length: 2 * spec.nLayer}, (_, j) => `${prefix}.${j >> 1}.${j & 1 ? 'value' : 'key'}`);
+    this.pastNames = names('past_key_values');
+    this.presentNames = names('present');
+  }
 
   static async load(spec: ModelFolder, threads = 1): Promise<OnnxModel> {
     if (!spec.onnxPath) throw new Error(`${spec.dir} has no ONNX graph`);
@@ -127,7 +135,16 @@ export class OnnxModel {
   }
 
   /** The graph's inputs: only those it declares, the KV cache in its own element type. */
-  private feeds(inputIds: BigInt64Array, positions: BigInt64Array, mask: BigInt64Array, past: KvArray[], b: number, s: number, pastLen: number): Record<string, OrtTensor> {
+  private feeds(
+    inputIds: BigInt64Array,
+    positions: BigInt64Array,
+    mask: BigInt64Array,
+    past: KvArray[],
+    b: number,
+    s: number,
+    pastLen: number,
+    pastTensors?: OrtTensor[],
+  ): Record<string, OrtTensor> {
     const {Tensor} = this.ort;
     const {kvType, nKvHead, headDim} = this.layout;
     const int = (type: IntType, data: BigInt64Array, dims: number[]) => (type === 'int64' ? new Tensor('int64', data, dims) : new Tensor('int32', Int32Array.from(data, Number), dims));
@@ -135,17 +152,16 @@ export class OnnxModel {
     if (this.layout.hasAttentionMask) feeds.attention_mask = int(this.layout.maskType, mask, [b, pastLen + s]);
     if (this.layout.hasPositionIds) feeds.position_ids = new Tensor('int64', positions, [b, s]);
     if (this.layout.hasUseCacheBranch) feeds.use_cache_branch = new Tensor('bool', [pastLen > 0], [1]);
+    // The previous step's present tensors are this step's past as they are: no new wrappers.
     const dims = [b, nKvHead, pastLen, headDim];
-    for (let i = 0; i < this.spec.nLayer; i++) {
-      feeds[`past_key_values.${i}.key`] = new Tensor(kvType, past[2 * i]!, dims);
-      feeds[`past_key_values.${i}.value`] = new Tensor(kvType, past[2 * i + 1]!, dims);
-    }
+    for (let j = 0; j < this.pastNames.length; j++) feeds[this.pastNames[j]!] = pastTensors?.[j] ?? new Tensor(kvType, past[j]!, dims);
     return feeds;
   }
 
   /**
    * One forward pass. `past` holds 2*n_layer arrays of [B, KV, pastLen, D]; returns the logits of
-   * the last position of each row ([B, V], float32) and the presents ([B, KV, pastLen+S, D]).
+   * the last position of each row ([B, V], float32) and the presents ([B, KV, pastLen+S, D]), as
+   * arrays and as the tensors the next step may feed back (`pastTensors`, the same data as `past`).
    */
   async forward(
     inputIds: BigInt64Array,
@@ -155,21 +171,26 @@ export class OnnxModel {
     b: number,
     s: number,
     pastLen: number,
-  ): Promise<{lastLogits: Float32Array; present: KvArray[]}> {
-    const {nLayer, vocabSize} = this.spec;
-    const feeds = this.feeds(inputIds, positions, mask, past, b, s, pastLen);
+    pastTensors?: OrtTensor[],
+  ): Promise<{lastLogits: Float32Array; present: KvArray[]; presentTensors: OrtTensor[]}> {
+    const {vocabSize} = this.spec;
+    const feeds = this.feeds(inputIds, positions, mask, past, b, s, pastLen, pastTensors);
     const out = await this.session.run(feeds);
     const logits = out.logits!.data;
-    const lastLogits = new Float32Array(b * vocabSize);
-    for (let r = 0; r < b; r++) {
-      const from = ((r + 1) * s - 1) * vocabSize;
-      lastLogits.set(toFloat32(logits, from, from + vocabSize), r * vocabSize);
+    let lastLogits: Float32Array;
+    if (s === 1 || b === 1) {
+      // The last positions are contiguous (a decode step, or one row): a view, or one conversion.
+      const from = (s - 1) * vocabSize;
+      lastLogits = toFloat32(logits, from, from + b * vocabSize);
+    } else {
+      lastLogits = new Float32Array(b * vocabSize);
+      for (let r = 0; r < b; r++) {
+        const from = ((r + 1) * s - 1) * vocabSize;
+        lastLogits.set(toFloat32(logits, from, from + vocabSize), r * vocabSize);
+      }
     }
-    const present: KvArray[] = [];
-    for (let i = 0; i < nLayer; i++) {
-      present.push(out[`present.${i}.key`]!.data as KvArray, out[`present.${i}.value`]!.data as KvArray);
-    }
-    return {lastLogits, present};
+    const presentTensors = this.presentNames.map((name) => out[name]!);
+    return {lastLogits, present: presentTensors.map((t) => t.data as KvArray), presentTensors};
   }
 
   /**
@@ -200,6 +221,8 @@ export class Batch<T> {
   /** Cache length (columns), padding included. */
   len = 0;
   cache: KvArray[] = [];
+  /** `cache` as the last step's output tensors, while rows have not changed since. */
+  private cacheTensors: OrtTensor[] | undefined;
 
   constructor(private readonly model: OnnxModel) {}
 
@@ -209,11 +232,12 @@ export class Batch<T> {
     const ids = BigInt64Array.from(prompt, (x) => BigInt(x));
     const pos = BigInt64Array.from({length: s}, (_, i) => BigInt(i));
     const mask = new BigInt64Array(s).fill(1n);
-    const {lastLogits, present} = await model.forward(ids, pos, mask, model.emptyPast(), 1, s, 0);
+    const {lastLogits, present, presentTensors} = await model.forward(ids, pos, mask, model.emptyPast(), 1, s, 0);
     const batch = new Batch<T>(model);
     batch.rows = [{item, pad: 0, next: -1}];
     batch.len = s;
     batch.cache = present;
+    batch.cacheTensors = presentTensors;
     return {batch, logits: lastLogits};
   }
 
@@ -234,8 +258,9 @@ export class Batch<T> {
       pos[r] = BigInt(t - row.pad);
       mask.fill(1n, r * (t + 1) + row.pad, (r + 1) * (t + 1));
     }
-    const {lastLogits, present} = await this.model.forward(ids, pos, mask, this.cache, b, 1, t);
+    const {lastLogits, present, presentTensors} = await this.model.forward(ids, pos, mask, this.cache, b, 1, t, this.cacheTensors);
     this.cache = present;
+    this.cacheTensors = presentTensors;
     this.len = t + 1;
     return lastLogits;
   }
@@ -246,8 +271,10 @@ export class Batch<T> {
       this.rows = other.rows;
       this.len = other.len;
       this.cache = other.cache;
+      this.cacheTensors = other.cacheTensors;
       return;
     }
+    this.cacheTensors = undefined;
     const len = Math.max(this.len, other.len);
     const {nKvHead: nHead, headDim} = this.model.layout;
     const b = this.rows.length + other.rows.length;
@@ -271,8 +298,12 @@ export class Batch<T> {
 
   /** Drops rows (finished or cancelled) and the leading columns that only padded them. */
   remove(drop: (row: BatchRow<T>) => boolean): void {
-    const keep = this.rows.map((r, i) => [r, i] as const).filter(([r]) => !drop(r));
-    if (keep.length === this.rows.length) return;
+    // Called twice per step: nothing is allocated until a row actually goes.
+    let first = -1;
+    for (let i = 0; i < this.rows.length && first < 0; i++) if (drop(this.rows[i]!)) first = i;
+    if (first < 0) return;
+    this.cacheTensors = undefined;
+    const keep = this.rows.map((r, i) => [r, i] as const).filter(([r], i) => i < first || (i > first && !drop(r)));
     if (keep.length === 0) {
       this.rows = [];
       this.len = 0;

@@ -7,14 +7,13 @@ import {createHash, randomUUID, timingSafeEqual} from 'node:crypto';
 import http, {type IncomingMessage, type ServerResponse} from 'node:http';
 import {requestProfile} from '../profile/profile.js';
 import type {RequestRow} from '../ledger/ledger.js';
-import {ApiError, badRequest} from './api-error.js';
+import {ApiError} from './api-error.js';
 import {parseJsonBody, readBody} from './body.js';
-import {ChatTemplateError} from '../model/chat-template.js';
 import type {ModelFolder} from '../model/folder.js';
-import {chatPrompt, promptTextOf} from './chat-format.js';
+import {CompletionResponse, sendJson} from './completion-response.js';
+import {preparePrompt, type PreparedPrompt} from './limits.js';
 import type {ServerMetrics} from './metrics.js';
 import {QueueFullError, type Scheduler} from './scheduler.js';
-import {chatLogprobs, keepWithin, legacyLogprobs} from './logprobs.js';
 import type {GenerationResult} from './sequence.js';
 import type {ModelTokenizer} from './tokenizer.js';
 import {parseRequest, type Endpoint, type ParsedRequest} from './validate.js';
@@ -44,10 +43,6 @@ export interface HttpContext {
   record?: (row: Omit<RequestRow, 'deployment_id' | 'model_run_id'>) => void;
 }
 
-// No tokenizer turns fewer than this many characters into one token: longer prompts cannot fit the
-// context and are refused before the tokenizer spends time on them.
-const MAX_CHARS_PER_TOKEN = 64;
-
 const sha = (s: string) => createHash('sha256').update(s).digest();
 
 export function createHttpServer(ctx: HttpContext): http.Server {
@@ -74,12 +69,6 @@ export function createHttpServer(ctx: HttpContext): http.Server {
     else socket.destroy();
   });
   return server;
-}
-
-function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, {'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers});
-  res.end(text);
 }
 
 function sendError(res: ServerResponse, err: ApiError): void {
@@ -197,60 +186,16 @@ async function generate(
   fail: (err: ApiError, stream?: boolean) => void,
 ): Promise<void> {
   const {spec, tokenizer, scheduler} = engine;
-  const chat = p.endpoint === 'chat';
-  if (p.promptIds?.some((id) => id >= spec.vocabSize)) {
-    return fail(badRequest(`Invalid value for 'prompt': token ids must be below the vocabulary size ${spec.vocabSize}.`, 'prompt'), p.stream);
-  }
-  let promptText: string;
-  try {
-    promptText = chat ? chatPrompt(spec, p.messages!) : (p.prompt ?? tokenizer.decode(p.promptIds!, {skipSpecialTokens: true}));
-  } catch (error) {
-    // The model's own template refused the conversation: the client's fault, with its message.
-    if (error instanceof ChatTemplateError) return fail(badRequest(error.templateMessage, 'messages'), p.stream);
-    if (error instanceof Error && 'exitCode' in error) return fail(badRequest(error.message, 'messages'), p.stream);
-    throw error;
-  }
-  const ctxLen = spec.contextLength;
-  if (promptText.length > ctxLen * MAX_CHARS_PER_TOKEN) {
-    return fail(badRequest(`This model's maximum context length is ${ctxLen} tokens; the prompt is far longer (${promptText.length} characters).`, chat ? 'messages' : 'prompt', 'context_length_exceeded'), p.stream);
-  }
-  // A chat is tokenized as rendered (the template writes its own BOS); plain text gets the
-  // tokenizer's special tokens as the model's config says (BOS for Llama, none for GPT-2). A prompt
-  // of token ids is used as it is.
-  const promptIds = p.promptIds ?? tokenizer.encode(promptText, {addSpecialTokens: !chat});
-  if (promptIds.length === 0) return fail(badRequest('The prompt is empty.', 'prompt'), p.stream);
-  const maxParam = chat ? 'max_completion_tokens' : 'max_tokens';
-  if (promptIds.length >= ctxLen) {
-    return fail(badRequest(`This model's maximum context length is ${ctxLen} tokens; the prompt alone has ${promptIds.length} tokens.`, chat ? 'messages' : 'prompt', 'context_length_exceeded'), p.stream);
-  }
-  if (p.maxTokens !== null && promptIds.length + p.maxTokens > ctxLen) {
-    return fail(
-      badRequest(
-        `This model's maximum context length is ${ctxLen} tokens. However, you requested ${promptIds.length + p.maxTokens} tokens (${promptIds.length} in the prompt, ${p.maxTokens} in the completion). Lower ${maxParam} or the prompt.`,
-        maxParam,
-        'context_length_exceeded',
-      ),
-      p.stream,
-    );
-  }
-  const maxTokens = p.maxTokens ?? Math.min(ctx.opts.maxTokensDefault, ctxLen - promptIds.length);
-  const profileText = chat ? promptTextOf(p.messages!) : promptText;
+  const prepared = preparePrompt(spec, tokenizer, p, ctx.opts.maxTokensDefault);
+  if (prepared instanceof ApiError) return fail(prepared, p.stream);
+  const {promptIds, maxTokens} = prepared;
 
   const abort = new AbortController();
   const deadline = setTimeout(() => abort.abort('timeout'), ctx.opts.requestTimeoutMs);
   res.on('close', () => {
     if (!res.writableFinished) abort.abort('client');
   });
-
-  const id = (chat ? 'chatcmpl-' : 'cmpl-') + randomUUID().replaceAll('-', '');
-  const createdS = Math.floor(arrival / 1000);
-  const model = ctx.opts.names[0]!;
-  const object = chat ? 'chat.completion.chunk' : 'text_completion';
-  const sse = (obj: unknown) => res.write(`data: ${JSON.stringify(obj)}\n\n`);
-  const chunk = (delta: string | null, finish: string | null, usage?: unknown) =>
-    chat
-      ? {id, object, created: createdS, model, choices: [{index: 0, delta: delta === null ? {} : {content: delta}, logprobs: null, finish_reason: finish}], ...(p.includeUsage ? {usage: usage ?? null} : {})}
-      : {id, object, created: createdS, model, choices: [{index: 0, text: delta ?? '', logprobs: null, finish_reason: finish}], ...(p.includeUsage ? {usage: usage ?? null} : {})};
+  const answer = new CompletionResponse(res, p, tokenizer, ctx.opts.names[0]!, Math.floor(arrival / 1000), randomUUID().replaceAll('-', ''));
 
   let resultPromise: Promise<GenerationResult>;
   // Prompt log-probabilities for echo (lm-evaluation-harness's loglikelihood requests).
@@ -264,7 +209,7 @@ async function generate(
       stop: p.stop,
       ignoreEos: p.ignoreEos,
       signal: abort.signal,
-      ...(p.stream ? {onDelta: (text: string) => sse(chunk(text, null))} : {}),
+      ...(p.stream ? {onDelta: (text: string) => answer.delta(text)} : {}),
       ...(p.logprobs === null ? {} : {logprobs: p.logprobs}),
     });
   } catch (error) {
@@ -274,10 +219,7 @@ async function generate(
     }
     return fail(new ApiError(503, 'The server is shutting down.', 'service_unavailable'), p.stream);
   }
-  if (p.stream) {
-    res.writeHead(200, {'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', connection: 'keep-alive'});
-    if (chat) sse({id, object, created: createdS, model, choices: [{index: 0, delta: {role: 'assistant', content: ''}, logprobs: null, finish_reason: null}], ...(p.includeUsage ? {usage: null} : {})});
-  }
+  if (p.stream) answer.start();
   const r = await resultPromise;
   const prompted = await promptLogprobs;
   clearTimeout(deadline);
@@ -285,59 +227,48 @@ async function generate(
     r.finishReason = 'error';
     r.error = promptError(prompted);
   }
-  const usage = {prompt_tokens: r.promptTokens, completion_tokens: r.completionTokens, total_tokens: r.promptTokens + r.completionTokens};
   const timedOut = abort.signal.aborted && abort.signal.reason === 'timeout';
-  let httpStatus = 200;
-  let errorText: string | null = r.error ?? null;
+  let outcome: {httpStatus: number; errorText: string | null};
   if (r.finishReason === 'stop' || r.finishReason === 'length') {
-    if (p.stream) {
-      sse(chunk(null, r.finishReason));
-      if (p.includeUsage) sse(chat ? {id, object, created: createdS, model, choices: [], usage} : {id, object, created: createdS, model, choices: [], usage});
-      res.end('data: [DONE]\n\n');
-    } else {
-      const generated = r.logprobs ? keepWithin(tokenizer, r.logprobs, r.text.length) : [];
-      const logprobs =
-        p.logprobs === null ? null : chat ? chatLogprobs(tokenizer, generated) : legacyLogprobs(tokenizer, [...(Array.isArray(prompted) ? prompted : []), ...generated]);
-      sendJson(res, 200, {
-        id,
-        object: chat ? 'chat.completion' : 'text_completion',
-        created: createdS,
-        model,
-        choices: [
-          chat
-            ? {index: 0, message: {role: 'assistant', content: r.text}, logprobs, finish_reason: r.finishReason}
-            : {index: 0, text: p.echo ? promptText + r.text : r.text, logprobs, finish_reason: r.finishReason},
-        ],
-        usage,
-      });
-    }
+    const usage = {prompt_tokens: r.promptTokens, completion_tokens: r.completionTokens, total_tokens: r.promptTokens + r.completionTokens};
+    answer.ok(r, usage, Array.isArray(prompted) ? prompted : undefined, prepared.promptText);
     ctx.metrics.observe(r);
+    outcome = {httpStatus: 200, errorText: r.error ?? null};
   } else {
-    const err =
-      r.finishReason === 'error'
-        ? new ApiError(500, `Generation failed: ${r.error ?? 'unknown error'}.`, 'internal_error')
-        : timedOut
-          ? new ApiError(504, `The request took longer than the limit of ${ctx.opts.requestTimeoutMs / 1000} s (deploy.request_timeout_s).`, 'timeout', null, 'request_timeout')
-          : abort.signal.aborted
-            ? null // the client went away: nobody to answer
-            : new ApiError(503, 'The server is shutting down.', 'service_unavailable');
-    httpStatus = err ? err.status : 499;
-    errorText = err ? err.message : 'client disconnected';
-    if (err && !res.destroyed) {
-      if (p.stream) {
-        sse(err.toBody());
-        res.end('data: [DONE]\n\n');
-      } else sendJson(res, err.status, err.toBody());
-    }
-    ctx.metrics.failed(httpStatus);
+    const err = failure(ctx, r, abort.signal, timedOut);
+    if (err) answer.error(err);
+    outcome = {httpStatus: err ? err.status : 499, errorText: err ? err.message : 'client disconnected'};
+    ctx.metrics.failed(outcome.httpStatus);
   }
   req.resume();
+  recordResult(ctx, p, arrival, r, prepared, {...outcome, timedOut});
+}
+
+/** Why a generation did not finish, as the client is told it; null when the client went away. */
+function failure(ctx: HttpContext, r: GenerationResult, signal: AbortSignal, timedOut: boolean): ApiError | null {
+  if (r.finishReason === 'error') return new ApiError(500, `Generation failed: ${r.error ?? 'unknown error'}.`, 'internal_error');
+  if (timedOut) {
+    return new ApiError(504, `The request took longer than the limit of ${ctx.opts.requestTimeoutMs / 1000} s (deploy.request_timeout_s).`, 'timeout', null, 'request_timeout');
+  }
+  if (signal.aborted) return null; // the client went away: nobody to answer
+  return new ApiError(503, 'The server is shutting down.', 'service_unavailable');
+}
+
+/** The request's row in the ledger (text only with deploy.log_text). */
+function recordResult(
+  ctx: HttpContext,
+  p: ParsedRequest,
+  arrival: number,
+  r: GenerationResult,
+  prepared: PreparedPrompt,
+  o: {httpStatus: number; errorText: string | null; timedOut: boolean},
+): void {
   ctx.record?.({
     ts: arrival,
     endpoint: p.endpoint,
     stream: p.stream ? 1 : 0,
-    status: r.finishReason === 'stop' || r.finishReason === 'length' ? 'ok' : r.finishReason === 'cancelled' && !timedOut ? 'cancelled' : 'error',
-    http_status: httpStatus,
+    status: r.finishReason === 'stop' || r.finishReason === 'length' ? 'ok' : r.finishReason === 'cancelled' && !o.timedOut ? 'cancelled' : 'error',
+    http_status: o.httpStatus,
     finish_reason: r.finishReason,
     prompt_tokens: r.promptTokens,
     completion_tokens: r.completionTokens,
@@ -345,10 +276,10 @@ async function generate(
     ttft_ms: r.ttftMs,
     e2e_ms: r.e2eMs,
     itl_ms: r.itlMs,
-    prompt_chars: profileText.length,
-    error: errorText,
-    profile_json: JSON.stringify(requestProfile(profileText)),
-    prompt_text: ctx.opts.logText ? promptText : null,
+    prompt_chars: prepared.profileText.length,
+    error: o.errorText,
+    profile_json: JSON.stringify(requestProfile(prepared.profileText)),
+    prompt_text: ctx.opts.logText ? prepared.promptText : null,
     completion_text: ctx.opts.logText ? r.text : null,
   });
 }
