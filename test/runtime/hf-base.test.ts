@@ -1,35 +1,20 @@
 /**
  * `llmops finetune --base hf:OWNER/NAME`: the base is downloaded with @huggingface/hub's snapshotDownload
  * into the project's cache and the real trainer fine-tunes from it. The Hub is the one part we cannot
- * reach here, so a local HTTP server stands in for it, serving one of OUR exported model directories
- * (trained in beforeAll with the real trainer) through the endpoints a snapshot download calls:
- *   GET  /api/models/NAME/revision/REV   (model info: the commit sha)
- *   GET  /api/models/NAME/tree/SHA       (the file list)
- *   POST /api/models/NAME/paths-info/SHA (per file: oid / lfs oid, the cache's blob name)
- *   GET  /NAME/resolve/SHA/PATH          (a bytes=0-0 probe, then the whole file)
+ * reach here, so a local HTTP server stands in for it (test/helpers/hub-stand-in.ts), serving one of
+ * OUR exported model directories (trained in beforeAll with the real trainer).
  */
 import {createHash} from 'node:crypto';
-import {existsSync, readdirSync, readFileSync, statSync} from 'node:fs';
-import http from 'node:http';
-import type {AddressInfo} from 'node:net';
+import {existsSync, readFileSync} from 'node:fs';
 import path from 'node:path';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {runCli} from '../helpers/cli.js';
+import {serveRepo, walk, type SeenRequest, type StandIn} from '../helpers/hub-stand-in.js';
 import {makeProject, withLedger} from './helpers.js';
 
 const REPO = 'acme/tiny-llmops';
 const SHA = createHash('sha1').update('tiny-llmops@1').digest('hex');
 const TOKEN = 'hf_' + 'StandInRuntimeToken0123456789abcdef';
-
-/** Every file under dir, as repo paths ('onnx/model.onnx'), sorted. */
-function walk(dir: string, rel = ''): string[] {
-  return readdirSync(path.join(dir, rel))
-    .sort()
-    .flatMap((name) => {
-      const r = rel ? `${rel}/${name}` : name;
-      return statSync(path.join(dir, r)).isDirectory() ? walk(dir, r) : [r];
-    });
-}
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
@@ -37,10 +22,9 @@ describe('llmops finetune --base hf:OWNER/NAME (Hub mocked by a local stand-in s
   let project: ReturnType<typeof makeProject>;
   let baseDir = '';
   let files: string[] = [];
-  let server: http.Server;
+  let hub: StandIn | undefined;
   let url = '';
-  const requests: Array<{method: string; path: string; auth: string; full: boolean}> = [];
-  const count = (what: (r: (typeof requests)[number]) => boolean) => requests.filter(what).length;
+  const count = (what: (r: SeenRequest) => boolean) => hub!.seen.filter(what).length;
   const env = () => ({HF_ENDPOINT: url, HF_TOKEN: TOKEN});
   const snapshot = () => path.join(project.dir, '.llmops', 'cache', `models--${REPO.replace('/', '--')}`, 'snapshots', SHA);
 
@@ -52,68 +36,12 @@ describe('llmops finetune --base hf:OWNER/NAME (Hub mocked by a local stand-in s
     baseDir = r.json.modelDir;
     files = walk(baseDir);
     expect(files).toEqual(expect.arrayContaining(['model.pt', 'config.json', 'tokenizer.json', 'tokenizer_config.json', 'llmops_model.json', 'onnx/model.onnx']));
-    const body = (p: string) => readFileSync(path.join(baseDir, p));
-    // Binary weights live in LFS on the Hub (the cache names their blob by sha256), the rest by git blob sha1.
-    const entry = (p: string) => {
-      const b = body(p);
-      const lfs = /\.(pt|onnx|bin|safetensors)$/.test(p);
-      return {
-        type: 'file',
-        path: p,
-        size: b.length,
-        oid: createHash('sha1').update(`blob ${b.length}\0`).update(b).digest('hex'),
-        ...(lfs ? {lfs: {oid: sha256(b), size: b.length, pointerSize: 134}} : {}),
-      };
-    };
-    const dirs = [...new Set(files.filter((f) => f.includes('/')).map((f) => f.slice(0, f.lastIndexOf('/'))))];
-    const json = (res: http.ServerResponse, status: number, v: unknown, headers: Record<string, string> = {}) => {
-      res.writeHead(status, {'content-type': 'application/json', ...headers});
-      res.end(JSON.stringify(v));
-    };
-
-    server = http.createServer((req, res) => {
-      const u = new URL(req.url ?? '/', 'http://stand-in');
-      const auth = String(req.headers.authorization ?? '');
-      requests.push({method: req.method ?? '', path: u.pathname, auth, full: req.method === 'GET' && !req.headers.range});
-      // A private repo: like the Hub, a wrong token is a 401.
-      if (auth !== `Bearer ${TOKEN}`) return json(res, 401, {error: 'Invalid credentials in Authorization header'});
-      const m = /^\/(?:api\/models\/)?([^/]+\/[^/]+)\/(revision|tree|paths-info|resolve)\/([^/]+)\/?(.*)$/.exec(u.pathname);
-      if (!m || m[1] !== REPO) return json(res, 404, {error: 'Repository not found'}, {'x-error-code': 'RepositoryNotFound'});
-      const [, , op, rev, rest] = m as unknown as [string, string, string, string, string];
-      if (op === 'revision' && req.method === 'GET' && (rev === 'main' || rev === SHA)) {
-        return json(res, 200, {_id: 'x'.repeat(24), id: REPO, sha: SHA, private: true, gated: false, downloads: 0, likes: 0, lastModified: '2026-11-01T00:00:00.000Z'});
-      }
-      if (rev !== SHA) return json(res, 404, {error: `Invalid rev id: ${rev}`}, {'x-error-code': 'RevisionNotFound'});
-      if (op === 'tree' && req.method === 'GET') {
-        return json(res, 200, [...dirs.map((d) => ({type: 'directory', path: d, oid: 'd'.repeat(40), size: 0})), ...files.map(entry)]);
-      }
-      if (op === 'paths-info' && req.method === 'POST') {
-        let raw = '';
-        req.on('data', (d) => (raw += d));
-        req.on('end', () => {
-          const asked = (JSON.parse(raw) as {paths: string[]}).paths.filter((p) => files.includes(p));
-          json(res, 200, asked.map((p) => ({...entry(p), lastCommit: {id: SHA, title: 'Upload', date: '2026-11-01T00:00:00.000Z'}})));
-        });
-        return;
-      }
-      if (op === 'resolve' && req.method === 'GET' && files.includes(rest)) {
-        const b = body(rest);
-        const e = entry(rest);
-        const headers = {etag: `"${e.lfs?.oid ?? e.oid}"`, 'content-type': 'application/octet-stream'};
-        if (req.headers.range === 'bytes=0-0') {
-          res.writeHead(206, {...headers, 'content-range': `bytes 0-0/${b.length}`});
-          return res.end(b.subarray(0, 1));
-        }
-        res.writeHead(200, {...headers, 'content-length': String(b.length)});
-        return res.end(b);
-      }
-      return json(res, 404, {error: 'Entry not found'}, {'x-error-code': 'EntryNotFound'});
-    });
-    await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    // A private repo (a wrong token is a 401, as on the Hub) serving the export at one commit.
+    hub = await serveRepo(REPO, baseDir, SHA, {token: TOKEN});
+    url = hub.url;
   }, 120_000);
 
-  afterAll(() => new Promise<void>((ok) => (server ? server.close(() => ok()) : ok())));
+  afterAll(() => hub?.close());
 
   it('fine-tunes from hf:acme/tiny-llmops downloaded into the cache, records the hf: base in lineage, and never writes the token (Hub mocked by a local stand-in server)', async () => {
     const r = await runCli(['finetune', '--base', `hf:${REPO}`, '--method', 'lora', '--max-steps', '5', '--json'], {cwd: project.dir, env: env()});
@@ -125,7 +53,7 @@ describe('llmops finetune --base hf:OWNER/NAME (Hub mocked by a local stand-in s
     // Every file of the repo landed in the project's cache, byte for byte, each fetched once, with the token.
     for (const f of files) expect(sha256(readFileSync(path.join(snapshot(), f))), f).toBe(sha256(readFileSync(path.join(baseDir, f))));
     expect(count((q) => q.path.includes('/resolve/') && q.full)).toBe(files.length);
-    expect(requests.every((q) => q.auth === `Bearer ${TOKEN}`)).toBe(true);
+    expect(hub!.seen.every((q) => q.auth === `Bearer ${TOKEN}`)).toBe(true);
 
     withLedger(project.dbFile, (l) => {
       const run = l.getRun(r.json.id);

@@ -1,6 +1,6 @@
 /**
  * Resumable `hf:OWNER/NAME` downloads. The Hub is the one part we cannot reach, so a local server
- * on 127.0.0.1 stands in for it (test/trainer/hub-stand-in.ts): it honours `Range: bytes=N-` as the
+ * on 127.0.0.1 stands in for it (test/helpers/hub-stand-in.ts): it honours `Range: bytes=N-` as the
  * Hub does and drops the connection once in the middle of a file, as a flaky network does. The
  * first command fails keeping the part; the same command again asks only for the rest and ends
  * with the file verified against the listing's sha256; a partial altered on disk is caught,
@@ -17,7 +17,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {PYTHON, REPO_ROOT, runCli} from '../helpers/cli.js';
 import {fixtureFolder} from '../model/fixtures.js';
 import {makeProject} from '../runtime/helpers.js';
-import {serveRepo} from '../trainer/hub-stand-in.js';
+import {serveRepo} from '../helpers/hub-stand-in.js';
 
 const REPO = 'acme/tiny-resume';
 const SHA = createHash('sha1').update('tiny-resume@1').digest('hex');

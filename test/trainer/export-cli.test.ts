@@ -11,7 +11,7 @@ import {beforeAll, describe, expect, it} from 'vitest';
 import {runCli} from '../helpers/cli.js';
 import {makeProject} from '../runtime/helpers.js';
 import {PYTHON, TRAINER_DIR} from './helpers.js';
-import {serveRepo} from './hub-stand-in.js';
+import {serveRepo} from '../helpers/hub-stand-in.js';
 import {TINY, exportRandom, makeTokenizerDir, maxAbsDiff, torchReference, transformersJs} from './hf-helpers.js';
 
 const PROMPT = '<|user|>\nHi there<|end|>\n<|assistant|>\n';

@@ -14,7 +14,7 @@ import {describe, expect, it} from 'vitest';
 import {runCli} from '../helpers/cli.js';
 import {fixtureFolder} from '../model/fixtures.js';
 import {makeProject} from '../runtime/helpers.js';
-import {serveRepo} from './hub-stand-in.js';
+import {serveRepo} from '../helpers/hub-stand-in.js';
 
 const PROMPT = 'the cat sat on the';
 const NEW_TOKENS = 8;

@@ -1,7 +1,11 @@
 /**
  * A local stand-in for the Hugging Face Hub (the one part these tests cannot reach): serves a folder
  * as OWNER/NAME at one commit through the endpoints @huggingface/hub's snapshotDownload calls
- * (revision info, tree, paths-info, resolve), as test/runtime/hf-base.test.ts does for finetune.
+ * (revision info, tree, paths-info, resolve):
+ *   GET  /api/models/NAME/revision/REV   (model info: the commit sha)
+ *   GET  /api/models/NAME/tree/SHA       (the file list)
+ *   POST /api/models/NAME/paths-info/SHA (per file: oid / lfs oid, the cache's blob name)
+ *   GET  /NAME/resolve/SHA/PATH          (a bytes=0-0 probe, then the file or its tail)
  * Like the Hub, it honours `Range: bytes=N-` (206 with the tail). `cut` makes it drop the connection
  * once, after `at` bytes of one file, as a flaky network does; `token` makes the repo private.
  */
@@ -11,7 +15,8 @@ import http from 'node:http';
 import type {AddressInfo} from 'node:net';
 import path from 'node:path';
 
-function walk(dir: string, rel = ''): string[] {
+/** Every file under dir, as repo paths ('onnx/model.onnx'), sorted. */
+export function walk(dir: string, rel = ''): string[] {
   return readdirSync(path.join(dir, rel)).sort().flatMap((name) => {
     const r = rel ? `${rel}/${name}` : name;
     return statSync(path.join(dir, r)).isDirectory() ? walk(dir, r) : [r];
@@ -27,12 +32,31 @@ export interface StandInOptions {
   redirect?: {path: string; to: string};
 }
 
-export async function serveRepo(repo: string, dir: string, sha: string, opts: StandInOptions = {}): Promise<{url: string; requests: string[]; close: () => Promise<void>}> {
+/** One request as the stand-in saw it: `full` is a GET without a Range (a whole-file download). */
+export interface SeenRequest {
+  method: string;
+  path: string;
+  range: string | null;
+  auth: string;
+  full: boolean;
+}
+
+export interface StandIn {
+  url: string;
+  /** "METHOD /path[ RANGE]" per request, in order. */
+  requests: string[];
+  /** The same requests with their headers of interest. */
+  seen: SeenRequest[];
+  close: () => Promise<void>;
+}
+
+export async function serveRepo(repo: string, dir: string, sha: string, opts: StandInOptions = {}): Promise<StandIn> {
   const files = walk(dir);
   const requests: string[] = [];
+  const seen: SeenRequest[] = [];
   const entry = (p: string) => {
     const b = readFileSync(path.join(dir, p));
-    const lfs = /\.(onnx|bin|safetensors)$/.test(p);
+    const lfs = /\.(onnx|onnx_data|bin|pt|safetensors)$/.test(p);
     return {type: 'file', path: p, size: b.length, oid: createHash('sha1').update(`blob ${b.length}\0`).update(b).digest('hex'),
       ...(lfs ? {lfs: {oid: createHash('sha256').update(b).digest('hex'), size: b.length, pointerSize: 134}} : {})};
   };
@@ -44,12 +68,13 @@ export async function serveRepo(repo: string, dir: string, sha: string, opts: St
   const server = http.createServer((req, res) => {
     const u = new URL(req.url ?? '/', 'http://stand-in');
     requests.push(`${req.method} ${u.pathname}${req.headers.range ? ` ${req.headers.range}` : ''}`);
+    seen.push({method: req.method ?? '', path: u.pathname, range: req.headers.range ?? null, auth: String(req.headers.authorization ?? ''), full: req.method === 'GET' && !req.headers.range});
     if (opts.token && req.headers.authorization !== `Bearer ${opts.token}`) return json(res, 401, {error: 'Invalid credentials in Authorization header'});
     const m = /^\/(?:api\/models\/)?([^/]+\/[^/]+)\/(revision|tree|paths-info|resolve)\/([^/]+)\/?(.*)$/.exec(u.pathname);
     if (!m || m[1] !== repo) return json(res, 404, {error: 'Repository not found'}, {'x-error-code': 'RepositoryNotFound'});
     const [, , op, rev, rest] = m as unknown as [string, string, string, string, string];
     if (op === 'revision' && (rev === 'main' || rev === sha)) {
-      return json(res, 200, {_id: 'x'.repeat(24), id: repo, sha, private: false, gated: false, downloads: 0, likes: 0, lastModified: '2026-11-01T00:00:00.000Z'});
+      return json(res, 200, {_id: 'x'.repeat(24), id: repo, sha, private: Boolean(opts.token), gated: false, downloads: 0, likes: 0, lastModified: '2026-11-01T00:00:00.000Z'});
     }
     if (rev !== sha) return json(res, 404, {error: `Invalid rev id: ${rev}`}, {'x-error-code': 'RevisionNotFound'});
     if (op === 'tree') return json(res, 200, [...dirs.map((d) => ({type: 'directory', path: d, oid: 'd'.repeat(40), size: 0})), ...files.map(entry)]);
@@ -93,6 +118,6 @@ export async function serveRepo(repo: string, dir: string, sha: string, opts: St
     return json(res, 404, {error: 'Entry not found'}, {'x-error-code': 'EntryNotFound'});
   });
   await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
-  return {url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, requests,
+  return {url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, requests, seen,
     close: () => new Promise<void>((ok) => server.close(() => ok()))};
 }
