@@ -30,6 +30,10 @@ export interface StandInOptions {
   token?: string;
   /** Answer the download of `path` with a 302 to `to` (as the Hub sends LFS files to its CDN). */
   redirect?: {path: string; to: string};
+  /** Revision names (tags, branches besides main) and the commit each points at. */
+  revisions?: Record<string, string>;
+  /** A second commit of the same files whose listing says `path` is one byte longer than it is. */
+  misreport?: {sha: string; path: string};
 }
 
 /** One request as the stand-in saw it: `full` is a GET without a Range (a whole-file download). */
@@ -54,11 +58,14 @@ export async function serveRepo(repo: string, dir: string, sha: string, opts: St
   const files = walk(dir);
   const requests: string[] = [];
   const seen: SeenRequest[] = [];
-  const entry = (p: string) => {
+  const commits = new Set([sha, ...(opts.misreport ? [opts.misreport.sha] : [])]);
+  const commitOf = (rev: string) => (rev === 'main' ? sha : commits.has(rev) ? rev : opts.revisions?.[rev]);
+  const entry = (p: string, rev = sha) => {
     const b = readFileSync(path.join(dir, p));
     const lfs = /\.(onnx|onnx_data|bin|pt|safetensors)$/.test(p);
-    return {type: 'file', path: p, size: b.length, oid: createHash('sha1').update(`blob ${b.length}\0`).update(b).digest('hex'),
-      ...(lfs ? {lfs: {oid: createHash('sha256').update(b).digest('hex'), size: b.length, pointerSize: 134}} : {})};
+    const size = opts.misreport?.sha === rev && opts.misreport.path === p ? b.length + 1 : b.length;
+    return {type: 'file', path: p, size, oid: createHash('sha1').update(`blob ${b.length}\0`).update(b).digest('hex'),
+      ...(lfs ? {lfs: {oid: createHash('sha256').update(b).digest('hex'), size, pointerSize: 134}} : {})};
   };
   const dirs = [...new Set(files.filter((f) => f.includes('/')).map((f) => f.slice(0, f.lastIndexOf('/'))))];
   const json = (res: http.ServerResponse, status: number, v: unknown, headers: Record<string, string> = {}) => {
@@ -73,17 +80,17 @@ export async function serveRepo(repo: string, dir: string, sha: string, opts: St
     const m = /^\/(?:api\/models\/)?([^/]+\/[^/]+)\/(revision|tree|paths-info|resolve)\/([^/]+)\/?(.*)$/.exec(u.pathname);
     if (!m || m[1] !== repo) return json(res, 404, {error: 'Repository not found'}, {'x-error-code': 'RepositoryNotFound'});
     const [, , op, rev, rest] = m as unknown as [string, string, string, string, string];
-    if (op === 'revision' && (rev === 'main' || rev === sha)) {
-      return json(res, 200, {_id: 'x'.repeat(24), id: repo, sha, private: Boolean(opts.token), gated: false, downloads: 0, likes: 0, lastModified: '2026-11-01T00:00:00.000Z'});
+    if (op === 'revision' && commitOf(rev)) {
+      return json(res, 200, {_id: 'x'.repeat(24), id: repo, sha: commitOf(rev), private: Boolean(opts.token), gated: false, downloads: 0, likes: 0, lastModified: '2026-11-01T00:00:00.000Z'});
     }
-    if (rev !== sha) return json(res, 404, {error: `Invalid rev id: ${rev}`}, {'x-error-code': 'RevisionNotFound'});
-    if (op === 'tree') return json(res, 200, [...dirs.map((d) => ({type: 'directory', path: d, oid: 'd'.repeat(40), size: 0})), ...files.map(entry)]);
+    if (!commits.has(rev)) return json(res, 404, {error: `Invalid rev id: ${rev}`}, {'x-error-code': 'RevisionNotFound'});
+    if (op === 'tree') return json(res, 200, [...dirs.map((d) => ({type: 'directory', path: d, oid: 'd'.repeat(40), size: 0})), ...files.map((p) => entry(p, rev))]);
     if (op === 'paths-info' && req.method === 'POST') {
       let raw = '';
       req.on('data', (d) => (raw += d));
       req.on('end', () => {
         const asked = (JSON.parse(raw) as {paths: string[]}).paths.filter((p) => files.includes(p));
-        json(res, 200, asked.map((p) => ({...entry(p), lastCommit: {id: sha, title: 'Upload', date: '2026-11-01T00:00:00.000Z'}})));
+        json(res, 200, asked.map((p) => ({...entry(p, rev), lastCommit: {id: rev, title: 'Upload', date: '2026-11-01T00:00:00.000Z'}})));
       });
       return;
     }
@@ -93,7 +100,7 @@ export async function serveRepo(repo: string, dir: string, sha: string, opts: St
     }
     if (op === 'resolve' && files.includes(rest)) {
       const b = readFileSync(path.join(dir, rest));
-      const e = entry(rest);
+      const e = entry(rest, rev);
       const headers = {etag: `"${e.lfs?.oid ?? e.oid}"`, 'content-type': 'application/octet-stream'};
       const from = Number(/^bytes=(\d+)-(\d*)$/.exec(String(req.headers.range ?? ''))?.[1] ?? NaN);
       if (Number.isInteger(from)) {

@@ -1,20 +1,19 @@
 /**
  * `llmops deploy --model hf:OWNER/NAME@REV`. The Hub is the one part we cannot reach here, so a
- * local HTTP server on 127.0.0.1 stands in for it (the endpoints @huggingface/hub calls), serving a
+ * local HTTP server on 127.0.0.1 stands in for it (test/helpers/hub-stand-in.ts), serving a
  * tiny GPT-2 written by the project's exporter plus files a server must NOT fetch: the safetensors
  * checkpoint and other dtype graphs.
  */
 import {spawnSync} from 'node:child_process';
 import {createHash} from 'node:crypto';
-import {existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs';
-import http from 'node:http';
-import type {AddressInfo} from 'node:net';
+import {existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {Ledger} from '../../src/lib/ledger/ledger.js';
 import {PYTHON, REPO_ROOT, runCli} from '../helpers/cli.js';
 import {fixtureFolder} from '../model/fixtures.js';
+import {serveRepo, type StandIn} from '../helpers/hub-stand-in.js';
 
 const REPO = 'acme/tiny-gpt2';
 const SHA = createHash('sha1').update('tiny-gpt2@v1').digest('hex');
@@ -23,73 +22,10 @@ const TOKEN = 'hf_' + 'StandInServeToken0123456789abcdefgh';
 
 let root: string;
 let modelDir: string;
-let server: http.Server;
+let hub: StandIn | undefined;
 let url = '';
-const files = new Map<string, Buffer>();
-const requests: Array<{method: string; path: string}> = [];
-
-function walk(dir: string, rel = ''): string[] {
-  return readdirSync(path.join(dir, rel)).sort().flatMap((n) => {
-    const r = rel ? `${rel}/${n}` : n;
-    return statSync(path.join(dir, r)).isDirectory() ? walk(dir, r) : [r];
-  });
-}
-
-const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
-
-function entry(p: string, sha: string) {
-  const b = files.get(p)!;
-  const lfs = /\.(onnx|onnx_data|safetensors)$/.test(p);
-  // The "bad" revision lists a wrong size for config.json: the download must be refused.
-  const size = sha === BAD_SHA && p === 'config.json' ? b.length + 1 : b.length;
-  return {type: 'file', path: p, size, oid: createHash('sha1').update(`blob ${b.length}\0`).update(b).digest('hex'), ...(lfs ? {lfs: {oid: sha256(b), size, pointerSize: 134}} : {})};
-}
-
-function standIn(): http.Server {
-  const json = (res: http.ServerResponse, status: number, v: unknown) => {
-    res.writeHead(status, {'content-type': 'application/json'});
-    res.end(JSON.stringify(v));
-  };
-  return http.createServer((req, res) => {
-    const u = new URL(req.url ?? '/', 'http://stand-in');
-    requests.push({method: req.method ?? '', path: u.pathname});
-    if (req.headers.authorization !== `Bearer ${TOKEN}`) return json(res, 401, {error: 'Invalid credentials in Authorization header'});
-    const m = /^\/(?:api\/models\/)?([^/]+\/[^/]+)\/(revision|tree|paths-info|resolve)\/([^/]+)\/?(.*)$/.exec(u.pathname);
-    if (!m || m[1] !== REPO) return json(res, 404, {error: 'Repository not found'});
-    const [, , op, rev, rest] = m as unknown as [string, string, string, string, string];
-    if (op === 'revision') {
-      const sha = rev === 'v1' || rev === 'main' || rev === SHA ? SHA : rev === 'bad' ? BAD_SHA : null;
-      return sha ? json(res, 200, {_id: 'x'.repeat(24), id: REPO, sha, private: true}) : json(res, 404, {error: `Invalid rev id: ${rev}`});
-    }
-    if (rev !== SHA && rev !== BAD_SHA) return json(res, 404, {error: `Invalid rev id: ${rev}`});
-    const paths = [...files.keys()];
-    if (op === 'tree') {
-      const dirs = [...new Set(paths.filter((f) => f.includes('/')).map((f) => f.slice(0, f.lastIndexOf('/'))))];
-      return json(res, 200, [...dirs.map((d) => ({type: 'directory', path: d, oid: 'd'.repeat(40), size: 0})), ...paths.map((p) => entry(p, rev))]);
-    }
-    if (op === 'paths-info' && req.method === 'POST') {
-      let raw = '';
-      req.on('data', (d) => (raw += d));
-      req.on('end', () => {
-        const asked = (JSON.parse(raw) as {paths: string[]}).paths.filter((p) => files.has(p));
-        json(res, 200, asked.map((p) => ({...entry(p, rev), lastCommit: {id: rev, title: 'Upload', date: '2026-11-01T00:00:00.000Z'}})));
-      });
-      return;
-    }
-    if (op === 'resolve' && files.has(rest)) {
-      const b = files.get(rest)!;
-      const e = entry(rest, rev);
-      const headers = {etag: `"${e.lfs?.oid ?? e.oid}"`, 'content-type': 'application/octet-stream'};
-      if (req.headers.range === 'bytes=0-0') {
-        res.writeHead(206, {...headers, 'content-range': `bytes 0-0/${b.length}`});
-        return res.end(b.subarray(0, 1));
-      }
-      res.writeHead(200, {...headers, 'content-length': String(b.length)});
-      return res.end(b);
-    }
-    return json(res, 404, {error: 'Entry not found'});
-  });
-}
+/** What the stand-in saw since the last reset. */
+const requests = () => hub!.seen;
 
 beforeAll(async () => {
   root = mkdtempSync(path.join(os.tmpdir(), 'llmops-hf-hub-'));
@@ -98,17 +34,17 @@ beforeAll(async () => {
   modelDir = path.join(root, 'export');
   const r = spawnSync(PYTHON, [path.join(REPO_ROOT, 'templates', 'trainer', 'export_hf.py'), '--random', cfg, '--tokenizer', fixtureFolder('gpt2'), '--out', modelDir, '--seed', '1'], {encoding: 'utf8'});
   if (r.status !== 0) throw new Error(r.stderr);
-  for (const p of walk(modelDir)) files.set(p, readFileSync(path.join(modelDir, p)));
   // What a published repository also holds and a CPU server must not download.
-  files.set('onnx/model_fp16.onnx', Buffer.alloc(200_000, 1));
-  files.set('onnx/model_q4.onnx', Buffer.alloc(100_000, 2));
-  server = standIn();
-  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  writeFileSync(path.join(modelDir, 'onnx', 'model_fp16.onnx'), Buffer.alloc(200_000, 1));
+  writeFileSync(path.join(modelDir, 'onnx', 'model_q4.onnx'), Buffer.alloc(100_000, 2));
+  // A private repo; tag v1 is the commit SHA; "bad" is a commit whose listing lies about
+  // config.json's size (the download must be refused).
+  hub = await serveRepo(REPO, modelDir, SHA, {token: TOKEN, revisions: {v1: SHA, bad: BAD_SHA}, misreport: {sha: BAD_SHA, path: 'config.json'}});
+  url = hub.url;
 }, 300_000);
 
 afterAll(async () => {
-  await new Promise<void>((ok) => (server ? server.close(() => ok()) : ok()));
+  await hub?.close();
   if (root) rmSync(root, {recursive: true, force: true});
 });
 
@@ -116,14 +52,14 @@ describe('deploy --model hf:OWNER/NAME@REV (Hub mocked by a local stand-in serve
   it('downloads only the needed files at the revision\'s commit into HF_HOME, records the commit, serves, and never writes the token (Hub mocked)', async () => {
     const hfHome = path.join(root, 'hf-home');
     const env = {LLMOPS_DB: path.join(root, 'ledger.db'), HF_ENDPOINT: url, HF_TOKEN: TOKEN, HF_HOME: hfHome};
-    requests.length = 0;
+    requests().length = 0;
     const up = await runCli(['deploy', '--model', `hf:${REPO}@v1`, '--name', 'hub', '--port', '0', '--detach', '--json'], {cwd: root, env});
     expect(up.code, up.stderr).toBe(0);
     try {
       const snapshot = path.join(hfHome, 'hub', `models--acme--tiny-gpt2`, 'snapshots', SHA);
       expect(up.json.modelDir).toBe(snapshot);
       expect(readFileSync(path.join(hfHome, 'hub', 'models--acme--tiny-gpt2', 'refs', 'v1'), 'utf8')).toBe(SHA);
-      const fetched = requests.filter((q) => q.path.includes('/resolve/')).map((q) => q.path.split(`/resolve/${SHA}/`)[1]);
+      const fetched = requests().filter((q) => q.path.includes('/resolve/')).map((q) => q.path.split(`/resolve/${SHA}/`)[1]);
       expect(new Set(fetched)).toEqual(new Set(['config.json', 'generation_config.json', 'tokenizer.json', 'tokenizer_config.json', 'llmops_model.json', 'onnx/model.onnx']));
       expect(existsSync(path.join(snapshot, 'model.safetensors'))).toBe(false);
       expect(existsSync(path.join(snapshot, 'onnx', 'model_fp16.onnx'))).toBe(false);
@@ -139,13 +75,13 @@ describe('deploy --model hf:OWNER/NAME@REV (Hub mocked by a local stand-in serve
     }
 
     // Offline: the cached revision serves with no request to the Hub.
-    requests.length = 0;
+    requests().length = 0;
     const offline = {...env, HF_HUB_OFFLINE: '1', HF_TOKEN: ''};
     const again = await runCli(['deploy', '--model', `hf:${REPO}@v1`, '--name', 'hub-offline', '--port', '0', '--detach', '--json'], {cwd: root, env: offline});
     expect(again.code, again.stderr).toBe(0);
     await runCli(['deploy', 'stop', 'hub-offline'], {cwd: root, env: offline});
     expect(again.json.modelDir).toContain(SHA);
-    expect(requests).toHaveLength(0);
+    expect(requests()).toHaveLength(0);
     const missing = await runCli(['deploy', '--model', `hf:${REPO}@v2`, '--name', 'nope', '--port', '0', '--json'], {cwd: root, env: offline});
     expect(missing.code).toBe(8);
     expect(missing.json.error.message).toContain('is not in the cache');
