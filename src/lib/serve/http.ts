@@ -14,7 +14,7 @@ import type {ModelFolder} from '../model/folder.js';
 import {chatPrompt, promptTextOf} from './chat-format.js';
 import type {ServerMetrics} from './metrics.js';
 import {QueueFullError, type Scheduler} from './scheduler.js';
-import {chatLogprobs, keepWithin, legacyLogprobs} from './logprobs.js';
+import {chatLogprobs, legacyLogprobs, type TokenLogprob} from './logprobs.js';
 import type {GenerationResult} from './sequence.js';
 import type {ModelTokenizer} from './tokenizer.js';
 import {parseRequest, type Endpoint, type ParsedRequest} from './validate.js';
@@ -247,10 +247,13 @@ async function generate(
   const model = ctx.opts.names[0]!;
   const object = chat ? 'chat.completion.chunk' : 'text_completion';
   const sse = (obj: unknown) => res.write(`data: ${JSON.stringify(obj)}\n\n`);
-  const chunk = (delta: string | null, finish: string | null, usage?: unknown) =>
+  // A streamed chunk carries the log-probabilities of the tokens whose text starts in its delta.
+  const chunkLogprobs = (tokens: TokenLogprob[] | null) =>
+    p.logprobs === null || tokens === null ? null : chat ? chatLogprobs(tokenizer, tokens) : legacyLogprobs(tokenizer, [], tokens);
+  const chunk = (delta: string | null, finish: string | null, tokens: TokenLogprob[] | null = null) =>
     chat
-      ? {id, object, created: createdS, model, choices: [{index: 0, delta: delta === null ? {} : {content: delta}, logprobs: null, finish_reason: finish}], ...(p.includeUsage ? {usage: usage ?? null} : {})}
-      : {id, object, created: createdS, model, choices: [{index: 0, text: delta ?? '', logprobs: null, finish_reason: finish}], ...(p.includeUsage ? {usage: usage ?? null} : {})};
+      ? {id, object, created: createdS, model, choices: [{index: 0, delta: delta === null ? {} : {content: delta}, logprobs: chunkLogprobs(tokens), finish_reason: finish}], ...(p.includeUsage ? {usage: null} : {})}
+      : {id, object, created: createdS, model, choices: [{index: 0, text: delta ?? '', logprobs: chunkLogprobs(tokens), finish_reason: finish}], ...(p.includeUsage ? {usage: null} : {})};
 
   let resultPromise: Promise<GenerationResult>;
   // Prompt log-probabilities for echo (lm-evaluation-harness's loglikelihood requests).
@@ -264,7 +267,7 @@ async function generate(
       stop: p.stop,
       ignoreEos: p.ignoreEos,
       signal: abort.signal,
-      ...(p.stream ? {onDelta: (text: string) => sse(chunk(text, null))} : {}),
+      ...(p.stream ? {onDelta: (text: string, tokens: TokenLogprob[]) => sse(chunk(text, null, tokens))} : {}),
       ...(p.logprobs === null ? {} : {logprobs: p.logprobs}),
     });
   } catch (error) {
@@ -295,9 +298,13 @@ async function generate(
       if (p.includeUsage) sse(chat ? {id, object, created: createdS, model, choices: [], usage} : {id, object, created: createdS, model, choices: [], usage});
       res.end('data: [DONE]\n\n');
     } else {
-      const generated = r.logprobs ? keepWithin(tokenizer, r.logprobs, r.text.length) : [];
+      const generated = r.logprobs ?? [];
       const logprobs =
-        p.logprobs === null ? null : chat ? chatLogprobs(tokenizer, generated) : legacyLogprobs(tokenizer, [...(Array.isArray(prompted) ? prompted : []), ...generated]);
+        p.logprobs === null
+          ? null
+          : chat
+            ? chatLogprobs(tokenizer, generated)
+            : legacyLogprobs(tokenizer, Array.isArray(prompted) ? prompted : [], generated, p.echo ? promptText.length : 0);
       sendJson(res, 200, {
         id,
         object: chat ? 'chat.completion' : 'text_completion',
