@@ -31,6 +31,8 @@ export interface EvalRequest {
   baseline?: string;
   limit?: number;
   extract?: string;
+  /** onnxruntime intra-op threads (overrides eval.threads; 0 = the default). */
+  threads?: number;
   config: EvalConfig;
   ledger?: Ledger;
   cwd: string;
@@ -149,9 +151,14 @@ function datasetTestSplit(req: EvalRequest, model: ModelRef): NonNullable<Inputs
 
 async function measure(model: ModelRef, inputs: Inputs, req: EvalRequest, role: 'model' | 'baseline'): Promise<SuiteResults> {
   const spec = loadServableModel(model.dir, {runId: model.run_id});
-  const cores = (await import('node:os')).availableParallelism();
-  const onnx = await OnnxModel.load(spec, req.config.threads || Math.min(8, cores));
-  const scorer = new Scorer(onnx, ModelTokenizer.fromFolder(model.dir), {maxRows: req.config.batch_rows, maxTokens: req.config.batch_tokens, ...(req.config.max_length ? {maxLength: req.config.max_length} : {})});
+  const threads = evalThreads(req.threads || req.config.threads, (await import('node:os')).availableParallelism());
+  const onnx = await OnnxModel.load(spec, threads);
+  const scorer = new Scorer(onnx, ModelTokenizer.fromFolder(model.dir), {
+    maxRows: req.config.batch_rows,
+    maxTokens: req.config.batch_tokens,
+    threads,
+    ...(req.config.max_length ? {maxLength: req.config.max_length} : {}),
+  });
   const label = (suite: string) => `eval ${role === 'baseline' ? 'baseline ' : ''}${suite}`;
   const out: SuiteResults = {};
   try {
@@ -171,9 +178,18 @@ async function measure(model: ModelRef, inputs: Inputs, req: EvalRequest, role: 
       out.pairs = {...(await suites.pairs(scorer, inputs.pairs.records, progressReporter(req.progress, label('pairs'), 'sentences'))), data: inputs.pairs.file};
     }
   } finally {
+    await scorer.close();
     await onnx.close();
   }
   return out;
+}
+
+/**
+ * onnxruntime intra-op threads of the eval engine: the setting, else one per CPU core up to 8 (an
+ * offline batch job, unlike the server's one thread per session).
+ */
+export function evalThreads(setting: number | undefined, cores: number): number {
+  return setting || Math.min(8, cores);
 }
 
 export function compileExtract(re: string): RegExp {
