@@ -65,11 +65,15 @@ function exportModel(kind) {
   return {name, dir};
 }
 
-/** 40 texts; most need 2-5 windows of 256 tokens with either tokenizer (the 32k one packs ~4 bytes a token). */
+/**
+ * Byte model: 40 texts of 300-1,100 bytes, most 2-5 windows of 256 tokens. 32k model: 20 texts of
+ * 120-440 words (about one token a word), 1-2 windows each (fewer tokens: transformers.js's side
+ * takes minutes per pass here).
+ */
 function texts(kind) {
   const words = 'the cat sat on a mat and the dog ran to the park with a ball while it rained all day long'.split(' ');
-  const scale = kind === '32k' ? 4 : 1;
-  return Array.from({length: 40}, (_, i) => Array.from({length: (60 + (i * 37) % 160) * scale}, (_, k) => words[(i * 7 + k * 3) % words.length]).join(' '));
+  const [n, scale] = kind === '32k' ? [20, 2] : [40, 1];
+  return Array.from({length: n}, (_, i) => Array.from({length: (60 + (i * 37) % 160) * scale}, (_, k) => words[(i * 7 + k * 3) % words.length]).join(' '));
 }
 
 /** lm-evaluation-harness's rolling windows (context_len 1, disjoint), as [fed ids, number predicted]. */
@@ -90,16 +94,14 @@ function windows(tokens, prefix, L) {
 /** `llmops eval`'s scorer as the eval engine builds it: eval's defaults, its thread count unless `threads` is given. */
 async function ours(dir, docs, {threads, head} = {}) {
   const {loadServableModel} = await import(path.join(ROOT, 'dist/lib/serve/model-dir.js'));
-  const {OnnxModel} = await import(path.join(ROOT, 'dist/lib/serve/engine.js'));
-  const {ModelTokenizer} = await import(path.join(ROOT, 'dist/lib/model/tokenizer.js'));
   const {Scorer} = await import(path.join(ROOT, 'dist/lib/eval/scorer.js'));
   const {perplexity} = await import(path.join(ROOT, 'dist/lib/eval/suites.js'));
-  const {evalThreads} = await import(path.join(ROOT, 'dist/lib/eval/run.js'));
+  const {openScorer} = await import(path.join(ROOT, 'dist/lib/eval/run.js'));
   const {evalSchema} = await import(path.join(ROOT, 'dist/lib/config/schema.js'));
-  const cfg = evalSchema.parse({});
-  const n = threads ?? evalThreads(cfg.threads, os.availableParallelism());
-  const model = await OnnxModel.load(loadServableModel(dir), n);
-  const scorer = new Scorer(model, ModelTokenizer.fromFolder(dir), {maxRows: ROWS ?? cfg.batch_rows, maxTokens: cfg.batch_tokens, threads: n, ...(head ? {head} : {})});
+  const cfg = evalSchema.parse(ROWS ? {batch_rows: ROWS} : {});
+  const {onnx: model, scorer: engineScorer, threads: n} = await openScorer(loadServableModel(dir), cfg, threads);
+  // The JavaScript log-softmax (the reference) on the same session, for the comparison only.
+  const scorer = head === 'js' ? new Scorer(model, engineScorer.tokenizer, {maxRows: cfg.batch_rows, maxTokens: cfg.batch_tokens, threads: n, head}) : engineScorer;
   return {
     threads: n,
     run: async () => {
@@ -108,7 +110,7 @@ async function ours(dir, docs, {threads, head} = {}) {
       return {tokens: r.tokens, s: (performance.now() - t0) / 1000, ppl: r.value};
     },
     close: async () => {
-      await scorer.close();
+      await engineScorer.close();
       await model.close();
     },
   };

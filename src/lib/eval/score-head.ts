@@ -70,7 +70,12 @@ export class ScoreHead {
 
   static async create(threads: number): Promise<ScoreHead> {
     const ort = await import('onnxruntime-node');
-    const session = await ort.InferenceSession.create(scoreHeadModel(), {intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all'});
+    const session = await ort.InferenceSession.create(scoreHeadModel(), {
+      intraOpNumThreads: threads,
+      interOpNumThreads: 1,
+      graphOptimizationLevel: 'all',
+      extra: {session: {intra_op: {allow_spinning: '0'}}}, // as the eval engine's model session
+    });
     return new ScoreHead(ort, session);
   }
 

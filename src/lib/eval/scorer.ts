@@ -27,6 +27,8 @@ export interface ScorerOptions {
   maxRows?: number;
   /** Most tokens (rows x padded length) in one forward pass. */
   maxTokens?: number;
+  /** Most bytes of logits (rows x padded length x vocabulary x 4) one forward pass returns; default 256 MiB. */
+  maxLogitsBytes?: number;
   /** Longest sequence fed at once (rolling window length); default and maximum: the model's context length. */
   maxLength?: number;
   /** Called after each batch with the number of requests done. */
@@ -85,12 +87,15 @@ export class Scorer {
   async score(reqs: ScoreRequest[], onProgress = this.opts.onProgress): Promise<Scored[]> {
     const maxRows = this.opts.maxRows ?? 16;
     const maxTokens = this.opts.maxTokens ?? 8192;
+    const maxLogitsBytes = this.opts.maxLogitsBytes ?? 256 * 2 ** 20;
+    const vocab = this.model.spec.vocabSize;
     const order = reqs.map((_, i) => i).sort((a, b) => reqs[b]!.ids.length - reqs[a]!.ids.length);
     const out: Scored[] = new Array(reqs.length);
     let done = 0;
     for (let i = 0; i < order.length; ) {
       const s = Math.max(1, reqs[order[i]!]!.ids.length - 1); // longest first: this batch's width
-      const rows = Math.max(1, Math.min(maxRows, Math.floor(maxTokens / s)));
+      // A big vocabulary caps the rows too: 16 windows of 256 tokens of a 32k model are 512 MiB of logits.
+      const rows = Math.max(1, Math.min(maxRows, Math.floor(maxTokens / s), Math.floor(maxLogitsBytes / (s * vocab * 4))));
       const batch = order.slice(i, i + rows);
       const results = await this.scoreBatch(batch.map((k) => reqs[k]!), s);
       batch.forEach((k, j) => (out[k] = results[j]!));
