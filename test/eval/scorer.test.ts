@@ -47,9 +47,13 @@ describe('batched scoring', () => {
     ];
     const one = await new Scorer(model, tok, {maxRows: 1}).loglikelihood(pairs);
     const batched = await new Scorer(model, tok, {maxRows: 16}).loglikelihood(pairs);
-    expect(batched.map((r) => r.tokens)).toEqual(one.map((r) => r.tokens));
-    batched.forEach((r, i) => expect(Math.abs(r.ll - one[i]!.ll), `pair ${i}`).toBeLessThan(1e-5));
-    expect(batched.map((r) => r.greedy)).toEqual(one.map((r) => r.greedy));
+    // A logits budget smaller than one row still scores every request (one row a batch).
+    const capped = await new Scorer(model, tok, {maxRows: 16, maxLogitsBytes: 1}).loglikelihood(pairs);
+    for (const other of [batched, capped]) {
+      expect(other.map((r) => r.tokens)).toEqual(one.map((r) => r.tokens));
+      other.forEach((r, i) => expect(Math.abs(r.ll - one[i]!.ll), `pair ${i}`).toBeLessThan(1e-5));
+      expect(other.map((r) => r.greedy)).toEqual(one.map((r) => r.greedy));
+    }
   });
 
   it('scores a text longer than the context in windows: the total is that of each window scored on its own', async () => {
