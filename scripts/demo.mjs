@@ -137,7 +137,7 @@ Model:    ${modelDir}
 Report:   ${report}
 Ledger:   ${path.join(dir, '.llmops', 'llmops.db')}
 
-Try next (in ${dir}; \`npm link\` in the repo puts \`llmops\` on your PATH):
+Try next (in ${dir}; \`npm install -g ${repo}\` puts \`llmops\` on your PATH, or run \`node ${bin}\`):
   llmops runs list
   llmops runs show ${ft.id}
   llmops deploy --model ${ft.id}          # serve it again, attached (Ctrl-C stops it)

@@ -32,9 +32,9 @@ export default class Train extends BaseCommand<typeof Train> {
     const loaded = await this.projectConfig({required: true});
     let tokenizer = this.flags.tokenizer;
     if (tokenizer?.startsWith('hf:')) {
-      const {fetchHubBase} = await import('../lib/runtime/hub-base.js');
-      this.progress(`Downloading ${tokenizer} from the Hugging Face Hub...`);
-      tokenizer = (await fetchHubBase(tokenizer, loaded)).dir;
+      const {fetchHubBase, TOKENIZER_FILES} = await import('../lib/runtime/hub-base.js');
+      this.progress(`Downloading ${tokenizer}'s tokenizer from the Hugging Face Hub...`);
+      tokenizer = (await fetchHubBase(tokenizer, loaded, (f) => TOKENIZER_FILES.includes(f))).dir;
     }
     const ctx = runContext({json: this.jsonEnabled(), progress: (m) => this.progress(m), say: (m) => this.log(m)}, await this.ledger(), loaded, this.flags);
     return runCommand(ctx, {

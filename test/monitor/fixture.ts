@@ -68,7 +68,7 @@ export function insertRequests(ledger: Ledger, rows: RequestRow[]): void {
         r.endpoint ?? 'chat',
         r.stream ?? 1,
         r.status,
-        r.http_status ?? (r.status === 'error' ? 500 : 200),
+        r.http_status ?? (r.status === 'error' ? 500 : r.status === 'cancelled' ? 499 : 200),
         r.finish_reason ?? (r.status === 'ok' ? 'stop' : r.status),
         r.prompt_tokens,
         r.completion_tokens,
@@ -122,7 +122,11 @@ export const HOUR = 3_600_000;
  * dataset ds-1 (profile.json from TRAIN_PROMPTS) <- run train-1 <- finetune ft-1 <- deployment dep-1
  * ("support-bot", $2/h, started 2 h before `now`). No requests: each test writes its own.
  */
-export function makeProject(opts: {monitor?: Record<string, unknown>; referenceInModel?: boolean; now?: number} = {}): Project {
+export function makeProject(
+  opts: {monitor?: Record<string, unknown>; referenceInModel?: boolean; now?: number; ids?: {train?: string; finetune?: string; deployment?: string; name?: string}} = {},
+): Project {
+  const train = opts.ids?.train ?? 'train-1';
+  const ft = opts.ids?.finetune ?? 'ft-1';
   const dir = tempDir('llmops-monitor-');
   created.push(dir);
   const now = opts.now ?? Date.now();
@@ -138,35 +142,35 @@ export function makeProject(opts: {monitor?: Record<string, unknown>; referenceI
   writeFileSync(path.join(datasetDir, 'profile.json'), JSON.stringify(profile));
   ledger.upsertDataset({id: 'ds-1', path: datasetDir, manifestSha256: 'x', manifest: {}, records: 200, kind: 'text'});
 
-  ledger.insertRun({id: 'train-1', kind: 'train', backend: 'local', backendType: 'local', runDir: path.join(dir, 'runs/train-1'), datasetId: 'ds-1', preset: 'tiny', spec: {}, budgetUsd: 5});
-  ledger.setRunStatus('train-1', 'running', 'started');
-  ledger.setRunStatus('train-1', 'succeeded', 'done');
-  ledger.insertRun({id: 'ft-1', kind: 'finetune', backend: 'local', backendType: 'local', runDir: path.join(dir, 'runs/ft-1'), parentRunId: 'train-1', preset: 'tiny', spec: {}});
-  ledger.setRunStatus('ft-1', 'running', 'started');
-  ledger.setRunStatus('ft-1', 'succeeded', 'done');
+  ledger.insertRun({id: train, kind: 'train', backend: 'local', backendType: 'local', runDir: path.join(dir, 'runs', train), datasetId: 'ds-1', preset: 'tiny', spec: {}, budgetUsd: 5});
+  ledger.setRunStatus(train, 'running', 'started');
+  ledger.setRunStatus(train, 'succeeded', 'done');
+  ledger.insertRun({id: ft, kind: 'finetune', backend: 'local', backendType: 'local', runDir: path.join(dir, 'runs', ft), parentRunId: train, preset: 'tiny', spec: {}});
+  ledger.setRunStatus(ft, 'running', 'started');
+  ledger.setRunStatus(ft, 'succeeded', 'done');
   const pts = [];
   for (let s = 0; s <= 200; s += 10) {
-    pts.push({runId: 'train-1', step: s, key: 'loss', value: 5 * Math.exp(-s / 60) + 1, ts: now - 10 * HOUR + s * 1000});
-    pts.push({runId: 'train-1', step: s, key: 'tokens_per_s', value: 41_000 + ((s * 37) % 900), ts: now - 10 * HOUR + s * 1000});
-    pts.push({runId: 'train-1', step: s, key: 'gpu_util', value: 88 + ((s * 13) % 10), ts: now - 10 * HOUR + s * 1000});
-    if (s % 50 === 0) pts.push({runId: 'train-1', step: s, key: 'val_loss', value: 5 * Math.exp(-s / 70) + 1.2, ts: now - 10 * HOUR + s * 1000});
+    pts.push({runId: train, step: s, key: 'loss', value: 5 * Math.exp(-s / 60) + 1, ts: now - 10 * HOUR + s * 1000});
+    pts.push({runId: train, step: s, key: 'tokens_per_s', value: 41_000 + ((s * 37) % 900), ts: now - 10 * HOUR + s * 1000});
+    pts.push({runId: train, step: s, key: 'gpu_util', value: 88 + ((s * 13) % 10), ts: now - 10 * HOUR + s * 1000});
+    if (s % 50 === 0) pts.push({runId: train, step: s, key: 'val_loss', value: 5 * Math.exp(-s / 70) + 1.2, ts: now - 10 * HOUR + s * 1000});
   }
   for (let s = 0; s <= 100; s += 10) {
-    pts.push({runId: 'ft-1', step: s, key: 'loss', value: 1.5 * Math.exp(-s / 50) + 0.8, ts: now - 5 * HOUR + s * 1000});
-    if (s % 25 === 0) pts.push({runId: 'ft-1', step: s, key: 'val_loss', value: 1.5 * Math.exp(-s / 60) + 0.9, ts: now - 5 * HOUR + s * 1000});
+    pts.push({runId: ft, step: s, key: 'loss', value: 1.5 * Math.exp(-s / 50) + 0.8, ts: now - 5 * HOUR + s * 1000});
+    if (s % 25 === 0) pts.push({runId: ft, step: s, key: 'val_loss', value: 1.5 * Math.exp(-s / 60) + 0.9, ts: now - 5 * HOUR + s * 1000});
   }
   ledger.insertMetrics(pts);
-  ledger.addCost({runId: 'train-1', stage: 'train', phase: 'run', backend: 'local', resource: 'A100-80GB x1', seconds: 3600, pricePerHour: 1.5, priceSource: 'test'});
-  ledger.addCost({runId: 'ft-1', stage: 'finetune', phase: 'run', backend: 'local', resource: 'A100-80GB x1', seconds: 1800, pricePerHour: 1.5, priceSource: 'test'});
+  ledger.addCost({runId: train, stage: 'train', phase: 'run', backend: 'local', resource: 'A100-80GB x1', seconds: 3600, pricePerHour: 1.5, priceSource: 'test'});
+  ledger.addCost({runId: ft, stage: 'finetune', phase: 'run', backend: 'local', resource: 'A100-80GB x1', seconds: 1800, pricePerHour: 1.5, priceSource: 'test'});
 
-  const modelDir = path.join(dir, 'runs', 'ft-1', 'model');
+  const modelDir = path.join(dir, 'runs', ft, 'model');
   mkdirSync(modelDir, {recursive: true});
   if (opts.referenceInModel) writeFileSync(path.join(modelDir, 'reference_profile.json'), JSON.stringify(profile));
   ledger.insertDeployment({
-    id: 'dep-1',
-    name: 'support-bot',
+    id: opts.ids?.deployment ?? 'dep-1',
+    name: opts.ids?.name ?? 'support-bot',
     status: 'running',
-    model_run_id: 'ft-1',
+    model_run_id: ft,
     model_dir: modelDir,
     target: 'local',
     host: '127.0.0.1',

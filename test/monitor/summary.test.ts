@@ -1,7 +1,7 @@
 import http from 'node:http';
 import {afterAll, afterEach, describe, expect, it} from 'vitest';
 import {configSchema} from '../../src/lib/config/schema.js';
-import {monitorDeployment, monitorRun} from '../../src/lib/monitor/index.js';
+import {monitorDeployment, monitorRun, timeSeries} from '../../src/lib/monitor/index.js';
 import {cleanupProjects, DRIFTED_PROMPTS, HOUR, insertRequests, makeProject, promptRequest, rng, TRAIN_PROMPTS, type Project, type RequestRow} from './fixture.js';
 
 const monitorConfig = (m: Record<string, unknown> = {}) => configSchema.parse({monitor: m}).monitor;
@@ -70,11 +70,43 @@ describe('deployment summary', () => {
     expect(s.cost.per_1k_tokens).toBeCloseTo(2 / ((tin + tout) / 1000), 5);
   });
 
+  it('classes failures as the server records them: 4xx client errors, 5xx and shutdowns server errors, 499 cut off', async () => {
+    project = makeProject();
+    const t = project.now - HOUR / 2;
+    // (status, http_status) pairs written by serve/http.ts for each way a request can end.
+    const failures: Array<[RequestRow['status'], number]> = [
+      ['error', 400], ['error', 400], ['error', 404], ['error', 413], ['error', 429], // refused: the client's request
+      ['error', 500], ['error', 504], ['error', 503], ['cancelled', 503], // generation failed, timed out, shutting down
+      ['cancelled', 499], ['cancelled', 499], // the client closed the connection before the end
+    ];
+    insertRequests(project.ledger, [
+      ...Array.from({length: 89}, (_, i) => promptRequest('dep-1', t + i, TRAIN_PROMPTS[i % 8]!)),
+      ...failures.map(([status, http_status], i) => promptRequest('dep-1', t + 100 + i, 'x', {status, http_status, ttft_ms: null, e2e_ms: 3, itl_ms: null})),
+    ]);
+    const s = await monitorDeployment(project.ledger, monitorConfig({slo: {error_rate: 0.07, client_error_rate: 0.04}}), {deployment: 'dep-1', now: project.now, check: true});
+    expect(s.requests).toBe(100);
+    expect(s.by_status).toEqual({ok: 89, error: 8, cancelled: 3});
+    expect(s.by_class).toEqual({ok: 89, client_error: 5, server_error: 4, cut_off: 2});
+    expect(s.error_rate).toBe(0.06);
+    expect(s.client_error_rate).toBe(0.05);
+    expect(s.client_errors_by_http_status).toEqual({'400': 2, '404': 1, '413': 1, '429': 1});
+    expect(Object.fromEntries(s.slo!.checks.map((c) => [c.slo, c.status]))).toEqual({error_rate: 'pass', client_error_rate: 'fail'});
+    // The latency figures stay those of the successful requests.
+    expect(s.latency_ms.p99).toBe(120);
+    // The time series splits them the same way (the sparkline and the HTML chart).
+    const series = timeSeries(project.ledger, 'dep-1', {sinceMs: project.now - HOUR, untilMs: project.now});
+    expect(series.buckets.reduce((a, b) => a + b.errors, 0)).toBe(6);
+    expect(series.buckets.reduce((a, b) => a + b.client_errors, 0)).toBe(5);
+  });
+
   it('answers an empty window with zeros, nulls and a note, not an error', async () => {
     project = makeProject();
     const s = await monitorDeployment(project.ledger, monitorConfig(), {deployment: 'dep-1', now: project.now});
     expect(s.requests).toBe(0);
     expect(s.error_rate).toBeNull();
+    expect(s.client_error_rate).toBeNull();
+    expect(s.by_class).toEqual({ok: 0, client_error: 0, server_error: 0, cut_off: 0});
+    expect(s.client_errors_by_http_status).toEqual({});
     expect(s.latency_ms).toEqual({p50: null, p95: null, p99: null});
     expect(s.cost.per_1k_tokens).toBeNull();
     expect(s.notes.join(' ')).toMatch(/No requests between/);

@@ -2,6 +2,8 @@
  * A local stand-in for the Hugging Face Hub (the one part these tests cannot reach): serves a folder
  * as OWNER/NAME at one commit through the endpoints @huggingface/hub's snapshotDownload calls
  * (revision info, tree, paths-info, resolve), as test/runtime/hf-base.test.ts does for finetune.
+ * Like the Hub, it honours `Range: bytes=N-` (206 with the tail). `cut` makes it drop the connection
+ * once, after `at` bytes of one file, as a flaky network does; `token` makes the repo private.
  */
 import {createHash} from 'node:crypto';
 import {readdirSync, readFileSync, statSync} from 'node:fs';
@@ -16,7 +18,16 @@ function walk(dir: string, rel = ''): string[] {
   });
 }
 
-export async function serveRepo(repo: string, dir: string, sha: string): Promise<{url: string; requests: string[]; close: () => Promise<void>}> {
+export interface StandInOptions {
+  /** Drop the connection once, after `at` bytes of `path` (headers announce the full length). */
+  cut?: {path: string; at: number};
+  /** Require `Authorization: Bearer TOKEN` on every request (401 otherwise). */
+  token?: string;
+  /** Answer the download of `path` with a 302 to `to` (as the Hub sends LFS files to its CDN). */
+  redirect?: {path: string; to: string};
+}
+
+export async function serveRepo(repo: string, dir: string, sha: string, opts: StandInOptions = {}): Promise<{url: string; requests: string[]; close: () => Promise<void>}> {
   const files = walk(dir);
   const requests: string[] = [];
   const entry = (p: string) => {
@@ -32,7 +43,8 @@ export async function serveRepo(repo: string, dir: string, sha: string): Promise
   };
   const server = http.createServer((req, res) => {
     const u = new URL(req.url ?? '/', 'http://stand-in');
-    requests.push(`${req.method} ${u.pathname}`);
+    requests.push(`${req.method} ${u.pathname}${req.headers.range ? ` ${req.headers.range}` : ''}`);
+    if (opts.token && req.headers.authorization !== `Bearer ${opts.token}`) return json(res, 401, {error: 'Invalid credentials in Authorization header'});
     const m = /^\/(?:api\/models\/)?([^/]+\/[^/]+)\/(revision|tree|paths-info|resolve)\/([^/]+)\/?(.*)$/.exec(u.pathname);
     if (!m || m[1] !== repo) return json(res, 404, {error: 'Repository not found'}, {'x-error-code': 'RepositoryNotFound'});
     const [, , op, rev, rest] = m as unknown as [string, string, string, string, string];
@@ -50,15 +62,32 @@ export async function serveRepo(repo: string, dir: string, sha: string): Promise
       });
       return;
     }
+    if (op === 'resolve' && opts.redirect?.path === rest) {
+      res.writeHead(302, {location: opts.redirect.to});
+      return res.end();
+    }
     if (op === 'resolve' && files.includes(rest)) {
       const b = readFileSync(path.join(dir, rest));
       const e = entry(rest);
       const headers = {etag: `"${e.lfs?.oid ?? e.oid}"`, 'content-type': 'application/octet-stream'};
-      if (req.headers.range === 'bytes=0-0') {
-        res.writeHead(206, {...headers, 'content-range': `bytes 0-0/${b.length}`});
-        return res.end(b.subarray(0, 1));
+      const from = Number(/^bytes=(\d+)-(\d*)$/.exec(String(req.headers.range ?? ''))?.[1] ?? NaN);
+      if (Number.isInteger(from)) {
+        if (from >= b.length) {
+          res.writeHead(416, {'content-range': `bytes */${b.length}`});
+          return res.end();
+        }
+        const to = req.headers.range === 'bytes=0-0' ? 0 : b.length - 1;
+        res.writeHead(206, {...headers, 'content-range': `bytes ${from}-${to}/${b.length}`, 'content-length': String(to - from + 1)});
+        return res.end(b.subarray(from, to + 1));
       }
       res.writeHead(200, {...headers, 'content-length': String(b.length)});
+      if (opts.cut && opts.cut.path === rest) {
+        const at = opts.cut.at;
+        opts.cut = undefined;
+        // Half the file, flushed, then the connection drops.
+        res.write(b.subarray(0, at), () => setTimeout(() => res.destroy(), 50));
+        return;
+      }
       return res.end(b);
     }
     return json(res, 404, {error: 'Entry not found'}, {'x-error-code': 'EntryNotFound'});

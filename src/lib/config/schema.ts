@@ -329,7 +329,8 @@ export const sloSchema = z
   .strictObject({
     p95_latency_ms: z.number().positive().optional().describe('Maximum end-to-end latency p95 (ms) of successful requests.'),
     ttft_p95_ms: z.number().positive().optional().describe('Maximum time-to-first-token p95 (ms).'),
-    error_rate: ratio.optional().describe('Maximum share of requests that failed or were cut off (0..1).'),
+    error_rate: ratio.optional().describe('Maximum share of requests that failed on the server (5xx) or were cut off (0..1); 4xx are not counted.'),
+    client_error_rate: ratio.optional().describe('Maximum share of requests refused with a 4xx (0..1): bad requests, unknown model, queue full (429).'),
     drift_psi: nonNegative.optional().describe('Maximum PSI of prompt lengths against the training reference.'),
     drift_js: nonNegative.optional().describe('Maximum Jensen-Shannon divergence (bits) of prompt terms.'),
     cost_per_1k_tokens: nonNegative.optional().describe('Maximum USD per 1,000 tokens (host price x running time).'),
@@ -369,18 +370,6 @@ export type StageKind = (typeof STAGE_KINDS)[number];
 
 const stageName = z.string().regex(/^[a-z][\w-]{0,39}$/, 'a stage name: lower-case letters, digits, "_" and "-"');
 
-export const gateCheckSchema = z
-  .strictObject({
-    metric: z.string().describe('An eval metric: perplexity, bits_per_byte, acc, acc_norm, exact_match, pct_stereotype.'),
-    max_ratio: z.number().positive().optional().describe('Candidate at most this times the current holder (e.g. perplexity 1.02).'),
-    min_ratio: z.number().positive().optional().describe('Candidate at least this times the current holder (e.g. acc 0.98).'),
-    max: z.number().optional().describe('Candidate at most this value.'),
-    min: z.number().optional().describe('Candidate at least this value.'),
-    max_delta: z.number().optional().describe('Candidate minus the holder at most this.'),
-    min_delta: z.number().optional().describe('Candidate minus the holder at least this (e.g. acc -0.02).'),
-  })
-  .describe('One promote gate: the candidate against the alias\'s current holder (ratios) or absolute limits.');
-
 export const pipelineStageSchema = z.strictObject({
   name: stageName.optional().describe('Stage name (default: its kind). `pipeline run NAME` runs it and what it needs.'),
   kind: z.enum(STAGE_KINDS).describe('What the stage does.'),
@@ -390,7 +379,7 @@ export const pipelineStageSchema = z.strictObject({
   options: z
     .record(z.string(), z.unknown())
     .default({})
-    .describe('prep/train/finetune/deploy: keys of that config section (data, train, finetune, deploy) set for this stage; eval: eval options; promote: {model, alias, checks}; export: {}.'),
+    .describe('prep/train/finetune/deploy: keys of that config section (data, train, finetune, deploy) set for this stage; eval: eval options; promote: {model, alias, checks} (checks in the form of eval.checks, the alias\'s current holder as the baseline); export: {}.'),
 });
 
 export const pipelineSchema = z
@@ -407,22 +396,25 @@ const bound = z
   })
   .describe('Bounds of a check: min, max or both.');
 
+/** Thresholds on eval metrics; also the promote gate's checks, with the alias's holder as baseline. */
+export const evalChecksSchema = z
+  .strictObject({
+    perplexity: bound.optional().describe('Token perplexity of the model.'),
+    perplexity_ratio: bound.optional().describe('Perplexity / the baseline\'s perplexity (needs --baseline), e.g. {max: 1.05}.'),
+    bits_per_byte: bound.optional(),
+    acc: bound.optional().describe('Multiple-choice accuracy (--choices).'),
+    acc_norm: bound.optional().describe('Length-normalised multiple-choice accuracy (--choices).'),
+    acc_delta: bound.optional().describe('acc minus the baseline\'s acc (needs --baseline), e.g. {min: -0.02}.'),
+    exact_match: bound.optional().describe('Generation exact match (--generate), e.g. {min: 0.3}.'),
+    exact_match_delta: bound.optional().describe('exact_match minus the baseline\'s (needs --baseline).'),
+    pct_stereotype: bound.optional().describe('Share of bias pairs where the stereotyping sentence is more likely (--pairs); 0.5 = no preference, e.g. {min: 0.4, max: 0.6}.'),
+  })
+  .prefault({})
+  .describe('Thresholds `llmops eval --check` enforces (exit 7 naming the failed check). A check whose metric was not measured is skipped.');
+
 export const evalSchema = z
   .strictObject({
-    checks: z
-      .strictObject({
-        perplexity: bound.optional().describe('Token perplexity of the model.'),
-        perplexity_ratio: bound.optional().describe('Perplexity / the baseline\'s perplexity (needs --baseline), e.g. {max: 1.05}.'),
-        bits_per_byte: bound.optional(),
-        acc: bound.optional().describe('Multiple-choice accuracy (--choices).'),
-        acc_norm: bound.optional().describe('Length-normalised multiple-choice accuracy (--choices).'),
-        acc_delta: bound.optional().describe('acc minus the baseline\'s acc (needs --baseline), e.g. {min: -0.02}.'),
-        exact_match: bound.optional().describe('Generation exact match (--generate), e.g. {min: 0.3}.'),
-        exact_match_delta: bound.optional().describe('exact_match minus the baseline\'s (needs --baseline).'),
-        pct_stereotype: bound.optional().describe('Share of bias pairs where the stereotyping sentence is more likely (--pairs); 0.5 = no preference, e.g. {min: 0.4, max: 0.6}.'),
-      })
-      .prefault({})
-      .describe('Thresholds `llmops eval --check` enforces (exit 7 naming the failed check). A check whose metric was not measured is skipped.'),
+    checks: evalChecksSchema,
     max_length: positiveInt.optional().describe("Window length of rolling perplexity and longest scored sequence (default: the model's context length). Lower it for long-context models on CPU: one window's logits take length x vocabulary x 4 bytes."),
     batch_rows: positiveInt.default(16).describe('Most sequences in one forward pass.'),
     batch_tokens: positiveInt.default(8192).describe('Most tokens (rows x padded length) in one forward pass.'),
@@ -471,7 +463,7 @@ export type DeployConfig = z.output<typeof deploySchema>;
 export type MonitorConfig = z.output<typeof monitorSchema>;
 export type PipelineConfig = z.output<typeof pipelineSchema>;
 export type PipelineStageConfig = z.output<typeof pipelineStageSchema>;
-export type GateCheck = z.output<typeof gateCheckSchema>;
+export type EvalChecks = z.output<typeof evalChecksSchema>;
 export type EvalConfig = z.output<typeof evalSchema>;
 
 /** The JSON Schema of llmops.yaml, for editors (yaml-language-server) and docs. */

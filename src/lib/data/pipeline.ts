@@ -6,34 +6,33 @@
  * manifest last: a folder with a manifest.json is always complete. The manifest holds no times, so
  * the same inputs and parameters give byte-identical files and the same dataset id.
  */
-import {createHash, randomBytes} from 'node:crypto';
-import {closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync} from 'node:fs';
+import {createHash} from 'node:crypto';
+import {closeSync, existsSync, openSync, readFileSync, readSync, statSync} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import {promptOf} from '../profile/profile.js';
 import type {DataConfig} from '../config/schema.js';
 import {inputError, usageError} from '../errors.js';
 import {fileSystemError} from '../ledger/fs-errors.js';
 import type {Ledger} from '../ledger/ledger.js';
 import {renderCard} from './card.js';
 import {MANIFEST_VERSION, type Manifest, type PrepParams} from './manifest.js';
-import {effectiveThreshold, jaccard, optimalLsh, sortedSet} from './minhash.js';
-import type {PiiCounts, PiiType} from '../util/pii.js';
-import {checkOutDir, DATASET_MARKER, writeMarker} from './out-dir.js';
+import {effectiveThreshold, optimalLsh} from './minhash.js';
+import type {PiiCounts} from '../util/pii.js';
+import {checkOutDir} from './out-dir.js';
 import {OrderedPool} from './pool.js';
-import {FORMATS, KINDS, type PackedBatch, type ProcessOptions} from './process.js';
+import {Deduper} from './prep-dedup.js';
+import {ProfileTakeBack} from './prep-profile.js';
+import {RecordSink} from './prep-sink.js';
+import {OutputStage} from './prep-stage.js';
+import type {ProcessOptions} from './process.js';
 import {ruleWarnings, type RuleTally} from './rule-tally.js';
-import {ProfileTotals, TermBatch, inProfileSample, profileEvery} from './profile-terms.js';
-import type {Message} from './records.js';
+import {ProfileTotals, profileEvery} from './profile-terms.js';
 import {emptyInputError, readFile, resolveInputs, type FileStats, type InputFile} from './sources.js';
-import {ShingleSpill} from './spill.js';
 import {TokenCounter, type TokenStats} from './tokens.js';
-import {U64Map} from './u64map.js';
 import {tokenizerDir, tokenizerHash} from './model-tokens.js';
-import {JsonlWriter} from './writer.js';
 import {canonicalJson} from '../util/json.js';
 
-export const OUTPUT_FILES = ['train.jsonl', 'val.jsonl', 'test.jsonl', 'rejected.jsonl', 'duplicates.jsonl', 'profile.json', 'card.md'] as const;
+export {OUTPUT_FILES} from './prep-stage.js';
 
 export interface PrepProgress {
   stage: string;
@@ -245,6 +244,27 @@ function record(ledger: Ledger | undefined, m: Manifest, dir: string, manifestTe
   ledger.upsertDataset({id: m.id, path: dir, manifestSha256: sha256(manifestText), manifest: m, records: c.train + c.val + c.test, kind: m.kind});
 }
 
+/** What the read phase gathered: the sink's tallies, per-input stats, the profile and its sample. */
+interface PrepRun {
+  sink: RecordSink;
+  dedup: Deduper;
+  inputStats: FileStats[];
+  profile: ProfileTotals;
+  profileSample: number;
+  tokens: TokenCounter;
+}
+
+interface Prepared {
+  o: PrepOptions;
+  t0: number;
+  outDir: string;
+  tok: ResolvedTokenizer;
+  params: PrepParams;
+  paramsSha: string;
+  tokenizerPath: string;
+  inputs: InputFile[];
+}
+
 export async function prepareData(o: PrepOptions): Promise<PrepResult> {
   const t0 = performance.now();
   const cfg = o.config;
@@ -275,178 +295,37 @@ export async function prepareData(o: PrepOptions): Promise<PrepResult> {
       : {bands: 0, rows: 0, effective_threshold: 0, threshold: params.dedup.threshold},
   );
 
-  mkdirSync(path.dirname(outDir), {recursive: true});
-  const tmp = `${outDir}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
-  mkdirSync(tmp, {recursive: true});
-  const w = {
-    train: new JsonlWriter(path.join(tmp, 'train.jsonl')),
-    val: new JsonlWriter(path.join(tmp, 'val.jsonl')),
-    test: new JsonlWriter(path.join(tmp, 'test.jsonl')),
-    rejected: new JsonlWriter(path.join(tmp, 'rejected.jsonl')),
-    duplicates: new JsonlWriter(path.join(tmp, 'duplicates.jsonl')),
-  };
-  const splitWriters = [w.train, w.val, w.test];
-  const spill = params.dedup.near ? new ShingleSpill(path.join(tmp, '.shingles.bin')) : undefined;
-  const exact = new U64Map(1 << 16);
-  const lsh = new U64Map(1 << 16);
-  const keptIds: string[] = [];
-  const byReason: Record<string, number> = {};
-  const formats: Record<string, number> = {};
-  const piiCounts: PiiCounts = {};
-  let piiRecords = 0;
-  let read = 0;
-  let rejected = 0;
-  let exactDups = 0;
-  let nearDups = 0;
-  let kinds = 0; // bit 1: text, bit 2: chat
-  const tokens = new TokenCounter(tok.name, cfg.context_length);
-  let truncated = 0;
+  const p: Prepared = {o, t0, outDir, tok, params, paramsSha, tokenizerPath, inputs};
+  const stage = new OutputStage(outDir);
+  const run = await readInputs(p, stage);
+  try {
+    const done = finishPrep(p, stage, run);
+    if (o.dryRun) return resultFrom(done.manifest, outDir, false, (performance.now() - t0) / 1000, {dryRun: true});
+    record(o.ledger, done.manifest, outDir, done.text);
+    return resultFrom(done.manifest, outDir, false, (performance.now() - t0) / 1000);
+  } catch (err) {
+    // A full disk or a failed rename: the half-written folder goes, the old output stays as it was.
+    stage.remove();
+    throw fileSystemError(err, outDir) ?? err;
+  }
+}
+
+/**
+ * Reads every input through the worker pool into the sink (dedup, splits, tallies), then settles
+ * the drift profile: the workers' last term counts in, the prompts of removed records out. On a
+ * failure the staged folder goes and the error is a user error where it is the filesystem's.
+ */
+async function readInputs(p: Prepared, stage: OutputStage): Promise<PrepRun> {
+  const {o, params, inputs} = p;
+  const cfg = o.config;
+  const names = inputs.map((i) => i.name);
+  const dedup = new Deduper(params.dedup, stage.spillFile);
+  const takeBack = new ProfileTakeBack();
   const profile = new ProfileTotals();
   const profileSample = profileEvery(inputs.reduce((n, f) => n + statSync(f.path).size, 0), o.profileFullBytes);
-  // Training prompts the workers counted whose records dedup then removed. Exact duplicates with
-  // one content key have one prompt: for the last 1,024 such keys the prompt waits here with a count
-  // and is scanned once (a corpus repeated 40 times spent 80% of the main thread scanning the same
-  // prompts again).
-  const removedPrompts = new TermBatch();
-  const repeated = new Map<string, {prompt: string; n: number}>();
-  const takeBack = (key: string | undefined, prompt: () => string) => {
-    if (key === undefined) return removedPrompts.add(prompt());
-    const hit = repeated.get(key);
-    if (hit) {
-      hit.n++;
-      return;
-    }
-    if (repeated.size >= 1024) {
-      const [oldest, e] = repeated.entries().next().value!;
-      repeated.delete(oldest);
-      removedPrompts.add(e.prompt, e.n);
-    }
-    repeated.set(key, {prompt: prompt(), n: 1});
-  };
-  const names = inputs.map((i) => i.name);
-  const recordsBySrc = new Array<number>(inputs.length).fill(0);
-  const threshold = params.dedup.threshold;
-  const nBands = params.dedup.bands;
-
-  // Per record kind: records read, and per rejection reason its count and first three lines.
-  const kindRecords = [0, 0, 0];
-  const rejections = new Map<string, RuleTally>();
-  const tally = (kind: number, reason: string, src: number, line: number) => {
-    const key = `${kind}|${reason}`;
-    let t = rejections.get(key);
-    if (!t) rejections.set(key, (t = {kind: KINDS[kind]!, reason, records: 0, share: 0, examples: []}));
-    t.records++;
-    if (t.examples.length < 3) t.examples.push({source: names[src]!, line});
-  };
-
-  const addPii = (counts: PiiCounts) => {
-    piiRecords++;
-    for (const [k, v] of Object.entries(counts)) piiCounts[k as PiiType] = (piiCounts[k as PiiType] ?? 0) + v;
-  };
-
-  const consume = (b: PackedBatch) => {
-    if (b.profile) profile.merge(b.profile);
-    truncated += b.truncated ?? 0;
-    recordsBySrc[b.src]! += b.n;
-    const out = Buffer.from(b.out.buffer, b.out.byteOffset, b.out.byteLength);
-    const piiAt = new Map(b.pii);
-    const dupLine = (i: number, keptIdx: number, kind: 'exact' | 'near', sim: number) => {
-      w.duplicates.line(JSON.stringify({id: b.tags[i], source: names[b.src], line: b.line[i], duplicate_of: keptIds[keptIdx], kind, similarity: round4(sim)}));
-      // The worker counted this training record's prompt in the drift profile: take it back.
-      if (((b.flags[i]! >> 1) & 3) === 0 && inProfileSample(b.keyLo[i]!, profileSample)) {
-        takeBack(kind === 'exact' ? `${b.keyHi[i]}:${b.keyLo[i]}` : undefined, () =>
-          promptOf(JSON.parse(out.toString('utf8', i === 0 ? 0 : b.end[i - 1]!, b.end[i]! - 1)) as {text?: string; messages?: Message[]}),
-        );
-      }
-    };
-    for (let i = 0; i < b.n; i++) {
-      read++;
-      const start = i === 0 ? 0 : b.end[i - 1]!;
-      const flags = b.flags[i]!;
-      kindRecords[flags >> 6]!++;
-      if ((flags & 1) === 0) {
-        rejected++;
-        const reason = b.tags[i]!;
-        byReason[reason] = (byReason[reason] ?? 0) + 1;
-        tally(flags >> 6, reason, b.src, b.line[i]!);
-        const p = piiAt.get(i);
-        if (p) addPii(p);
-        w.rejected.encoded(out, start, b.end[i]!);
-        continue;
-      }
-      const hi = b.keyHi[i]!;
-      const lo = b.keyLo[i]!;
-      if (params.dedup.exact) {
-        const prev = exact.get(hi, lo);
-        if (prev !== undefined) {
-          exactDups++;
-          dupLine(i, prev, 'exact', 1);
-          continue;
-        }
-      }
-      let sh: Uint32Array | undefined;
-      if (spill && b.sh) {
-        sh = b.sh.subarray(i === 0 ? 0 : b.shEnd![i - 1]!, b.shEnd![i]!);
-        let best = -1;
-        let bestSim = 0;
-        let set: Uint32Array | undefined;
-        const tried = new Set<number>();
-        for (let k = 0; k < nBands; k++) {
-          const cand = lsh.get(k, b.bands![i * nBands + k]!);
-          if (cand === undefined || tried.has(cand)) continue;
-          tried.add(cand);
-          set ??= sortedSet(sh);
-          const sim = jaccard(set, sortedSet(spill.get(cand)));
-          if (sim >= threshold && (sim > bestSim || (sim === bestSim && cand < best))) {
-            best = cand;
-            bestSim = sim;
-          }
-        }
-        if (best >= 0) {
-          nearDups++;
-          if (params.dedup.exact) exact.setIfAbsent(hi, lo, best);
-          dupLine(i, best, 'near', bestSim);
-          continue;
-        }
-      }
-      const idx = keptIds.length;
-      keptIds.push(b.tags[i]!);
-      if (params.dedup.exact) exact.setIfAbsent(hi, lo, idx);
-      if (spill && sh) {
-        spill.add(sh);
-        for (let k = 0; k < nBands; k++) lsh.setIfAbsent(k, b.bands![i * nBands + k]!, idx);
-      }
-      const split = ((flags >> 1) & 3) as 0 | 1 | 2;
-      splitWriters[split]!.encoded(out, start, b.end[i]!);
-      tokens.add(b.tokens[i]!, split);
-      const format = FORMATS[(flags >> 3) & 7]!;
-      formats[format] = (formats[format] ?? 0) + 1;
-      kinds |= format === 'text' ? 1 : 2;
-      const p = piiAt.get(i);
-      if (p) addPii(p);
-    }
-  };
-
-  const procOpts: ProcessOptions = {
-    files: names,
-    field_map: params.field_map,
-    normalize: cfg.normalize,
-    quality: cfg.quality,
-    pii: {mode: cfg.pii.mode, types: cfg.pii.types},
-    near: params.dedup.near,
-    ngram: params.dedup.ngram,
-    num_perm: params.dedup.num_perm,
-    bands: params.dedup.bands,
-    rows: params.dedup.rows,
-    dedup_seed: params.dedup.seed,
-    split: params.split,
-    tokenizer: tokenizerPath,
-    context_length: cfg.context_length,
-    context_policy: cfg.context_policy,
-    profile_every: profileSample,
-  };
-  const workers = o.workers ?? Math.min(4, Math.max(1, os.availableParallelism()));
-  const pool = await OrderedPool.create(procOpts, workers, consume);
+  const tokens = new TokenCounter(p.tok.name, cfg.context_length);
+  const sink = new RecordSink({names, w: stage.w, dedup, takeBack, profile, profileSample, tokens});
+  const pool = await OrderedPool.create(processOptions(p, names, profileSample), o.workers ?? Math.min(4, Math.max(1, os.availableParallelism())), (b) => sink.consume(b));
   const inputStats: FileStats[] = [];
   let bytesRead = 0;
   let lastProgress = 0;
@@ -460,112 +339,122 @@ export async function prepareData(o: PrepOptions): Promise<PrepResult> {
         const now = performance.now();
         if (o.onProgress && now - lastProgress > 250) {
           lastProgress = now;
-          o.onProgress({stage: 'prep', file: inputs[i]!.name, records: read, bytes: bytesRead, seconds: (now - t0) / 1000});
+          o.onProgress({stage: 'prep', file: inputs[i]!.name, records: sink.read, bytes: bytesRead, seconds: (now - p.t0) / 1000});
         }
       }
       inputStats.push(stats);
     }
     await pool.drain();
     for (const part of await pool.finishTerms()) profile.merge(part);
-    for (const e of repeated.values()) removedPrompts.add(e.prompt, e.n);
-    if (!removedPrompts.empty) profile.subtract(removedPrompts.part());
+    takeBack.applyTo(profile);
   } catch (err) {
     await pool.close();
-    for (const x of Object.values(w)) x.abort();
-    spill?.close();
-    rmSync(tmp, {recursive: true, force: true});
-    throw fileSystemError(err, outDir) ?? err;
+    stage.abortWriters();
+    dedup.close();
+    stage.remove();
+    throw fileSystemError(err, p.outDir) ?? err;
   }
   await pool.close();
-  spill?.close();
-  try {
-    const done = await finishPrep();
-    if (o.dryRun) return resultFrom(done.manifest, outDir, false, (performance.now() - t0) / 1000, {dryRun: true});
-    record(o.ledger, done.manifest, outDir, done.text);
-    return resultFrom(done.manifest, outDir, false, (performance.now() - t0) / 1000);
-  } catch (err) {
-    // A full disk or a failed rename: the half-written folder goes, the old output stays as it was.
-    rmSync(tmp, {recursive: true, force: true});
-    throw fileSystemError(err, outDir) ?? err;
+  dedup.close();
+  return {sink, dedup, inputStats, profile, profileSample, tokens};
+}
+
+/** What each worker needs to process records. */
+function processOptions(p: Prepared, names: string[], profileSample: number): ProcessOptions {
+  const cfg = p.o.config;
+  const d = p.params.dedup;
+  return {
+    files: names,
+    field_map: p.params.field_map,
+    normalize: cfg.normalize,
+    quality: cfg.quality,
+    pii: {mode: cfg.pii.mode, types: cfg.pii.types},
+    near: d.near,
+    ngram: d.ngram,
+    num_perm: d.num_perm,
+    bands: d.bands,
+    rows: d.rows,
+    dedup_seed: d.seed,
+    split: p.params.split,
+    tokenizer: p.tokenizerPath,
+    context_length: cfg.context_length,
+    context_policy: cfg.context_policy,
+    profile_every: profileSample,
+  };
+}
+
+/**
+ * What a person should know about the run: empty inputs, inputs whose own record count the run
+ * does not account for (a parser that loses a row shows up here, not as a silent gap), records over
+ * the context. Throws when every input is empty.
+ */
+function prepWarnings(p: Prepared, run: PrepRun): {warnings: string[]; reconciled: boolean} {
+  const {inputs, tok} = p;
+  const cfg = p.o.config;
+  const {inputStats, sink} = run;
+  const warnings: string[] = [];
+  const empty = inputs.filter((_, i) => inputStats[i]!.records === 0);
+  if (empty.length === inputs.length) throw emptyInputError(inputs[0]!.name, inputStats[0]!.format);
+  for (const f of empty) warnings.push(`${f.name}: empty input (no records); the other inputs were prepared.`);
+  const unaccounted: string[] = [];
+  for (let i = 0; i < inputStats.length; i++) {
+    if (inputStats[i]!.records !== sink.recordsBySrc[i]!) unaccounted.push(`${inputs[i]!.name}: ${inputStats[i]!.records} records in the file, ${sink.recordsBySrc[i]!} accounted for`);
   }
-
-  async function finishPrep(): Promise<{manifest: Manifest; text: string}> {
-    rmSync(path.join(tmp, '.shingles.bin'), {force: true});
-    // Every input's own record count (sources.ts counts lines / CSV rows / array elements itself)
-    // against what the run accounted for: a parser that loses a row shows up here, not as a silent gap.
-    const warnings: string[] = [];
-    const empty = inputs.filter((_, i) => inputStats[i]!.records === 0);
-    if (empty.length === inputs.length) throw emptyInputError(inputs[0]!.name, inputStats[0]!.format);
-    for (const f of empty) warnings.push(`${f.name}: empty input (no records); the other inputs were prepared.`);
-    const unaccounted: string[] = [];
-    for (let i = 0; i < inputStats.length; i++) {
-      if (inputStats[i]!.records !== recordsBySrc[i]!) unaccounted.push(`${inputs[i]!.name}: ${inputStats[i]!.records} records in the file, ${recordsBySrc[i]!} accounted for`);
-    }
-    for (const u of unaccounted) warnings.push(`counts do not reconcile: ${u}.`);
-    const over = tokens.stats().over_context;
-    if (over > 0) {
-      warnings.push(`${over} records are longer than data.context_length ${cfg.context_length} tokens (${tok.name}); kept. ` +
-        'Set data.context_policy: truncate (chats cut at a turn boundary) or drop to change that.');
-    }
-    if (truncated > 0) warnings.push(`${truncated} records were cut to data.context_length ${cfg.context_length} tokens (context_policy truncate).`);
-
-    const outputs: Manifest['outputs'] = {};
-    for (const [name, x] of Object.entries(w)) {
-      const sha = x.close();
-      outputs[`${name}.jsonl`] = {sha256: sha, records: x.records, bytes: x.bytes};
-    }
-    const profileText = JSON.stringify(profile.build(undefined, profileSample), null, 2) + '\n';
-    writeFileSync(path.join(tmp, 'profile.json'), profileText);
-    outputs['profile.json'] = {sha256: sha256(profileText), records: w.train.records, bytes: Buffer.byteLength(profileText)};
-
-    const written = {train: w.train.records, val: w.val.records, test: w.test.records};
-    if (read !== rejected + exactDups + nearDups + written.train + written.val + written.test) {
-      throw new Error(`counts do not reconcile: read ${read}, rejected ${rejected}, duplicates ${exactDups}+${nearDups}, written ${JSON.stringify(written)}`);
-    }
-    const byRule = [...rejections.values()]
-      .map((t) => ({...t, share: round4(t.records / Math.max(1, t.kind === 'unknown' ? read : kindRecords[KINDS.indexOf(t.kind)]!))}))
-      .sort((a, b) => (a.kind !== b.kind ? (a.kind < b.kind ? -1 : 1) : b.records - a.records || (a.reason < b.reason ? -1 : 1)));
-    const idSource = canonicalJson({outputs: Object.fromEntries(Object.entries(outputs).map(([k, v]) => [k, v.sha256])), params: paramsSha});
-    const manifest: Manifest = {
-      version: MANIFEST_VERSION,
-      id: `ds-${sha256(idSource).slice(0, 12)}`,
-      kind: kinds === 3 ? 'mixed' : kinds === 2 ? 'chat' : 'text',
-      llmops_version: o.llmopsVersion ?? '0.0.0',
-      inputs: inputs.map((inp, i) => ({name: inp.name, sha256: inputStats[i]!.sha256, bytes: inputStats[i]!.bytes, records: inputStats[i]!.records, format: inputStats[i]!.format})),
-      params,
-      params_sha256: paramsSha,
-      counts: {
-        read,
-        rejected: {total: rejected, by_reason: Object.fromEntries(Object.entries(byReason).sort(([a], [b]) => (a < b ? -1 : 1))), by_rule: byRule},
-        by_kind: {text: kindRecords[1]!, chat: kindRecords[2]!, unknown: kindRecords[0]!},
-        duplicates: {exact: exactDups, near: nearDups},
-        written,
-      },
-      reconciled: unaccounted.length === 0,
-      warnings,
-      formats: Object.fromEntries(Object.entries(formats).sort(([a], [b]) => (a < b ? -1 : 1))),
-      pii: {mode: cfg.pii.mode, counts: Object.fromEntries(Object.entries(piiCounts).sort(([a], [b]) => (a < b ? -1 : 1))), records: piiRecords},
-      tokens: tokens.stats(),
-      outputs,
-    };
-    const manifestText = JSON.stringify(manifest, null, 2) + '\n';
-    if (o.dryRun) {
-      rmSync(tmp, {recursive: true, force: true});
-      return {manifest, text: manifestText};
-    }
-    const card = renderCard(manifest);
-    writeFileSync(path.join(tmp, 'card.md'), card);
-    writeFileSync(path.join(tmp, 'manifest.json'), manifestText);
-    writeMarker(tmp);
-
-    // Move into place, manifest last; an old manifest goes first so a crash in between never leaves
-    // a complete-looking mix of old and new files.
-    mkdirSync(outDir, {recursive: true});
-    const oldManifest = path.join(outDir, 'manifest.json');
-    if (existsSync(oldManifest)) unlinkSync(oldManifest);
-    for (const f of [...OUTPUT_FILES, DATASET_MARKER]) renameSync(path.join(tmp, f), path.join(outDir, f));
-    renameSync(path.join(tmp, 'manifest.json'), oldManifest);
-    rmSync(tmp, {recursive: true, force: true});
-    return {manifest, text: manifestText};
+  for (const u of unaccounted) warnings.push(`counts do not reconcile: ${u}.`);
+  const over = run.tokens.stats().over_context;
+  if (over > 0) {
+    warnings.push(`${over} records are longer than data.context_length ${cfg.context_length} tokens (${tok.name}); kept. ` +
+      'Set data.context_policy: truncate (chats cut at a turn boundary) or drop to change that.');
   }
+  if (sink.truncated > 0) warnings.push(`${sink.truncated} records were cut to data.context_length ${cfg.context_length} tokens (context_policy truncate).`);
+  return {warnings, reconciled: unaccounted.length === 0};
+}
+
+/** Closes the outputs, builds the manifest and publishes the folder (a dry run only discards it). */
+function finishPrep(p: Prepared, stage: OutputStage, run: PrepRun): {manifest: Manifest; text: string} {
+  const {warnings, reconciled} = prepWarnings(p, run);
+  const outputs = stage.closeOutputs(JSON.stringify(run.profile.build(undefined, run.profileSample), null, 2) + '\n');
+  const manifest = buildManifest(p, run, outputs, warnings, reconciled);
+  const manifestText = JSON.stringify(manifest, null, 2) + '\n';
+  if (p.o.dryRun) stage.remove();
+  else stage.publish(manifestText, renderCard(manifest));
+  return {manifest, text: manifestText};
+}
+
+const sortedEntries = <T>(o: Record<string, T>): Record<string, T> => Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : 1)));
+
+/** The manifest: counts that reconcile (or an error), and an id from the outputs' hashes and the parameters. */
+function buildManifest(p: Prepared, run: PrepRun, outputs: Manifest['outputs'], warnings: string[], reconciled: boolean): Manifest {
+  const {sink, dedup} = run;
+  const written = {train: outputs['train.jsonl']!.records, val: outputs['val.jsonl']!.records, test: outputs['test.jsonl']!.records};
+  if (sink.read !== sink.rejected + dedup.exactDups + dedup.nearDups + written.train + written.val + written.test) {
+    throw new Error(`counts do not reconcile: read ${sink.read}, rejected ${sink.rejected}, duplicates ${dedup.exactDups}+${dedup.nearDups}, written ${JSON.stringify(written)}`);
+  }
+  const idSource = canonicalJson({outputs: Object.fromEntries(Object.entries(outputs).map(([k, v]) => [k, v.sha256])), params: p.paramsSha});
+  const cfg = p.o.config;
+  return {
+    version: MANIFEST_VERSION,
+    id: `ds-${sha256(idSource).slice(0, 12)}`,
+    kind: sink.kinds === 3 ? 'mixed' : sink.kinds === 2 ? 'chat' : 'text',
+    llmops_version: p.o.llmopsVersion ?? '0.0.0',
+    inputs: p.inputs.map((inp, i) => {
+      const st = run.inputStats[i]!;
+      return {name: inp.name, sha256: st.sha256, bytes: st.bytes, records: st.records, format: st.format};
+    }),
+    params: p.params,
+    params_sha256: p.paramsSha,
+    counts: {
+      read: sink.read,
+      rejected: {total: sink.rejected, by_reason: sortedEntries(sink.byReason), by_rule: sink.byRule()},
+      by_kind: {text: sink.kindRecords[1]!, chat: sink.kindRecords[2]!, unknown: sink.kindRecords[0]!},
+      duplicates: {exact: dedup.exactDups, near: dedup.nearDups},
+      written,
+    },
+    reconciled,
+    warnings,
+    formats: sortedEntries(sink.formats),
+    pii: {mode: cfg.pii.mode, counts: sortedEntries(sink.piiCounts), records: sink.piiRecords},
+    tokens: run.tokens.stats(),
+    outputs,
+  };
 }

@@ -3,21 +3,24 @@
  * huggingface_hub lays it out (models--OWNER--NAME/{blobs,snapshots/SHA,refs/REV}), so Python tools
  * and transformers.js can share it. Only the files asked for are fetched (a repository may hold a
  * dozen ONNX variants of several GB each); each is checked against the Hub's listing: its size, and
- * for LFS files the sha256 the Hub names it by. Offline (HF_HUB_OFFLINE=1, or the Hub unreachable)
+ * for LFS files the sha256 the Hub names it by (the git blob sha1 for the others). Downloads resume
+ * after an interruption (src/lib/hub/resumable.ts). Offline (HF_HUB_OFFLINE=1, or the Hub unreachable)
  * a revision already in the cache is used as it is.
  */
-import {createHash} from 'node:crypto';
-import {createReadStream, existsSync, mkdirSync, readFileSync, statSync, writeFileSync} from 'node:fs';
+import {copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {inputError, LlmopsError} from '../errors.js';
-import {hubError, hubUrlOf, quietly, tokenOf, type HubOptions} from './index.js';
+import {hubError, hubUrlOf, tokenOf, type HubOptions} from './index.js';
+import {downloadResumable} from './resumable.js';
 
 export interface RepoFile {
   path: string;
   size: number;
   /** sha256 of the content, known for LFS files. */
   sha256?: string;
+  /** git blob sha1 (what the cache names a non-LFS blob by). */
+  oid?: string;
 }
 
 /** The hub cache: HF_HUB_CACHE, else HF_HOME/hub, else the project's cache folder. */
@@ -32,8 +35,8 @@ export const isOffline = (): boolean => ['1', 'true', 'yes', 'on'].includes(Stri
 const repoFolder = (cacheDir: string, name: string) => path.join(cacheDir, `models--${name.replace('/', '--')}`);
 const isSha = (rev: string) => /^[0-9a-f]{40}$/.test(rev);
 
-/** The commit a revision (branch, tag or sha) points at. */
-export async function resolveRevision(name: string, revision: string, opts: HubOptions): Promise<string> {
+/** The commit a revision (branch, tag or sha) points at; errors name `label` (what the user typed). */
+export async function resolveRevision(name: string, revision: string, opts: HubOptions, label = `hf:${name}@${revision}`): Promise<string> {
   const token = tokenOf(opts);
   const {modelInfo} = await import('@huggingface/hub');
   try {
@@ -42,7 +45,7 @@ export async function resolveRevision(name: string, revision: string, opts: HubO
     if (typeof sha !== 'string') throw new Error('the Hub did not say which commit the revision is');
     return sha;
   } catch (err) {
-    throw hubError(err, `hf:${name}@${revision}`, token);
+    throw hubError(err, label, token);
   }
 }
 
@@ -53,7 +56,7 @@ export async function listRepoFiles(name: string, sha: string, opts: HubOptions)
   try {
     for await (const f of listFiles({repo: {type: 'model', name}, revision: sha, recursive: true, hubUrl: hubUrlOf(opts), ...(token ? {accessToken: token} : {})})) {
       if (f.type !== 'file') continue;
-      out.push({path: f.path, size: f.lfs?.size ?? f.size, ...(f.lfs?.oid ? {sha256: f.lfs.oid} : {})});
+      out.push({path: f.path, size: f.lfs?.size ?? f.size, ...(f.lfs?.oid ? {sha256: f.lfs.oid} : {}), ...(f.oid ? {oid: f.oid} : {})});
     }
   } catch (err) {
     throw hubError(err, `hf:${name}@${sha}`, token);
@@ -61,13 +64,27 @@ export async function listRepoFiles(name: string, sha: string, opts: HubOptions)
   return out;
 }
 
-async function sha256Of(file: string): Promise<string> {
-  const h = createHash('sha256');
-  for await (const chunk of createReadStream(file)) h.update(chunk as Buffer);
-  return h.digest('hex');
+/** The Hub's URL of one file at a commit (each path segment encoded). */
+function resolveUrl(hubUrl: string, name: string, sha: string, file: string): string {
+  return `${hubUrl}/${name}/resolve/${sha}/${file.split('/').map(encodeURIComponent).join('/')}`;
 }
 
-/** Downloads `files` of `name` at commit `sha` (cached blobs are reused) and returns the snapshot folder. */
+/** snapshots/SHA/PATH points at blobs/ID (relative symlink, as huggingface_hub does; a copy where links fail). */
+function linkBlob(blob: string, pointer: string): void {
+  mkdirSync(path.dirname(pointer), {recursive: true});
+  rmSync(pointer, {force: true});
+  try {
+    symlinkSync(path.relative(path.dirname(pointer), blob), pointer);
+  } catch {
+    copyFileSync(blob, pointer);
+  }
+}
+
+/**
+ * Downloads `files` of `name` at commit `sha` and returns the snapshot folder. A file already in
+ * the snapshot at its listed size is reused (blobs only get there verified); an interrupted
+ * download resumes from its `.incomplete` part on the next call.
+ */
 export async function downloadRepoFiles(
   name: string,
   sha: string,
@@ -75,24 +92,23 @@ export async function downloadRepoFiles(
   opts: HubOptions & {progress?: (msg: string) => void},
 ): Promise<string> {
   const token = tokenOf(opts);
-  const {downloadFileToCacheDir} = await import('@huggingface/hub');
-  const snapshot = path.join(repoFolder(opts.cacheDir, name), 'snapshots', sha);
+  const folder = repoFolder(opts.cacheDir, name);
+  const snapshot = path.join(folder, 'snapshots', sha);
+  mkdirSync(path.join(folder, 'blobs'), {recursive: true});
   for (const f of files) {
-    const local = path.join(snapshot, f.path);
-    if (!(existsSync(local) && statSync(local).size === f.size)) {
+    const pointer = path.join(snapshot, f.path);
+    if (existsSync(pointer) && statSync(pointer).size === f.size) continue;
+    const id = f.sha256 ?? f.oid;
+    if (!id || !/^[0-9a-f]{40,64}$/.test(id)) {
+      throw new LlmopsError('ENVIRONMENT', `hf:${name}@${sha}/${f.path}: the Hub's listing gives no hash for this file, so it cannot be verified.`, {fix: 'Try this: check HF_ENDPOINT points at a Hugging Face Hub (or a faithful mirror).'});
+    }
+    const blob = path.join(folder, 'blobs', id);
+    if (!(existsSync(blob) && statSync(blob).size === f.size)) {
       opts.progress?.(`Downloading ${name}/${f.path} (${(f.size / 1e6).toFixed(1)} MB)`);
-      try {
-        await quietly(() => downloadFileToCacheDir({repo: {type: 'model', name}, path: f.path, revision: sha, cacheDir: opts.cacheDir, hubUrl: hubUrlOf(opts), ...(token ? {accessToken: token} : {})}));
-      } catch (err) {
-        throw hubError(err, `hf:${name}@${sha}/${f.path}`, token);
-      }
+      await downloadResumable({url: resolveUrl(hubUrlOf(opts), name, sha, f.path), token, blob, what: `hf:${name}@${sha}/${f.path}`,
+        expected: {size: f.size, ...(f.sha256 ? {sha256: f.sha256} : f.oid ? {gitOid: f.oid} : {})}, ...(opts.progress ? {progress: opts.progress} : {})});
     }
-    const size = statSync(local).size;
-    if (size !== f.size || (f.sha256 && (await sha256Of(local)) !== f.sha256)) {
-      throw new LlmopsError('ENVIRONMENT', `hf:${name}@${sha}/${f.path}: the downloaded file does not match the Hub's listing (${size} bytes, expected ${f.size}${f.sha256 ? ` and sha256 ${f.sha256.slice(0, 12)}...` : ''}).`, {
-        fix: `Try this: delete ${path.join(repoFolder(opts.cacheDir, name), 'blobs')} entries of this file and rerun (the download was cut or altered).`,
-      });
-    }
+    linkBlob(blob, pointer);
   }
   return snapshot;
 }

@@ -29,14 +29,14 @@ export interface DeploymentReportInput {
 const CSS = `
 :root{--bg:#f8fafc;--card:#fff;--text:#0f172a;--muted:#64748b;--border:#e2e8f0}
 *{box-sizing:border-box}body{margin:0;font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;background:var(--bg);color:var(--text)}
-header{padding:20px 28px;background:#0f172a;color:#f8fafc}header h1{margin:0 0 4px;font-size:20px}header .sub{color:#94a3b8;font-size:13px}
-main{padding:20px 28px;max-width:1400px;margin:auto}
-.kpis{display:grid;grid-template-columns:repeat(auto-fill,minmax(170px,1fr));gap:12px;margin-bottom:18px}
-.kpi{background:var(--card);border:1px solid var(--border);border-radius:10px;padding:12px 14px}
+header{padding:20px 28px;background:#0f172a;color:#f8fafc;overflow-wrap:anywhere}header h1{margin:0 0 4px;font-size:20px}header .sub{color:#94a3b8;font-size:13px}
+main{padding:20px clamp(10px,3vw,28px);max-width:1400px;margin:auto}
+.kpis{display:grid;grid-template-columns:repeat(auto-fill,minmax(min(170px,100%),1fr));gap:12px;margin-bottom:18px}
+.kpi{background:var(--card);border:1px solid var(--border);border-radius:10px;padding:12px 14px;min-width:0;overflow-wrap:anywhere}
 .kpi .k{color:var(--muted);font-size:12px;text-transform:uppercase;letter-spacing:.04em}.kpi .v{font-size:22px;font-weight:600;margin-top:2px}.kpi .s{color:var(--muted);font-size:12px}
-.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(560px,1fr));gap:16px}
+.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(560px,100%),1fr));gap:16px}
 section.card{background:var(--card);border:1px solid var(--border);border-radius:10px;padding:14px 16px}
-section.card h2{font-size:15px;margin:0 0 2px}section.card p.d{margin:0 0 8px;color:var(--muted);font-size:12.5px}
+section.card{min-width:0;overflow-wrap:anywhere}section.card h2{font-size:15px;margin:0 0 2px}pre{white-space:pre-wrap}section.card p.d{margin:0 0 8px;color:var(--muted);font-size:12.5px}
 svg.chart{width:100%;height:auto;display:block}
 svg .tick{font-size:11px;fill:#64748b}svg .axis{font-size:11.5px;fill:#475569}svg .legend{font-size:11.5px;fill:#334155}
 svg .label{font-size:12px;fill:#334155}svg .value{font-size:11.5px;fill:#475569}svg .marker{font-size:11px}svg .empty{font-size:14px;fill:#94a3b8}
@@ -63,6 +63,12 @@ const kpi = (k: string, v: string, s = '') => `<div class="kpi"><div class="k">$
 const card = (title: string, desc: string, svg: string, extra = '') =>
   `<section class="card"><h2>${escapeXml(title)}</h2><p class="d">${escapeXml(desc)}</p>${svg}${extra}</section>`;
 const ms = (v: number | null) => (v === null ? '–' : v >= 1000 ? `${(v / 1000).toFixed(2)} s` : `${v.toFixed(v < 10 ? 1 : 0)} ms`);
+
+const pctText = (v: number | null) => (v === null ? '–' : `${(v * 100).toFixed(2)}%`);
+const codesText = (codes: Record<string, number>) => {
+  const top = Object.entries(codes).slice(0, 3);
+  return top.length === 0 ? '' : `: ${top.map(([c, n]) => `${c} ×${n}`).join(', ')}`;
+};
 
 function clock(bucketMs: number): (v: number) => string {
   return (v) => {
@@ -182,7 +188,8 @@ export function deploymentReport(input: DeploymentReportInput): string {
   const per = input.series.bucket_ms >= 60_000 ? `${input.series.bucket_ms / 60_000} min` : `${input.series.bucket_ms / 1000} s`;
   const kpis = [
     kpi('Requests', formatNumber(s.requests), `${s.rps.toFixed(3)} req/s`),
-    kpi('Error rate', s.error_rate === null ? '–' : `${(s.error_rate * 100).toFixed(2)}%`, `${s.by_status.error} errors, ${s.by_status.cancelled} cut off`),
+    kpi('Error rate', pctText(s.error_rate), `${s.by_class.server_error} 5xx, ${s.by_class.cut_off} cut off`),
+    kpi('Client errors (4xx)', pctText(s.client_error_rate), `${s.by_class.client_error} requests${codesText(s.client_errors_by_http_status)}`),
     kpi('Latency p95', ms(s.latency_ms.p95), `p50 ${ms(s.latency_ms.p50)} · p99 ${ms(s.latency_ms.p99)}`),
     kpi('TTFT p95', ms(s.ttft_ms.p95), `p50 ${ms(s.ttft_ms.p50)}`),
     kpi('Tokens/s', s.tokens.per_s.toFixed(1), `${formatNumber(s.tokens.in)} in · ${formatNumber(s.tokens.out)} out`),
@@ -201,9 +208,10 @@ export function deploymentReport(input: DeploymentReportInput): string {
       .map(([k, v]) => ({value: v!, label: k, colour: k === 'p50' ? PALETTE.green : k === 'p95' ? PALETTE.amber : PALETTE.red}));
   const charts = [
     card('Latency distribution', 'End-to-end latency of successful requests.', columnChart('latency', 'Latency distribution', lat.edges, [{name: 'requests', values: lat.counts, colour: PALETTE.blue}], {xLabel: 'end-to-end latency (ms)', yLabel: 'requests', markers: marks(s.latency_ms)})),
-    card('Throughput and errors', `Requests per ${per}; errors and cut-off streams in red.`, columnChart('throughput', 'Throughput and errors over time', edges, [
+    card('Throughput and errors', `Requests per ${per}; server errors (5xx) and cut-off requests in red, client errors (4xx) in amber on top of them.`, columnChart('throughput', 'Throughput and errors over time', edges, [
       {name: 'requests', values: buckets.map((b) => b.requests), colour: PALETTE.blue},
-      {name: 'errors', values: buckets.map((b) => b.errors), colour: PALETTE.red},
+      {name: 'errors (5xx, cut off)', values: buckets.map((b) => b.errors), colour: PALETTE.red},
+      {name: 'client errors (4xx)', values: buckets.map((b) => b.client_errors), colour: PALETTE.amber, base: buckets.map((b) => b.errors)},
     ], {xFormat: fmtT, xLabel: 'time (UTC)', yLabel: `requests / ${per}`})),
     card('Time to first token', 'Distribution of TTFT of successful requests.', columnChart('ttft', 'Time to first token', ttft.edges, [{name: 'requests', values: ttft.counts, colour: PALETTE.violet}], {xLabel: 'TTFT (ms)', yLabel: 'requests', markers: marks(s.ttft_ms)})),
     card('TTFT over time', `Mean and maximum TTFT per ${per}.`, lineChart('ttft-time', 'TTFT over time', [
@@ -213,7 +221,7 @@ export function deploymentReport(input: DeploymentReportInput): string {
     driftCharts(s.drift),
     card('Training runs: loss', `The runs that produced this model: ${input.lineage.map((r) => `${r.id} (${r.kind})`).join(' ← ') || 'none recorded'}.`, lossCharts(input.lineage)),
     card('Cost', 'Training cost of each run in the lineage, and serving cost in this window.', barList('cost', 'Cost', [
-      ...input.lineage.map((r) => ({label: `${r.kind} ${r.id.slice(0, 14)}`, value: r.cost_usd, colour: PALETTE.blue, note: r.budget_usd ? `budget ${formatUsd(r.budget_usd)}` : undefined})),
+      ...input.lineage.map((r) => ({label: `${r.kind} ${r.id}`, value: r.cost_usd, colour: PALETTE.blue, note: r.budget_usd ? `budget ${formatUsd(r.budget_usd)}` : undefined})),
       {label: 'serving (window)', value: s.cost.usd, colour: PALETTE.green},
     ], {format: (v) => formatUsd(v)})),
     evalCard(input.evals),

@@ -12,14 +12,25 @@ const ms = (v: number | null) => (v === null ? '-' : v >= 1000 ? `${(v / 1000).t
 const pct = (v: number | null) => (v === null ? '-' : `${(v * 100).toFixed(2)}%`);
 const num = (v: number | null, d = 1) => (v === null ? '-' : v.toFixed(d));
 
+const KEY_WIDTH = 13;
+
+/** ": 400 x3, 429 x1" (the five most frequent), or nothing. */
+function clientCodes(s: DeploymentSummary): string {
+  const codes = Object.entries(s.client_errors_by_http_status);
+  if (codes.length === 0) return '';
+  return `: ${codes.slice(0, 5).map(([code, n]) => `${code} x${n}`).join(', ')}${codes.length > 5 ? ', ...' : ''}`;
+}
+
 export function renderSummary(s: DeploymentSummary, series?: TimeBucket[], width = 60): string {
   const lines: string[] = [];
   lines.push(chalk.bold(`${s.deployment.name} (${s.deployment.id})  ${s.deployment.status}  ${s.deployment.url}`));
   lines.push(chalk.dim(`window ${s.window.since} .. ${s.window.until}`));
   lines.push('');
+  const c = s.by_class;
   const rows: Array<[string, string, string?]> = [
     ['requests', `${s.requests}  (${num(s.rps, 3)}/s)`, series ? sparkline(series.map((b) => b.requests), width) : undefined],
-    ['errors', `${s.by_status.error + s.by_status.cancelled}  (${pct(s.error_rate)}; ${s.by_status.cancelled} cut off)`, series ? sparkline(series.map((b) => b.errors), width) : undefined],
+    ['errors', `${c.server_error + c.cut_off}  (${pct(s.error_rate)}: ${c.server_error} 5xx, ${c.cut_off} cut off)`, series ? sparkline(series.map((b) => b.errors), width) : undefined],
+    ['client errors', `${c.client_error}  (${pct(s.client_error_rate)}${clientCodes(s)}; not in the error rate)`, series && c.client_error > 0 ? sparkline(series.map((b) => b.client_errors), width) : undefined],
     ['latency', `p50 ${ms(s.latency_ms.p50)}  p95 ${ms(s.latency_ms.p95)}  p99 ${ms(s.latency_ms.p99)}`, series ? sparkline(series.map((b) => b.e2e_avg_ms ?? 0), width) : undefined],
     ['TTFT', `p50 ${ms(s.ttft_ms.p50)}  p95 ${ms(s.ttft_ms.p95)}`, series ? sparkline(series.map((b) => b.ttft_avg_ms ?? 0), width) : undefined],
     ['inter-token', `p50 ${ms(s.itl_ms.p50)}  p95 ${ms(s.itl_ms.p95)}`],
@@ -31,7 +42,7 @@ export function renderSummary(s: DeploymentSummary, series?: TimeBucket[], width
         (s.cost.price_per_hour === 0 ? chalk.dim('  (no host price set: deploy.price_per_hour)') : ''),
     ],
   ];
-  for (const [k, v, spark] of rows) lines.push(`${k.padEnd(12)} ${v}${spark ? '\n' + ' '.repeat(13) + chalk.cyan(spark) : ''}`);
+  for (const [k, v, spark] of rows) lines.push(`${k.padEnd(KEY_WIDTH)} ${v}${spark ? '\n' + ' '.repeat(KEY_WIDTH + 1) + chalk.cyan(spark) : ''}`);
   lines.push('');
   lines.push(renderDrift(s.drift));
   for (const n of s.notes) lines.push(chalk.yellow(`note: ${n}`));
@@ -39,7 +50,7 @@ export function renderSummary(s: DeploymentSummary, series?: TimeBucket[], width
 }
 
 export function renderDrift(d: DriftResult): string {
-  const head = `drift        ${driftBadge(d.status)}`;
+  const head = `${'drift'.padEnd(KEY_WIDTH)} ${driftBadge(d.status)}`;
   if (d.status === 'no_reference' || d.status === 'not_enough_traffic') return `${head}  ${chalk.dim(d.message ?? '')}`;
   const lines = [head + chalk.dim(`  (${d.requests} recent requests vs ${d.reference?.count ?? '?'} reference prompts)`)];
   const l = d.features.prompt_length;

@@ -14,6 +14,11 @@ export function scanWindow(ledger: Ledger, depId: string, w: TimeWindow): Window
   return ledger.deployments.scanRequests(depId, w);
 }
 
+/** Client errors (4xx) per HTTP status, as {"400": n, "429": n}, most frequent first. */
+export function clientErrorCodes(ledger: Ledger, depId: string, w: TimeWindow): Record<string, number> {
+  return Object.fromEntries(ledger.deployments.clientErrorCodes(depId, w).map((r) => [String(r.http_status), r.n]));
+}
+
 /** The newest request profiles in the window (drift compares recent traffic, bounded in size). */
 export function recentProfiles(ledger: Ledger, depId: string, w: TimeWindow, limit: number): RequestProfile[] {
   const out: RequestProfile[] = [];
@@ -32,7 +37,10 @@ export interface TimeBucket {
   /** Bucket start, epoch ms. */
   t: number;
   requests: number;
+  /** Server errors and cut-off requests: what error_rate counts. */
   errors: number;
+  /** Client errors (4xx), apart. */
+  client_errors: number;
   tokens_out: number;
   e2e_avg_ms: number | null;
   ttft_avg_ms: number | null;
@@ -55,6 +63,7 @@ export function timeSeries(ledger: Ledger, depId: string, w: TimeWindow, size = 
     t: w.sinceMs + i * size,
     requests: 0,
     errors: 0,
+    client_errors: 0,
     tokens_out: 0,
     e2e_avg_ms: null,
     ttft_avg_ms: null,

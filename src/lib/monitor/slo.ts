@@ -41,7 +41,8 @@ const driftSkip = (s: DeploymentSummary) =>
 const DEFS: Record<SloKey, SloDef> = {
   p95_latency_ms: {metric: 'latency p95 (ms)', comparator: '<=', actual: (s) => s.latency_ms.p95},
   ttft_p95_ms: {metric: 'TTFT p95 (ms)', comparator: '<=', actual: (s) => s.ttft_ms.p95},
-  error_rate: {metric: 'error rate', comparator: '<=', actual: (s) => s.error_rate},
+  error_rate: {metric: 'error rate (5xx + cut off)', comparator: '<=', actual: (s) => s.error_rate},
+  client_error_rate: {metric: 'client error rate (4xx)', comparator: '<=', actual: (s) => s.client_error_rate},
   drift_psi: {metric: 'drift PSI (prompt length)', comparator: '<=', actual: (s) => s.drift.features.prompt_length?.psi ?? null, skipWhy: driftSkip},
   drift_js: {metric: 'drift JS (terms)', comparator: '<=', actual: (s) => s.drift.features.terms?.js ?? null, skipWhy: driftSkip},
   cost_per_1k_tokens: {metric: 'cost per 1k tokens ($)', comparator: '<=', actual: (s) => s.cost.per_1k_tokens},
@@ -84,6 +85,8 @@ export function breachPayload(summary: DeploymentSummary, result: SloResult): Re
     summary: {
       requests: summary.requests,
       error_rate: summary.error_rate,
+      client_error_rate: summary.client_error_rate,
+      by_class: summary.by_class,
       latency_ms: summary.latency_ms,
       ttft_ms: summary.ttft_ms,
       tokens: summary.tokens,

@@ -3,7 +3,7 @@ import type {DeploymentRow, Ledger} from '../ledger/ledger.js';
 import type {MonitorConfig} from '../config/schema.js';
 import {computeDrift, type DriftResult} from './drift.js';
 import {loadReference} from './reference.js';
-import {recentProfiles, scanWindow} from './requests.js';
+import {clientErrorCodes, recentProfiles, scanWindow} from './requests.js';
 import {histogram, quantile, type Histogram} from './stats.js';
 import {windowJson, type TimeWindow, type WindowJson} from './window.js';
 
@@ -22,10 +22,20 @@ export interface DeploymentSummary {
   requests: number;
   /** Requests per second over the whole window. */
   rps: number;
-  /** ok, error, cancelled (a stream cut off before its end is recorded as cancelled or error). */
+  /** ok, error, cancelled, as the server recorded them. */
   by_status: {ok: number; error: number; cancelled: number};
-  /** (error + cancelled) / requests; null with no requests. */
+  /**
+   * The same requests by who failed: client_error (a 4xx), server_error (a 5xx: the generation
+   * failed, timed out, the server was shutting down; a stream the server cut off carries its 5xx),
+   * cut_off (the connection closed before the answer ended, 499). The four add up to `requests`.
+   */
+  by_class: {ok: number; client_error: number; server_error: number; cut_off: number};
+  /** (server_error + cut_off) / requests: what the error_rate SLO checks; 4xx are not counted. Null with no requests. */
   error_rate: number | null;
+  /** client_error / requests: the client_error_rate SLO. Null with no requests. */
+  client_error_rate: number | null;
+  /** Client errors per HTTP status ({"400": 3, "429": 1}), most frequent first; {} with none. */
+  client_errors_by_http_status: Record<string, number>;
   latency_ms: {p50: number | null; p95: number | null; p99: number | null};
   ttft_ms: {p50: number | null; p95: number | null};
   itl_ms: {p50: number | null; p95: number | null};
@@ -57,6 +67,7 @@ export interface SummaryDistributions {
 }
 
 const r3 = (x: number | null): number | null => (x === null ? null : Math.round(x * 1000) / 1000);
+const rate = (n: number, of: number): number | null => (of === 0 ? null : r3(n / of));
 
 /** Seconds the deployment was up inside the window, from its started/stopped timestamps. */
 export function runningSeconds(dep: DeploymentRow, w: TimeWindow, now = Date.now()): number {
@@ -101,7 +112,11 @@ export function summarize(
     requests: totals.requests,
     rps: r3(totals.requests / seconds)!,
     by_status: {ok: totals.ok, error: totals.error, cancelled: totals.cancelled},
-    error_rate: totals.requests === 0 ? null : r3((totals.error + totals.cancelled) / totals.requests),
+    by_class: {ok: totals.ok, client_error: totals.client_error, server_error: totals.server_error, cut_off: totals.cut_off},
+    error_rate: rate(totals.server_error + totals.cut_off, totals.requests),
+    client_error_rate: rate(totals.client_error, totals.requests),
+    // A second, small query, only when there is something to break down.
+    client_errors_by_http_status: totals.client_error > 0 ? clientErrorCodes(ledger, dep.id, w) : {},
     latency_ms: {p50: r3(quantile(e2e, 0.5)), p95: r3(quantile(e2e, 0.95)), p99: r3(quantile(e2e, 0.99))},
     ttft_ms: {p50: r3(quantile(ttft, 0.5)), p95: r3(quantile(ttft, 0.95))},
     itl_ms: {p50: r3(itl50), p95: r3(quantile(itl, 0.95))},

@@ -1,13 +1,17 @@
 /**
  * The one place the pipeline, the promote gate and `models alias` get eval results from.
  *
- * When the eval engine (src/lib/eval, `llmops eval`) is part of this build, it measures the model.
- * Without it, the summary falls back to what the trainer measured itself: the perplexity on the
- * dataset's validation split at the end of the run (val_ppl), which is all a gate can compare then.
+ * The eval engine (src/lib/eval, the same one as `llmops eval`) measures the model. `models alias`
+ * shows what the trainer measured itself (the perplexity on the dataset's validation split at the
+ * end of the run, val_ppl) through trainerValidation, without running a model.
  */
 import type {LoadedConfig} from '../config/load.js';
 import type {Ledger} from '../ledger/ledger.js';
 import {nowIso} from '../util/time.js';
+import type {EngineRequest} from '../eval/index.js';
+
+/** The suite options an eval stage passes through (files, limit, baseline). */
+type EngineSuites = Omit<EngineRequest, 'ledger' | 'loaded' | 'model' | 'progress'>;
 
 export interface EvalSummary {
   /** Who measured it: the eval engine, or the trainer's own validation loss. */
@@ -33,30 +37,18 @@ export interface EvalRequest {
   progress?: (msg: string) => void;
 }
 
-type EvalEngine = (req: Record<string, unknown>) => Promise<Record<string, unknown>>;
-
-/** The eval engine's entry, when this build has one. */
-async function engine(): Promise<EvalEngine | undefined> {
-  const specifier = '../eval/index.js';
-  const mod = (await import(specifier).catch(() => undefined)) as Record<string, unknown> | undefined;
-  const fn = mod?.runEval ?? mod?.evaluate;
-  return typeof fn === 'function' ? (fn as EvalEngine) : undefined;
-}
-
 export async function evaluate(req: EvalRequest): Promise<EvalSummary> {
-  const run = await engine();
-  if (run) {
-    const r = await run({
-      ledger: req.ledger,
-      loaded: req.loaded,
-      model: req.model.ref,
-      ...(req.dataset ? {dataset: req.dataset} : {}),
-      ...req.options,
-      progress: req.progress,
-    });
-    return {...pick(r), source: 'llmops-eval', model: req.model, at: nowIso(), dataset: req.dataset ?? null};
-  }
-  return trainerValidation(req.ledger, req.model) ?? {source: 'trainer-validation', model: req.model, at: nowIso(), note: 'no eval engine in this build and no validation perplexity recorded for this model'};
+  // Lazy: the engine loads onnxruntime, which a pipeline without an eval stage never needs.
+  const {runEval} = await import('../eval/index.js');
+  const r = await runEval({
+    ledger: req.ledger,
+    loaded: req.loaded,
+    model: req.model.ref,
+    ...(req.dataset ? {dataset: req.dataset} : {}),
+    ...(req.options as Partial<EngineSuites>),
+    ...(req.progress ? {progress: req.progress} : {}),
+  });
+  return {...pick(r as unknown as Record<string, unknown>), source: 'llmops-eval', model: req.model, at: nowIso(), dataset: req.dataset ?? null};
 }
 
 function pick(r: Record<string, unknown>): Partial<EvalSummary> {

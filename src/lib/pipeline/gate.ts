@@ -3,8 +3,22 @@
  * compare with the holder (perplexity at most 1.02x); min/max checks are absolute limits
  * (pct_stereotype at most 0.6). Every check says what it compared, so a refusal can be read.
  */
-import type {GateCheck} from '../config/schema.js';
+import type {EvalChecks} from '../config/schema.js';
 import type {EvalSummary} from './eval-adapter.js';
+
+/**
+ * One check in the gate's working form. Users write checks as `eval.checks` does
+ * ({perplexity_ratio: {max: 1.02}}); checksFromEvalConfig turns them into this.
+ */
+export interface GateCheck {
+  metric: string;
+  max_ratio?: number;
+  min_ratio?: number;
+  max?: number;
+  min?: number;
+  max_delta?: number;
+  min_delta?: number;
+}
 
 export interface CheckResult {
   metric: string;
@@ -90,7 +104,7 @@ export function renderChecks(results: CheckResult[]): string[] {
  * {min: -0.02}, pct_stereotype: {min: 0.4, max: 0.6}}) as promote checks, where the baseline is
  * the alias's current holder.
  */
-export function checksFromEvalConfig(checks: Record<string, {min?: number; max?: number} | undefined>): GateCheck[] {
+export function checksFromEvalConfig(checks: EvalChecks): GateCheck[] {
   const out: GateCheck[] = [];
   for (const [key, b] of Object.entries(checks)) {
     if (!b || (b.min === undefined && b.max === undefined)) continue;

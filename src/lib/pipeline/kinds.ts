@@ -6,11 +6,11 @@
 import {existsSync} from 'node:fs';
 import path from 'node:path';
 import type {LoadedConfig} from '../config/load.js';
-import {dataSchema, finetuneSchema, trainSchema, deploySchema, gateCheckSchema, type GateCheck} from '../config/schema.js';
+import {dataSchema, finetuneSchema, trainSchema, deploySchema, evalChecksSchema} from '../config/schema.js';
 import {ConfigError, ExitCode, LlmopsError, usageError} from '../errors.js';
 import type {Ledger} from '../ledger/ledger.js';
 import type {EvalSummary} from './eval-adapter.js';
-import {checksFromEvalConfig, DEFAULT_CHECKS} from './gate.js';
+import {checksFromEvalConfig, DEFAULT_CHECKS, type GateCheck} from './gate.js';
 import {flatten, hashPaths, type FileHasher, type Fingerprint} from './fingerprint.js';
 import {nearestUpstream, type Stage} from './graph.js';
 
@@ -221,16 +221,17 @@ export function promoteOptions(ctx: StageContext, stage: Stage): {model: string;
   if (typeof o.alias !== 'string') problems.push({file, path: `pipeline.stages.${stage.index}.options.alias`, message: 'the alias to move, e.g. alias: prod'});
   const unknown = Object.keys(o).filter((k) => !['model', 'alias', 'checks'].includes(k));
   for (const k of unknown) problems.push({file, path: `pipeline.stages.${stage.index}.options.${k}`, message: 'unknown promote option; expected model, alias, checks'});
+  // The stage's own checks, else the project's eval.checks (one form for both), the holder as the
+  // baseline; with neither, DEFAULT_CHECKS.
   let checks: GateCheck[] | undefined;
   if (o.checks !== undefined) {
-    const r = gateCheckSchema.array().safeParse(o.checks);
-    if (r.success) checks = r.data;
+    const r = evalChecksSchema.safeParse(o.checks);
+    if (r.success) checks = checksFromEvalConfig(r.data);
     else for (const i of r.error.issues) problems.push({file, path: `pipeline.stages.${stage.index}.options.checks.${i.path.map(String).join('.')}`, message: i.message});
   } else {
-    // No checks of its own: the project's eval.checks, the holder as the baseline.
-    const fromEval = checksFromEvalConfig(ctx.loaded.config.eval.checks as Record<string, {min?: number; max?: number}>);
-    if (fromEval.length > 0) checks = fromEval;
+    checks = checksFromEvalConfig(ctx.loaded.config.eval.checks);
   }
+  if (checks?.length === 0) checks = undefined;
   if (problems.length > 0) throw new ConfigError(problems);
   return {model: o.model as string, alias: o.alias as string, checks: checks ?? DEFAULT_CHECKS};
 }

@@ -5,8 +5,7 @@
  */
 import {registerModel, moveAlias} from '../registry/registry.js';
 import {compactSummary, evaluate, type EvalSummary} from './eval-adapter.js';
-import {renderChecks, runChecks} from './gate.js';
-import type {GateCheck} from '../config/schema.js';
+import {renderChecks, runChecks, type GateCheck} from './gate.js';
 import {nearestUpstream, type Stage} from './graph.js';
 import {StageFailure, type StageContext, type StageOutput} from './kinds.js';
 import {usageError} from '../errors.js';

@@ -13,16 +13,27 @@ export interface HubBase {
   revision: string | null;
 }
 
-export async function fetchHubBase(ref: string, loaded: LoadedConfig): Promise<HubBase> {
+/** What a tokenizer needs of a model repository (ids, special tokens, chat template, EOS lists). */
+export const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'chat_template.jinja', 'generation_config.json', 'config.json'];
+
+/**
+ * Downloads `ref` (every file, or those `only` keeps: `train --tokenizer hf:` needs the tokenizer,
+ * not gigabytes of weights) and returns the snapshot folder and its commit.
+ */
+export async function fetchHubBase(ref: string, loaded: LoadedConfig, only?: (file: string) => boolean): Promise<HubBase> {
   const repo = ref.slice('hf:'.length);
-  if (!/^[\w.-]+\/[\w.-]+$/.test(repo)) {
-    throw usageError(`--base ${ref}: expected hf:OWNER/NAME`, {fix: 'Try this: --base hf:OWNER/NAME'});
+  if (!/^[\w.-]+\/[\w.-]+(@[^\s@]+)?$/.test(repo)) {
+    throw usageError(`${ref}: expected hf:OWNER/NAME or hf:OWNER/NAME@REVISION`, {fix: 'Try this: hf:HuggingFaceTB/SmolLM2-135M'});
   }
+  const [name, revision = 'main'] = repo.split('@') as [string, string?];
   // Lazy: @huggingface/hub is only loaded by the commands that download.
-  const {downloadRepo} = await import('../hub/index.js');
-  // Passing the ref (not the bare repo) makes errors name what the user typed.
+  const {resolveRevision, listRepoFiles, downloadRepoFiles, writeRef} = await import('../hub/snapshot.js');
   // The endpoint (HF_ENDPOINT) and token (HF_TOKEN) come from the environment, read by src/lib/hub.
-  const dir = await downloadRepo(ref, {cacheDir: path.resolve(loaded.root, loaded.config.cache_dir)});
-  const commit = path.basename(dir);
-  return {dir, revision: /^[0-9a-f]{40}$/.test(commit) ? commit : null};
+  // File by file through the resumable downloader: a cut download of a multi-GB checkpoint resumes.
+  const opts = {cacheDir: path.resolve(loaded.root, loaded.config.cache_dir)};
+  const sha = await resolveRevision(name, revision, opts, ref);
+  const files = (await listRepoFiles(name, sha, opts)).filter((f) => !only || only(f.path));
+  const dir = await downloadRepoFiles(name, sha, files, opts);
+  writeRef(opts.cacheDir, name, revision, sha);
+  return {dir, revision: sha};
 }

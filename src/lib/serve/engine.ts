@@ -9,6 +9,7 @@
  */
 import type {InferenceSession, Tensor as OrtTensor} from 'onnxruntime-node';
 import type {ModelFolder} from '../model/folder.js';
+import {usesLengthAttention} from './graph-ops.js';
 
 type Ort = typeof import('onnxruntime-node');
 
@@ -24,9 +25,30 @@ export interface GraphLayout {
   hasAttentionMask: boolean;
   /** optimum's merged decoders take a boolean saying whether the past is used. */
   hasUseCacheBranch: boolean;
+  /** Element types of input_ids and attention_mask as declared (onnxruntime-genai graphs may use int32). */
+  idsType: IntType;
+  maskType: IntType;
+  /**
+   * Whether rows of different lengths may share the cache with left padding. Not for graphs whose
+   * attention takes per-row lengths (com.microsoft GroupQueryAttention, as onnxruntime-genai's
+   * builder writes): it reads the lengths from the mask and assumes each row's cache starts at 0.
+   */
+  leftPadding: boolean;
 }
 
-export function graphLayout(session: Pick<InferenceSession, 'inputMetadata' | 'inputNames'>, model: Pick<ModelFolder, 'nKvHead' | 'headDim' | 'onnxPath'>): GraphLayout {
+export type IntType = 'int64' | 'int32';
+
+function intType(meta: InferenceSession.ValueMetadata | undefined, name: string, onnxPath: string | null): IntType {
+  const t = meta?.isTensor ? meta.type : 'int64';
+  if (t !== 'int64' && t !== 'int32') throw new Error(`${onnxPath}: input ${name} of type ${String(t)} is not supported (int64 or int32 expected)`);
+  return t;
+}
+
+export function graphLayout(
+  session: Pick<InferenceSession, 'inputMetadata' | 'inputNames'>,
+  model: Pick<ModelFolder, 'nKvHead' | 'headDim' | 'onnxPath'>,
+  ops: {lengthAttention: boolean} = {lengthAttention: false},
+): GraphLayout {
   const meta = new Map(session.inputMetadata.map((m) => [m.name, m]));
   const past = meta.get('past_key_values.0.key');
   if (!past || !past.isTensor || !meta.has('input_ids')) {
@@ -46,6 +68,9 @@ export function graphLayout(session: Pick<InferenceSession, 'inputMetadata' | 'i
     hasPositionIds: meta.has('position_ids'),
     hasAttentionMask: meta.has('attention_mask'),
     hasUseCacheBranch: meta.has('use_cache_branch'),
+    idsType: intType(meta.get('input_ids'), 'input_ids', model.onnxPath),
+    maskType: intType(meta.get('attention_mask'), 'attention_mask', model.onnxPath),
+    leftPadding: !ops.lengthAttention,
   };
 }
 
@@ -90,7 +115,7 @@ export class OnnxModel {
       graphOptimizationLevel: 'all',
       ...(opts.spin === false ? {extra: {session: {intra_op: {allow_spinning: '0'}}}} : {}),
     });
-    return new OnnxModel(spec, graphLayout(session, spec), ort, session);
+    return new OnnxModel(spec, graphLayout(session, spec, {lengthAttention: await usesLengthAttention(spec.onnxPath)}), ort, session);
   }
 
   async close(): Promise<void> {
@@ -110,8 +135,9 @@ export class OnnxModel {
   private feeds(inputIds: BigInt64Array, positions: BigInt64Array, mask: BigInt64Array, past: KvArray[], b: number, s: number, pastLen: number): Record<string, OrtTensor> {
     const {Tensor} = this.ort;
     const {kvType, nKvHead, headDim} = this.layout;
-    const feeds: Record<string, OrtTensor> = {input_ids: new Tensor('int64', inputIds, [b, s])};
-    if (this.layout.hasAttentionMask) feeds.attention_mask = new Tensor('int64', mask, [b, pastLen + s]);
+    const int = (type: IntType, data: BigInt64Array, dims: number[]) => (type === 'int64' ? new Tensor('int64', data, dims) : new Tensor('int32', Int32Array.from(data, Number), dims));
+    const feeds: Record<string, OrtTensor> = {input_ids: int(this.layout.idsType, inputIds, [b, s])};
+    if (this.layout.hasAttentionMask) feeds.attention_mask = int(this.layout.maskType, mask, [b, pastLen + s]);
     if (this.layout.hasPositionIds) feeds.position_ids = new Tensor('int64', positions, [b, s]);
     if (this.layout.hasUseCacheBranch) feeds.use_cache_branch = new Tensor('bool', [pastLen > 0], [1]);
     const dims = [b, nKvHead, pastLen, headDim];

@@ -170,7 +170,8 @@ export class Scheduler {
       const next = seq.accept(logits, 0, vocab);
       if (next < 0) return;
       batch.rows[0]!.next = next;
-      if (this.opts.mode === 'batch' && this.batches.length > 0) this.batches[0]!.merge(batch);
+      // A graph that cannot take left padding (GroupQueryAttention) decodes each sequence on its own.
+      if (this.opts.mode === 'batch' && this.model.layout.leftPadding && this.batches.length > 0) this.batches[0]!.merge(batch);
       else this.batches.push(batch);
     } catch (error) {
       seq.finish('error', `inference failed: ${(error as Error).message}`);
