@@ -24,6 +24,7 @@ export default class Eval extends BaseCommand<typeof Eval> {
     baseline: Flags.string({summary: 'Run the same suites on this model too and report deltas: RUN_ID, folder, hf:OWNER/NAME, or "auto" (the base of a fine-tune).'}),
     limit: Flags.integer({summary: 'Only the first N records of each suite.', min: 1}),
     check: Flags.boolean({summary: 'Apply eval.checks of llmops.yaml; exit 7 when one fails.'}),
+    threads: Flags.integer({summary: 'onnxruntime intra-op threads (default: eval.threads, else one per CPU core up to 8).', min: 1}),
   };
 
   async run(): Promise<EvalResult> {
@@ -43,6 +44,7 @@ export default class Eval extends BaseCommand<typeof Eval> {
       baseline: flags.baseline,
       limit: flags.limit,
       extract: flags.extract,
+      threads: flags.threads,
       config: loaded.config.eval,
       ledger: await this.ledger(),
       cwd: process.cwd(),

@@ -88,3 +88,16 @@ describe('llmops eval', () => {
     expect(nope.json.error.message).toContain('"r-nope" is neither a model folder nor a run id');
   });
 });
+
+describe('llmops eval --threads', () => {
+  it('sets onnxruntime\'s intra-op threads without changing the numbers, and refuses 0 as a usage error', async () => {
+    const [one, two] = await Promise.all([1, 2].map((n) => runCli(['eval', '--model', 'r-ft', '--threads', String(n), '--json'], {cwd: dir})));
+    expect(one!.code, one!.stderr).toBe(0);
+    expect(two!.code, two!.stderr).toBe(0);
+    expect(one!.json.perplexity.tokens).toBe(two!.json.perplexity.tokens);
+    expect(Math.abs(one!.json.perplexity.value / two!.json.perplexity.value - 1)).toBeLessThan(1e-5);
+    const bad = await runCli(['eval', '--model', 'r-ft', '--threads', '0'], {cwd: dir});
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/threads/);
+  });
+});

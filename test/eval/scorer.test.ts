@@ -47,9 +47,13 @@ describe('batched scoring', () => {
     ];
     const one = await new Scorer(model, tok, {maxRows: 1}).loglikelihood(pairs);
     const batched = await new Scorer(model, tok, {maxRows: 16}).loglikelihood(pairs);
-    expect(batched.map((r) => r.tokens)).toEqual(one.map((r) => r.tokens));
-    batched.forEach((r, i) => expect(Math.abs(r.ll - one[i]!.ll), `pair ${i}`).toBeLessThan(1e-5));
-    expect(batched.map((r) => r.greedy)).toEqual(one.map((r) => r.greedy));
+    // A logits budget smaller than one row still scores every request (one row a batch).
+    const capped = await new Scorer(model, tok, {maxRows: 16, maxLogitsBytes: 1}).loglikelihood(pairs);
+    for (const other of [batched, capped]) {
+      expect(other.map((r) => r.tokens)).toEqual(one.map((r) => r.tokens));
+      other.forEach((r, i) => expect(Math.abs(r.ll - one[i]!.ll), `pair ${i}`).toBeLessThan(1e-5));
+      expect(other.map((r) => r.greedy)).toEqual(one.map((r) => r.greedy));
+    }
   });
 
   it('scores a text longer than the context in windows: the total is that of each window scored on its own', async () => {
@@ -67,5 +71,40 @@ describe('batched scoring', () => {
     }
     expect(Math.abs(rolled!.ll - total)).toBeLessThan(1e-3);
     expect(rolled!.ll / rolled!.tokens).toBeLessThan(0);
+  });
+});
+
+describe('the log-softmax in onnxruntime', () => {
+  it('gives the JavaScript reference\'s log-probabilities (1e-5) and greedy flags, padded batches and context-only positions included', async () => {
+    const pairs: Array<[string, string]> = [
+      ['the cat', ' sat on a mat'],
+      ['', 'the dog ran to the park with a ball'],
+      ['say cat ', 'cat'],
+      ['the park with a ball and the dog', ' ran'],
+    ];
+    const reqs = pairs.map(([c, x]) => ({ids: [spec.bosId!, ...tok.encode(c + x)], from: 1 + tok.encode(c).length}));
+    const onnx = new Scorer(model, tok, {maxRows: 4});
+    const js = new Scorer(model, tok, {maxRows: 4, head: 'js'});
+    const [a, b] = [await onnx.score(reqs), await js.score(reqs)];
+    await onnx.close();
+    a.forEach((r, i) => {
+      expect(r.logprobs).toHaveLength(b[i]!.logprobs.length);
+      r.logprobs.forEach((lp, j) => expect(Math.abs(lp - b[i]!.logprobs[j]!), `request ${i} token ${j}`).toBeLessThan(1e-5));
+      expect(r.greedy).toEqual(b[i]!.greedy);
+    });
+    expect(a.some((r) => r.greedy.some(Boolean))).toBe(true);
+  });
+
+  it('the head graph written by hand is valid ONNX that onnxruntime loads, with the inputs and outputs it names', async () => {
+    const ort = await import('onnxruntime-node');
+    const {scoreHeadModel} = await import('../../src/lib/eval/score-head.js');
+    const s = await ort.InferenceSession.create(scoreHeadModel());
+    expect(s.inputNames).toEqual(['logits', 'target']);
+    expect(s.outputNames).toEqual(['logprob', 'argmax']);
+    const out = await s.run({logits: new ort.Tensor('float32', Float32Array.from([0, Math.log(3), 1, 1]), [2, 2]), target: new ort.Tensor('int64', BigInt64Array.from([1n, 0n]), [2, 1])});
+    expect((out.logprob!.data as Float32Array)[0]).toBeCloseTo(Math.log(3 / 4), 6);
+    expect((out.logprob!.data as Float32Array)[1]).toBeCloseTo(Math.log(1 / 2), 6);
+    expect([...(out.argmax!.data as BigInt64Array)]).toEqual([1n, 0n]); // a tie: the first index
+    await s.release();
   });
 });

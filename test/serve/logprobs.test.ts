@@ -107,8 +107,8 @@ describe('logprobs of generated tokens', () => {
     }
   });
 
-  it('refuses top_logprobs without logprobs, and logprobs with stream, naming the field', async () => {
+  it('refuses top_logprobs without logprobs, and echo with stream, naming the field', async () => {
     await expect(client.chat.completions.create({model: 'tiny', messages: [{role: 'user', content: 'hi'}], top_logprobs: 2})).rejects.toMatchObject({status: 400, param: 'top_logprobs'});
-    await expect(client.completions.create({model: 'tiny', prompt: 'hi', logprobs: 1, stream: true})).rejects.toMatchObject({status: 400, param: 'stream'});
+    await expect(client.completions.create({model: 'tiny', prompt: 'hi', echo: true, stream: true})).rejects.toMatchObject({status: 400, param: 'stream'});
   });
 });

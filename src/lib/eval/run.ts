@@ -13,6 +13,7 @@ import type {Ledger} from '../ledger/ledger.js';
 import {lineage, type RunNode} from '../ledger/lineage.js';
 import {OnnxModel} from '../serve/engine.js';
 import {ModelTokenizer} from '../model/tokenizer.js';
+import type {ModelFolder} from '../model/folder.js';
 import {loadServableModel, resolveModel} from '../serve/model-dir.js';
 import {runChecks, type CheckResult} from './checks.js';
 import {readChoices, readGenerate, readPairs, readTexts, type ChoiceRecord, type GenerateRecord, type Loaded, type PairRecord, type TextRecord} from './data.js';
@@ -31,6 +32,8 @@ export interface EvalRequest {
   baseline?: string;
   limit?: number;
   extract?: string;
+  /** onnxruntime intra-op threads (overrides eval.threads; 0 = the default). */
+  threads?: number;
   config: EvalConfig;
   ledger?: Ledger;
   cwd: string;
@@ -149,9 +152,7 @@ function datasetTestSplit(req: EvalRequest, model: ModelRef): NonNullable<Inputs
 
 async function measure(model: ModelRef, inputs: Inputs, req: EvalRequest, role: 'model' | 'baseline'): Promise<SuiteResults> {
   const spec = loadServableModel(model.dir, {runId: model.run_id});
-  const cores = (await import('node:os')).availableParallelism();
-  const onnx = await OnnxModel.load(spec, req.config.threads || Math.min(8, cores));
-  const scorer = new Scorer(onnx, ModelTokenizer.fromFolder(model.dir), {maxRows: req.config.batch_rows, maxTokens: req.config.batch_tokens, ...(req.config.max_length ? {maxLength: req.config.max_length} : {})});
+  const {onnx, scorer} = await openScorer(spec, req.config, req.threads);
   const label = (suite: string) => `eval ${role === 'baseline' ? 'baseline ' : ''}${suite}`;
   const out: SuiteResults = {};
   try {
@@ -171,9 +172,32 @@ async function measure(model: ModelRef, inputs: Inputs, req: EvalRequest, role: 
       out.pairs = {...(await suites.pairs(scorer, inputs.pairs.records, progressReporter(req.progress, label('pairs'), 'sentences'))), data: inputs.pairs.file};
     }
   } finally {
+    await scorer.close();
     await onnx.close();
   }
   return out;
+}
+
+/** The eval engine on a model: its onnxruntime session and the scorer, with eval's settings. */
+export async function openScorer(spec: ModelFolder, config: EvalConfig, threadsFlag?: number): Promise<{onnx: OnnxModel; scorer: Scorer; threads: number}> {
+  const threads = evalThreads(threadsFlag || config.threads, (await import('node:os')).availableParallelism());
+  const onnx = await OnnxModel.load(spec, threads, {spin: false});
+  const scorer = new Scorer(onnx, ModelTokenizer.fromFolder(spec.dir), {
+    maxRows: config.batch_rows,
+    maxTokens: config.batch_tokens,
+    threads,
+    ...(config.max_length ? {maxLength: config.max_length} : {}),
+  });
+  return {onnx, scorer, threads};
+}
+
+/**
+ * onnxruntime intra-op threads of the eval engine: the setting, else one per CPU core up to 8 (an
+ * offline batch job, unlike the server's one thread per session). The threads do not spin (see
+ * OnnxModel.load): measured faster on cores shared with other work (docs/benchmarks.md, "Eval").
+ */
+export function evalThreads(setting: number | undefined, cores: number): number {
+  return setting || Math.min(8, cores);
 }
 
 export function compileExtract(re: string): RegExp {

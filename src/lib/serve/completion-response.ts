@@ -4,7 +4,7 @@
  */
 import type {ServerResponse} from 'node:http';
 import type {ApiError} from './api-error.js';
-import {chatLogprobs, keepWithin, legacyLogprobs, type TokenLogprob} from './logprobs.js';
+import {chatLogprobs, legacyLogprobs, type TokenLogprob} from './logprobs.js';
 import type {GenerationResult} from './sequence.js';
 import {SseStream} from './sse.js';
 import type {ModelTokenizer} from './tokenizer.js';
@@ -51,10 +51,17 @@ export class CompletionResponse {
     return {id: this.id, object: this.object, created: this.createdS, model: this.model};
   }
 
-  private chunk(delta: string | null, finish: string | null) {
+  // A streamed chunk carries the log-probabilities of the tokens whose text starts in its delta.
+  private chunkLogprobs(tokens: TokenLogprob[] | null) {
+    if (this.p.logprobs === null || tokens === null) return null;
+    return this.chat ? chatLogprobs(this.tokenizer, tokens) : legacyLogprobs(this.tokenizer, [], tokens);
+  }
+
+  private chunk(delta: string | null, finish: string | null, tokens: TokenLogprob[] | null = null) {
+    const logprobs = this.chunkLogprobs(tokens);
     const choice = this.chat
-      ? {index: 0, delta: delta === null ? {} : {content: delta}, logprobs: null, finish_reason: finish}
-      : {index: 0, text: delta ?? '', logprobs: null, finish_reason: finish};
+      ? {index: 0, delta: delta === null ? {} : {content: delta}, logprobs, finish_reason: finish}
+      : {index: 0, text: delta ?? '', logprobs, finish_reason: finish};
     return {...this.head(), choices: [choice], ...(this.p.includeUsage ? {usage: null} : {})};
   }
 
@@ -65,7 +72,8 @@ export class CompletionResponse {
   }
 
   /** Streaming: one new piece of text. */
-  delta(text: string): void {
+  delta(text: string, tokens: TokenLogprob[] = []): void {
+    if (this.p.logprobs !== null) return this.events.send(this.chunk(text, null, tokens));
     this.events.sendJson(this.deltaAround[0] + JSON.stringify(text) + this.deltaAround[1]);
   }
 
@@ -77,8 +85,9 @@ export class CompletionResponse {
       return this.events.end();
     }
     const chat = this.chat;
-    const generated = r.logprobs ? keepWithin(this.tokenizer, r.logprobs, r.text.length) : [];
-    const logprobs = this.p.logprobs === null ? null : chat ? chatLogprobs(this.tokenizer, generated) : legacyLogprobs(this.tokenizer, [...(prompted ?? []), ...generated]);
+    const generated = r.logprobs ?? [];
+    const logprobs =
+      this.p.logprobs === null ? null : chat ? chatLogprobs(this.tokenizer, generated) : legacyLogprobs(this.tokenizer, prompted ?? [], generated, this.p.echo ? promptText.length : 0);
     sendJson(this.res, 200, {
       id: this.id,
       object: chat ? 'chat.completion' : 'text_completion',

@@ -110,13 +110,18 @@ export class OnnxModel {
     this.presentNames = names('present');
   }
 
-  static async load(spec: ModelFolder, threads = 1): Promise<OnnxModel> {
+  /**
+   * `spin: false` makes idle intra-op threads sleep instead of spinning: with several threads on
+   * cores shared with other work, spinning threads take the cores the working ones wait for.
+   */
+  static async load(spec: ModelFolder, threads = 1, opts: {spin?: boolean} = {}): Promise<OnnxModel> {
     if (!spec.onnxPath) throw new Error(`${spec.dir} has no ONNX graph`);
     const ort = await import('onnxruntime-node');
     const session = await ort.InferenceSession.create(spec.onnxPath, {
       intraOpNumThreads: threads,
       interOpNumThreads: 1,
       graphOptimizationLevel: 'all',
+      ...(opts.spin === false ? {extra: {session: {intra_op: {allow_spinning: '0'}}}} : {}),
     });
     return new OnnxModel(spec, graphLayout(session, spec, {lengthAttention: await usesLengthAttention(spec.onnxPath)}), ort, session);
   }

@@ -14,6 +14,7 @@ import {CompletionResponse, sendJson} from './completion-response.js';
 import {preparePrompt, type PreparedPrompt} from './limits.js';
 import type {ServerMetrics} from './metrics.js';
 import {QueueFullError, type Scheduler} from './scheduler.js';
+import type {TokenLogprob} from './logprobs.js';
 import type {GenerationResult} from './sequence.js';
 import type {ModelTokenizer} from './tokenizer.js';
 import {parseRequest, type Endpoint, type ParsedRequest} from './validate.js';
@@ -209,7 +210,7 @@ async function generate(
       stop: p.stop,
       ignoreEos: p.ignoreEos,
       signal: abort.signal,
-      ...(p.stream ? {onDelta: (text: string) => answer.delta(text)} : {}),
+      ...(p.stream ? {onDelta: (text: string, tokens: TokenLogprob[]) => answer.delta(text, tokens)} : {}),
       ...(p.logprobs === null ? {} : {logprobs: p.logprobs}),
     });
   } catch (error) {

@@ -13,6 +13,8 @@ export interface TokenLogprob {
   logprob: number | null;
   /** The `n` most likely tokens at this position, best first; null for the first prompt token. */
   top: Array<[id: number, logprob: number]> | null;
+  /** Generated tokens: where the token's text starts in the generated text. */
+  offset?: number;
 }
 
 /** log softmax at `target` and the `n` most likely tokens of logits[off..off+vocab). */
@@ -38,18 +40,16 @@ export function logprobsAt(logits: Float32Array, off: number, vocab: number, tar
   return {logprob: logits[off + target]! - lse, top};
 }
 
-/** Each token's text and its offset in the decoded text (a character split over tokens: the offset of where it starts). */
-function tokenTexts(tok: ModelTokenizer, ids: number[], start: number): {texts: string[]; offsets: number[]; end: number} {
+/** Each token's offset in the decoded text (a character split over tokens: the offset of where it starts). */
+function promptOffsets(tok: ModelTokenizer, ids: number[]): number[] {
   const dec = new IncrementalDecoder(tok);
-  const texts: string[] = [];
   const offsets: number[] = [];
-  let at = start;
+  let at = 0;
   for (const id of ids) {
     offsets.push(at);
-    texts.push(tok.decode([id]));
     at += dec.push(id).length;
   }
-  return {texts, offsets, end: at + dec.flush().length};
+  return offsets;
 }
 
 export interface LegacyLogprobs {
@@ -59,14 +59,18 @@ export interface LegacyLogprobs {
   text_offset: number[];
 }
 
-/** The legacy /v1/completions logprobs object over `entries` (prompt tokens first when echoed). */
-export function legacyLogprobs(tok: ModelTokenizer, entries: TokenLogprob[]): LegacyLogprobs {
-  const {texts, offsets} = tokenTexts(tok, entries.map((e) => e.id), 0);
+/**
+ * The legacy /v1/completions logprobs object: the prompt's tokens first when echoed (their offsets
+ * from decoding them), then generated tokens at their offsets in the generated text plus `base`
+ * (the echoed prompt's length). A streamed chunk is the same object over that chunk's tokens.
+ */
+export function legacyLogprobs(tok: ModelTokenizer, prompt: TokenLogprob[], generated: TokenLogprob[], base = 0): LegacyLogprobs {
+  const entries = [...prompt, ...generated];
   return {
-    tokens: texts,
+    tokens: entries.map((e) => tok.decode([e.id])),
     token_logprobs: entries.map((e) => e.logprob),
     top_logprobs: entries.map((e) => (e.top === null ? null : Object.fromEntries(e.top.map(([id, lp]) => [tok.decode([id]), lp])))),
-    text_offset: offsets,
+    text_offset: [...promptOffsets(tok, prompt.map((e) => e.id)), ...generated.map((e) => base + (e.offset ?? 0))],
   };
 }
 
@@ -86,10 +90,4 @@ export function chatLogprobs(tok: ModelTokenizer, entries: TokenLogprob[]): {con
     }),
     refusal: null,
   };
-}
-
-/** The generated tokens whose text starts inside the returned text (a stop string cuts the rest). */
-export function keepWithin(tok: ModelTokenizer, entries: TokenLogprob[], textLength: number): TokenLogprob[] {
-  const {offsets} = tokenTexts(tok, entries.map((e) => e.id), 0);
-  return entries.filter((_, i) => offsets[i]! < textLength);
 }

@@ -19,8 +19,13 @@ export interface GenerationRequest {
   ignoreEos?: boolean;
   /** Aborting cancels the generation (client gone, deadline). */
   signal?: AbortSignal;
-  /** Streaming: called with each new piece of text that can no longer be part of a stop string. */
-  onDelta?: (text: string) => void;
+  /**
+   * Streaming: called with each new piece of text that can no longer be part of a stop string and,
+   * with `logprobs`, the generated tokens whose text starts in that piece (a token whose text is
+   * held back, an incomplete character or a possible stop string, comes with the piece that
+   * releases it). Over the whole stream these are exactly the result's `logprobs`.
+   */
+  onDelta?: (text: string, tokens: TokenLogprob[]) => void;
   /** Record each generated token's log-probability and this many most likely alternatives. */
   logprobs?: number;
 }
@@ -36,7 +41,10 @@ export interface GenerationResult {
   /** Mean inter-token latency, null with fewer than two tokens. */
   itlMs: number | null;
   error?: string;
-  /** With `logprobs`: the generated tokens (the end token excluded) and their log-probabilities. */
+  /**
+   * With `logprobs`: the generated tokens whose text starts inside `text` (the end token and tokens
+   * cut by a stop string excluded), their log-probabilities and offsets in `text`.
+   */
   logprobs?: TokenLogprob[];
 }
 
@@ -52,6 +60,8 @@ export class Sequence {
   private readonly decoder: IncrementalDecoder;
   private raw = '';
   private readonly tokenLogprobs: TokenLogprob[] = [];
+  /** tokenLogprobs before this index went out with a delta. */
+  private sentTokens = 0;
   private emitted = 0;
   private readonly maxStopLen: number;
   readonly promise: Promise<GenerationResult>;
@@ -85,7 +95,9 @@ export class Sequence {
     }
     if (this.req.logprobs !== undefined) {
       const {logprob, top} = logprobsAt(logits, offset, vocab, id, this.req.logprobs);
-      this.tokenLogprobs.push({id, logprob, top});
+      // The token's text starts where the text decoded so far ends (a token that completes a
+      // character held back by the decoder shares the offset of the one that began it).
+      this.tokenLogprobs.push({id, logprob, top, offset: this.raw.length});
     }
     this.raw += this.decoder.push(id);
     if (this.checkStopStrings()) return -1;
@@ -135,7 +147,9 @@ export class Sequence {
     if (upTo <= this.emitted) return;
     const piece = this.raw.slice(this.emitted, upTo);
     this.emitted = upTo;
-    this.req.onDelta?.(piece);
+    const from = this.sentTokens;
+    while (this.sentTokens < this.tokenLogprobs.length && this.tokenLogprobs[this.sentTokens]!.offset! < upTo) this.sentTokens++;
+    this.req.onDelta?.(piece, this.tokenLogprobs.slice(from, this.sentTokens));
   }
 
   finish(reason: FinishReason, error?: string): void {
@@ -158,7 +172,7 @@ export class Sequence {
           ? (this.lastTokenAt - this.firstTokenAt) / (this.completion - 1)
           : null,
       ...(error ? {error} : {}),
-      ...(this.req.logprobs === undefined ? {} : {logprobs: this.tokenLogprobs}),
+      ...(this.req.logprobs === undefined ? {} : {logprobs: this.tokenLogprobs.filter((t) => t.offset! < this.emitted)}),
     });
   }
 }

@@ -146,8 +146,7 @@ export function parseRequest(endpoint: Endpoint, body: unknown): ParsedRequest {
     else out.promptIds = (p as number[][])[0]!;
     out.logprobs = c.logprobs ?? null;
     out.echo = Boolean(c.echo);
-    if (out.stream && (out.logprobs !== null || out.echo)) throw badRequest("'logprobs' and 'echo' are not supported with 'stream': true.", 'stream');
+    if (out.stream && out.echo) throw badRequest("'echo' is not supported with 'stream': true.", 'stream');
   }
-  if (endpoint === 'chat' && out.stream && out.logprobs !== null) throw badRequest("'logprobs' is not supported with 'stream': true.", 'stream');
   return out;
 }
