@@ -10,6 +10,7 @@ import {Ledger} from '../../src/lib/ledger/ledger.js';
 import {runCli, tempDir} from '../helpers/cli.js';
 import {tinyModel} from '../serve/helpers/model.js';
 import {buildBigramModel} from './helpers/bigram.js';
+import {serveRepo} from '../helpers/hub-stand-in.js';
 
 let dir: string;
 
@@ -99,5 +100,29 @@ describe('llmops eval --threads', () => {
     const bad = await runCli(['eval', '--model', 'r-ft', '--threads', '0'], {cwd: dir});
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/threads/);
+  });
+});
+
+describe('llmops eval --model hf:OWNER/NAME (Hub mocked by a local stand-in server)', () => {
+  it('fetches only what serving needs at the revision\'s commit, records that commit, and scores as the same folder does locally', async () => {
+    const {modelDir} = await tinyModel();
+    const sha = 'e'.repeat(40);
+    const hub = await serveRepo('acme/tiny-eval', modelDir, sha);
+    const env = {HF_ENDPOINT: hub.url, HF_HOME: path.join(dir, 'hf-home'), HF_TOKEN: undefined};
+    try {
+      const remote = await runCli(['eval', '--model', 'hf:acme/tiny-eval', '--dataset', 'ds-eval', '--json'], {cwd: dir, env});
+      expect(remote.code, remote.stderr).toBe(0);
+      const local = await runCli(['eval', '--model', modelDir, '--dataset', 'ds-eval', '--json'], {cwd: dir});
+      expect(local.code, local.stderr).toBe(0);
+      expect(remote.json.model.ref).toBe(`hf:acme/tiny-eval@${sha}`);
+      expect(remote.json.perplexity.value).toBe(local.json.perplexity.value);
+      const fetched = hub.seen.filter((q) => q.path.includes('/resolve/') && q.full).map((q) => q.path.split(`/resolve/${sha}/`)[1]);
+      // The trainer's checkpoint (model.pt) and parity inputs are not what a server needs.
+      expect(fetched).toEqual(expect.arrayContaining(['config.json', 'tokenizer.json', 'onnx/model.onnx']));
+      expect(fetched).not.toContain('model.pt');
+      expect(fetched).not.toContain('parity_inputs.json');
+    } finally {
+      await hub.close();
+    }
   });
 });

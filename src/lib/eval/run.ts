@@ -94,9 +94,12 @@ export async function runEval(req: EvalRequest): Promise<EvalResult> {
 
 async function resolveEvalModel(ref: string, req: EvalRequest): Promise<ModelRef> {
   if (ref.startsWith('hf:')) {
-    const {downloadRepo} = await import('../hub/index.js');
-    req.progress(`eval: downloading ${ref}`);
-    return {ref, dir: await downloadRepo(ref, {cacheDir: req.cacheDir}), run_id: null};
+    // The files deploy would serve (configs, tokenizer, one graph), resumable and verified, at the
+    // commit the revision points at: the same download as `deploy --model hf:`.
+    const {fetchHfModel} = await import('../serve/hf-model.js');
+    req.progress(`eval: fetching ${ref}`);
+    const hf = await fetchHfModel(ref, {projectCache: req.cacheDir, progress: req.progress});
+    return {ref: hf.source, dir: hf.dir, run_id: null};
   }
   const {dir, runId} = resolveModel(ref, req.ledger, req.cwd);
   return {ref, dir, run_id: runId ?? loadServableModel(dir).runId};

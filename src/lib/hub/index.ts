@@ -103,26 +103,6 @@ export async function downloadFile(hfUrl: string, opts: HubOptions): Promise<str
   }
 }
 
-/** Downloads a whole repository snapshot (e.g. a base model) and returns the snapshot folder. */
-export async function downloadRepo(repo: string, opts: HubOptions): Promise<string> {
-  const ref = repo.startsWith('hf://') ? parseHfUrl(repo) : parseHfUrl(`hf://${repo.replace(/^hf:/, '')}`);
-  const token = tokenOf(opts);
-  const {snapshotDownload} = await import('@huggingface/hub');
-  try {
-    return await quietly(() =>
-      snapshotDownload({
-        repo: {type: ref.type, name: ref.name},
-        revision: opts.revision ?? ref.revision,
-        cacheDir: opts.cacheDir,
-        hubUrl: hubUrlOf(opts),
-        ...(token ? {accessToken: token} : {}),
-      }),
-    );
-  } catch (err) {
-    throw hubError(err, repo, token);
-  }
-}
-
 export interface UploadResult {
   repo: string;
   url: string;
