@@ -34,7 +34,7 @@ export default class Finetune extends BaseCommand<typeof Finetune> {
     if (base?.startsWith('hf:')) {
       const {fetchHubBase} = await import('../lib/runtime/hub-base.js');
       this.progress(`Downloading ${base} from the Hugging Face Hub...`);
-      const hub = await fetchHubBase(base, loaded);
+      const hub = await fetchHubBase(base, loaded, {progress: (m) => this.progress(m)});
       baseSource = {ref: base, revision: hub.revision};
       base = hub.dir;
     }

@@ -34,7 +34,7 @@ export default class Train extends BaseCommand<typeof Train> {
     if (tokenizer?.startsWith('hf:')) {
       const {fetchHubBase, TOKENIZER_FILES} = await import('../lib/runtime/hub-base.js');
       this.progress(`Downloading ${tokenizer}'s tokenizer from the Hugging Face Hub...`);
-      tokenizer = (await fetchHubBase(tokenizer, loaded, (f) => TOKENIZER_FILES.includes(f))).dir;
+      tokenizer = (await fetchHubBase(tokenizer, loaded, {only: (f) => TOKENIZER_FILES.includes(f), progress: (m) => this.progress(m)})).dir;
     }
     const ctx = runContext({json: this.jsonEnabled(), progress: (m) => this.progress(m), say: (m) => this.log(m)}, await this.ledger(), loaded, this.flags);
     return runCommand(ctx, {

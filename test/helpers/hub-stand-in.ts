@@ -7,7 +7,7 @@
  *   POST /api/models/NAME/paths-info/SHA (per file: oid / lfs oid, the cache's blob name)
  *   GET  /NAME/resolve/SHA/PATH          (a bytes=0-0 probe, then the file or its tail)
  * Like the Hub, it honours `Range: bytes=N-` (206 with the tail). `cut` makes it drop the connection
- * once, after `at` bytes of one file, as a flaky network does; `token` makes the repo private.
+ * after `at` bytes of one file (once, or `times` times), as a flaky network does; `token` makes the repo private.
  */
 import {createHash} from 'node:crypto';
 import {readdirSync, readFileSync, statSync} from 'node:fs';
@@ -24,8 +24,9 @@ export function walk(dir: string, rel = ''): string[] {
 }
 
 export interface StandInOptions {
-  /** Drop the connection once, after `at` bytes of `path` (headers announce the full length). */
-  cut?: {path: string; at: number};
+  /** Drop the connection after `at` bytes of a response for `path` (headers announce the full
+   * length), `times` times (default once), whole file or Range alike. */
+  cut?: {path: string; at: number; times?: number};
   /** Require `Authorization: Bearer TOKEN` on every request (401 otherwise). */
   token?: string;
   /** Answer the download of `path` with a 302 to `to` (as the Hub sends LFS files to its CDN). */
@@ -72,6 +73,13 @@ export async function serveRepo(repo: string, dir: string, sha: string, opts: St
     res.writeHead(status, {'content-type': 'application/json', ...headers});
     res.end(JSON.stringify(v));
   };
+  let cuts = opts.cut?.times ?? 1;
+  /** The body, or (while cuts are left for this file) its first `at` bytes and then a dropped connection. */
+  const send = (res: http.ServerResponse, file: string, body: Buffer) => {
+    if (!opts.cut || opts.cut.path !== file || cuts <= 0 || body.length <= opts.cut.at) return res.end(body);
+    cuts -= 1;
+    res.write(body.subarray(0, opts.cut.at), () => setTimeout(() => res.destroy(), 50));
+  };
   const server = http.createServer((req, res) => {
     const u = new URL(req.url ?? '/', 'http://stand-in');
     requests.push(`${req.method} ${u.pathname}${req.headers.range ? ` ${req.headers.range}` : ''}`);
@@ -110,17 +118,10 @@ export async function serveRepo(repo: string, dir: string, sha: string, opts: St
         }
         const to = req.headers.range === 'bytes=0-0' ? 0 : b.length - 1;
         res.writeHead(206, {...headers, 'content-range': `bytes ${from}-${to}/${b.length}`, 'content-length': String(to - from + 1)});
-        return res.end(b.subarray(from, to + 1));
+        return send(res, rest, b.subarray(from, to + 1));
       }
       res.writeHead(200, {...headers, 'content-length': String(b.length)});
-      if (opts.cut && opts.cut.path === rest) {
-        const at = opts.cut.at;
-        opts.cut = undefined;
-        // Half the file, flushed, then the connection drops.
-        res.write(b.subarray(0, at), () => setTimeout(() => res.destroy(), 50));
-        return;
-      }
-      return res.end(b);
+      return send(res, rest, b);
     }
     return json(res, 404, {error: 'Entry not found'}, {'x-error-code': 'EntryNotFound'});
   });

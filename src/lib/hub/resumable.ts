@@ -1,7 +1,8 @@
 /**
  * One file of a Hub repository into a blob of the cache, resumably, as huggingface_hub does it:
- * bytes go to `<blob>.incomplete`; a later attempt asks for the rest (`Range: bytes=N-`) and
- * appends; only a file whose size and hash match the Hub's listing is renamed to its blob name.
+ * bytes go to `<blob>.incomplete`; a cut transfer is resumed at once (a few times, with a short
+ * back-off), and a later command resumes what is left, asking for the rest (`Range: bytes=N-`) and
+ * appending; only a file whose size and hash match the Hub's listing is renamed to its blob name.
  * A partial that turns out wrong (altered on disk, or a server that changed the file) is deleted,
  * so the next attempt starts clean. The token goes in a header to the Hub's own origin only
  * (a redirect to a CDN gets no token, as with huggingface_hub) and never into a message.
@@ -34,6 +35,12 @@ export interface ResumableDownload {
 }
 
 const MAX_REDIRECTS = 5;
+/** Tries per file within one command, as huggingface_hub retries a cut transfer before giving up. */
+const MAX_ATTEMPTS = 5;
+const backoffMs = (attempt: number) => 250 * 2 ** (attempt - 1);
+
+/** A transfer that stopped part-way (the connection dropped): worth resuming at once. */
+class CutError extends LlmopsError {}
 
 /** GET with redirects followed by hand, so the token never leaves the Hub's origin. */
 async function get(url: string, token: string | undefined, range: number): Promise<Response> {
@@ -110,21 +117,35 @@ async function fetchRest(d: ResumableDownload, partial: string, have: number): P
     await pipeline(Readable.fromWeb(res.body as unknown as WebReadableStream<Uint8Array>), createWriteStream(partial, {flags: append ? 'a' : 'w'}));
   } catch (err) {
     const got = existsSync(partial) ? statSync(partial).size : 0;
-    throw new LlmopsError('ENVIRONMENT', `${d.what}: the download was cut after ${got} of ${d.expected.size} bytes (${(err as Error).message.split(d.token ?? '\0').join('***')}); the part is kept in ${partial} and the next attempt resumes from there.`, {
+    throw new CutError('ENVIRONMENT', `${d.what}: the download was cut after ${got} of ${d.expected.size} bytes (${(err as Error).message.split(d.token ?? '\0').join('***')}); the part is kept in ${partial} and the next attempt resumes from there.`, {
       fix: 'Try this: rerun the same command (it resumes); check the network or HF_ENDPOINT if it keeps failing.',
     });
+  }
+}
+
+/** Fetches until the partial is whole: a cut transfer is resumed up to MAX_ATTEMPTS times. */
+async function fetchWhole(d: ResumableDownload, partial: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    let have = existsSync(partial) ? statSync(partial).size : 0;
+    if (have > d.expected.size) {
+      rmSync(partial, {force: true});
+      have = 0;
+    }
+    if (have >= d.expected.size) return;
+    try {
+      return await fetchRest(d, partial, have);
+    } catch (err) {
+      if (!(err instanceof CutError) || attempt >= MAX_ATTEMPTS) throw err;
+      d.progress?.(`${err.message.split(';')[0]}; trying again (${attempt + 1} of ${MAX_ATTEMPTS})`);
+      await new Promise((r) => setTimeout(r, backoffMs(attempt)));
+    }
   }
 }
 
 /** Downloads (or finishes) one blob; throws a user-readable error and deletes a partial that does not verify. */
 export async function downloadResumable(d: ResumableDownload): Promise<void> {
   const partial = `${d.blob}.incomplete`;
-  let have = existsSync(partial) ? statSync(partial).size : 0;
-  if (have > d.expected.size) {
-    rmSync(partial, {force: true});
-    have = 0;
-  }
-  if (have < d.expected.size) await fetchRest(d, partial, have);
+  await fetchWhole(d, partial);
   const wrong = existsSync(partial) ? await mismatch(partial, d.expected) : 'nothing was written';
   if (wrong) {
     rmSync(partial, {force: true});

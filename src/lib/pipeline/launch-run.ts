@@ -20,7 +20,7 @@ export async function launchStageRun(ctx: StageContext, stage: Stage, o: {sectio
     if (base?.startsWith('hf:')) {
       const {fetchHubBase} = await import('../runtime/hub-base.js');
       ctx.progress(`  downloading ${base} from the Hugging Face Hub...`);
-      const hub = await fetchHubBase(base, loaded);
+      const hub = await fetchHubBase(base, loaded, {progress: (m) => ctx.progress(`  ${m}`)});
       baseSource = {ref: base, revision: hub.revision};
       base = hub.dir;
     }

@@ -81,7 +81,7 @@ export async function exportCheckpoint(
   if (source.startsWith('hf:')) {
     const {fetchHubBase} = await import('./hub-base.js');
     opts.progress?.(`Downloading ${source} from the Hugging Face Hub...`);
-    const hub = await fetchHubBase(source, loaded);
+    const hub = await fetchHubBase(source, loaded, opts.progress ? {progress: opts.progress} : {});
     dir = hub.dir;
     revision = hub.revision;
   }

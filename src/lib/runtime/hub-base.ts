@@ -18,9 +18,11 @@ export const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'spec
 
 /**
  * Downloads `ref` (every file, or those `only` keeps: `train --tokenizer hf:` needs the tokenizer,
- * not gigabytes of weights) and returns the snapshot folder and its commit.
+ * not gigabytes of weights) and returns the snapshot folder and its commit. `progress` hears of
+ * resumed and retried transfers.
  */
-export async function fetchHubBase(ref: string, loaded: LoadedConfig, only?: (file: string) => boolean): Promise<HubBase> {
+export async function fetchHubBase(ref: string, loaded: LoadedConfig, o: {only?: (file: string) => boolean; progress?: (m: string) => void} = {}): Promise<HubBase> {
+  const only = o.only;
   const repo = ref.slice('hf:'.length);
   if (!/^[\w.-]+\/[\w.-]+(@[^\s@]+)?$/.test(repo)) {
     throw usageError(`${ref}: expected hf:OWNER/NAME or hf:OWNER/NAME@REVISION`, {fix: 'Try this: hf:HuggingFaceTB/SmolLM2-135M'});
@@ -33,7 +35,7 @@ export async function fetchHubBase(ref: string, loaded: LoadedConfig, only?: (fi
   const opts = {cacheDir: path.resolve(loaded.root, loaded.config.cache_dir)};
   const sha = await resolveRevision(name, revision, opts, ref);
   const files = (await listRepoFiles(name, sha, opts)).filter((f) => !only || only(f.path));
-  const dir = await downloadRepoFiles(name, sha, files, opts);
+  const dir = await downloadRepoFiles(name, sha, files, {...opts, ...(o.progress ? {progress: o.progress} : {})});
   writeRef(opts.cacheDir, name, revision, sha);
   return {dir, revision: sha};
 }
