@@ -69,9 +69,9 @@ describe('KV cache and batching', () => {
     const calls: Array<{s: number; past: number}> = [];
     const orig = model.forward.bind(model);
     const spy = Object.create(model) as OnnxModel;
-    spy.forward = (ids, pos, mask, past, b, s, pastLen) => {
-      calls.push({s, past: pastLen});
-      return orig(ids, pos, mask, past, b, s, pastLen);
+    spy.forward = (input) => {
+      calls.push({s: input.s, past: input.pastLen});
+      return orig(input);
     };
     const prompt = [spec.bosId!, ...tok.encode('hello there')];
     const {batch} = await Batch.prefill(spy, null, prompt);

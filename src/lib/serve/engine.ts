@@ -94,6 +94,21 @@ function toFloat32(data: unknown, from: number, to: number): Float32Array {
   return out;
 }
 
+/**
+ * One forward pass's inputs: `past` holds 2*n_layer arrays of [b, KV, pastLen, D]; `pastTensors`,
+ * when given, are the same data as the tensors the previous step returned (fed back as they are).
+ */
+export interface StepInput {
+  inputIds: BigInt64Array;
+  positions: BigInt64Array;
+  mask: BigInt64Array;
+  past: KvArray[];
+  b: number;
+  s: number;
+  pastLen: number;
+  pastTensors?: OrtTensor[];
+}
+
 export class OnnxModel {
   // The cache's input and output names, built once rather than on every step.
   private readonly pastNames: string[];
@@ -140,16 +155,7 @@ export class OnnxModel {
   }
 
   /** The graph's inputs: only those it declares, the KV cache in its own element type. */
-  private feeds(
-    inputIds: BigInt64Array,
-    positions: BigInt64Array,
-    mask: BigInt64Array,
-    past: KvArray[],
-    b: number,
-    s: number,
-    pastLen: number,
-    pastTensors?: OrtTensor[],
-  ): Record<string, OrtTensor> {
+  private feeds({inputIds, positions, mask, past, b, s, pastLen, pastTensors}: StepInput): Record<string, OrtTensor> {
     const {Tensor} = this.ort;
     const {kvType, nKvHead, headDim} = this.layout;
     const int = (type: IntType, data: BigInt64Array, dims: number[]) => (type === 'int64' ? new Tensor('int64', data, dims) : new Tensor('int32', Int32Array.from(data, Number), dims));
@@ -164,22 +170,13 @@ export class OnnxModel {
   }
 
   /**
-   * One forward pass. `past` holds 2*n_layer arrays of [B, KV, pastLen, D]; returns the logits of
-   * the last position of each row ([B, V], float32) and the presents ([B, KV, pastLen+S, D]), as
-   * arrays and as the tensors the next step may feed back (`pastTensors`, the same data as `past`).
+   * One forward pass: the logits of the last position of each row ([B, V], float32) and the
+   * presents ([B, KV, pastLen+S, D]), as arrays and as the tensors the next step may feed back.
    */
-  async forward(
-    inputIds: BigInt64Array,
-    positions: BigInt64Array,
-    mask: BigInt64Array,
-    past: KvArray[],
-    b: number,
-    s: number,
-    pastLen: number,
-    pastTensors?: OrtTensor[],
-  ): Promise<{lastLogits: Float32Array; present: KvArray[]; presentTensors: OrtTensor[]}> {
+  async forward(input: StepInput): Promise<{lastLogits: Float32Array; present: KvArray[]; presentTensors: OrtTensor[]}> {
     const {vocabSize} = this.spec;
-    const feeds = this.feeds(inputIds, positions, mask, past, b, s, pastLen, pastTensors);
+    const {b, s} = input;
+    const feeds = this.feeds(input);
     const out = await this.session.run(feeds);
     const logits = out.logits!.data;
     let lastLogits: Float32Array;
@@ -203,7 +200,7 @@ export class OnnxModel {
    * echo with logprobs) needs, where generation needs only the last position.
    */
   async allLogits(inputIds: BigInt64Array, positions: BigInt64Array, mask: BigInt64Array, b: number, s: number): Promise<Float32Array> {
-    const out = await this.session.run(this.feeds(inputIds, positions, mask, this.emptyPast(), b, s, 0), ['logits']);
+    const out = await this.session.run(this.feeds({inputIds, positions, mask, past: this.emptyPast(), b, s, pastLen: 0}), ['logits']);
     const data = out.logits!.data;
     return toFloat32(data, 0, (data as ArrayLike<number>).length);
   }
@@ -237,7 +234,7 @@ export class Batch<T> {
     const ids = BigInt64Array.from(prompt, (x) => BigInt(x));
     const pos = BigInt64Array.from({length: s}, (_, i) => BigInt(i));
     const mask = new BigInt64Array(s).fill(1n);
-    const {lastLogits, present, presentTensors} = await model.forward(ids, pos, mask, model.emptyPast(), 1, s, 0);
+    const {lastLogits, present, presentTensors} = await model.forward({inputIds: ids, positions: pos, mask, past: model.emptyPast(), b: 1, s, pastLen: 0});
     const batch = new Batch<T>(model);
     batch.rows = [{item, pad: 0, next: -1}];
     batch.len = s;
@@ -263,7 +260,7 @@ export class Batch<T> {
       pos[r] = BigInt(t - row.pad);
       mask.fill(1n, r * (t + 1) + row.pad, (r + 1) * (t + 1));
     }
-    const {lastLogits, present, presentTensors} = await this.model.forward(ids, pos, mask, this.cache, b, 1, t, this.cacheTensors);
+    const {lastLogits, present, presentTensors} = await this.model.forward({inputIds: ids, positions: pos, mask, past: this.cache, b, s: 1, pastLen: t, ...(this.cacheTensors ? {pastTensors: this.cacheTensors} : {})});
     this.cache = present;
     this.cacheTensors = presentTensors;
     this.len = t + 1;
