@@ -20,6 +20,7 @@ import os from 'node:os';
 import path from 'node:path';
 import {fileURLToPath} from 'node:url';
 import {gunzipSync} from 'node:zlib';
+import {bareGreedy} from './lib/bare-loop.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const PYTHON = process.env.LLMOPS_TEST_PYTHON ?? '/usr/bin/python3';
@@ -32,6 +33,10 @@ const PROMPT = 'The history of the city begins with a small settlement by the ri
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 const work = mkdtempSync(path.join(os.tmpdir(), 'llmops-bench-models-'));
+// onnxruntime intra-op threads of the server (deploy.threads) and the bare loop; transformers.js
+// keeps its own default (onnxruntime's: one per core).
+const THREADS = Number(process.env.BENCH_THREADS ?? 1);
+writeFileSync(path.join(work, 'llmops.yaml'), `deploy:\n  threads: ${THREADS}\n`);
 const tokDir = path.join(work, 'tokenizer');
 mkdirSync(tokDir);
 const fx = path.join(ROOT, 'test', 'fixtures', 'models', 'phi3');
@@ -59,36 +64,10 @@ async function bare() {
   const ort = await import('onnxruntime-node');
   const cfg = JSON.parse(readFileSync(path.join(modelDir, 'config.json'), 'utf8'));
   const L = cfg.num_hidden_layers, KV = cfg.num_key_value_heads, D = cfg.hidden_size / cfg.num_attention_heads, V = cfg.vocab_size;
-  const session = await ort.InferenceSession.create(path.join(modelDir, 'onnx', 'model.onnx'), {intraOpNumThreads: 1, interOpNumThreads: 1, graphOptimizationLevel: 'all'});
+  const session = await ort.InferenceSession.create(path.join(modelDir, 'onnx', 'model.onnx'), {intraOpNumThreads: THREADS, interOpNumThreads: 1, graphOptimizationLevel: 'all'});
   const i64 = (xs) => BigInt64Array.from(xs, (x) => BigInt(x));
-  const run = async () => {
-    let past = Array.from({length: 2 * L}, () => new Float32Array(0));
-    let pastLen = 0;
-    let ids = promptIds;
-    const t0 = performance.now();
-    for (let n = 0; n < N; n++) {
-      const s = ids.length;
-      const feeds = {
-        input_ids: new ort.Tensor('int64', i64(ids), [1, s]),
-        attention_mask: new ort.Tensor('int64', new BigInt64Array(pastLen + s).fill(1n), [1, pastLen + s]),
-        position_ids: new ort.Tensor('int64', i64(ids.map((_, i) => pastLen + i)), [1, s]),
-      };
-      for (let i = 0; i < L; i++) {
-        feeds[`past_key_values.${i}.key`] = new ort.Tensor('float32', past[2 * i], [1, KV, pastLen, D]);
-        feeds[`past_key_values.${i}.value`] = new ort.Tensor('float32', past[2 * i + 1], [1, KV, pastLen, D]);
-      }
-      const r = await session.run(feeds);
-      const logits = r.logits.data;
-      const off = (s - 1) * V;
-      let best = 0;
-      for (let v = 1; v < V; v++) if (logits[off + v] > logits[off + best]) best = v;
-      past = [];
-      for (let i = 0; i < L; i++) past.push(r[`present.${i}.key`].data, r[`present.${i}.value`].data);
-      pastLen += s;
-      ids = [best];
-    }
-    return N / ((performance.now() - t0) / 1000);
-  };
+  const greedy = bareGreedy(ort, session, {layers: L, kvHeads: KV, headDim: D, vocab: V});
+  const run = async () => N / (await greedy(promptIds, N)).seconds;
   // Time to first token of the long prompt: one prompt pass and the argmax of its last position.
   const prefill = async () => {
     const s = longIds.length;
@@ -205,7 +184,7 @@ db.close();
 if (longServerMs.length !== ROUNDS) throw new Error(`expected ${ROUNDS} recorded long-prompt requests, found ${longServerMs.length}`);
 const [servedTps, tjsTps, bareTps] = [median(got.deploy), median(got.tjs), median(got.bare)];
 const r1 = (x) => +x.toFixed(1);
-console.log(JSON.stringify({params_m: +(meta.params / 1e6).toFixed(1), prompt_tokens: promptIds.length, new_tokens: N, cores: os.availableParallelism(), load_average: os.loadavg().map((x) => +x.toFixed(1)), date: new Date().toISOString(),
+console.log(JSON.stringify({params_m: +(meta.params / 1e6).toFixed(1), prompt_tokens: promptIds.length, new_tokens: N, cores: os.availableParallelism(), threads: THREADS, load_average: os.loadavg().map((x) => +x.toFixed(1)), date: new Date().toISOString(),
   deploy_stream_tok_s: r1(servedTps), transformers_js_tok_s: r1(tjsTps), bare_ort_tok_s: r1(bareTps),
   deploy_vs_transformers_js: +(servedTps / tjsTps).toFixed(2), deploy_vs_bare: +(servedTps / bareTps).toFixed(2),
   ...(deployBefore ? {before_build_stream_tok_s: r1(median(got.deployBefore)), before_build_vs_bare: +(median(got.deployBefore) / bareTps).toFixed(2)} : {}),

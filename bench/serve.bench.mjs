@@ -18,6 +18,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import {fileURLToPath} from 'node:url';
+import {bareGreedy} from './lib/bare-loop.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const OUT = path.join(ROOT, 'bench', '.out');
@@ -60,38 +61,10 @@ async function bareLoop(modelDir, promptIds) {
   const cfg = JSON.parse(readFileSync(path.join(modelDir, 'config.json'), 'utf8'));
   const session = await ort.InferenceSession.create(path.join(modelDir, 'onnx', 'model.onnx'), {intraOpNumThreads: 1, interOpNumThreads: 1, graphOptimizationLevel: 'all'});
   const {n_layer: L, n_head: H, head_dim: D, vocab_size: V} = cfg;
-  const i64 = (xs) => BigInt64Array.from(xs, (x) => BigInt(x));
+  const greedy = bareGreedy(ort, session, {layers: L, kvHeads: H, headDim: D, vocab: V});
   const generate = async () => {
-    let past = Array.from({length: 2 * L}, () => new Float32Array(0));
-    let pastLen = 0;
-    let ids = promptIds;
-    const out = [];
-    let ttft = 0;
-    const t0 = performance.now();
-    while (out.length < N_TOKENS) {
-      const s = ids.length;
-      const feeds = {
-        input_ids: new ort.Tensor('int64', i64(ids), [1, s]),
-        attention_mask: new ort.Tensor('int64', new BigInt64Array(pastLen + s).fill(1n), [1, pastLen + s]),
-        position_ids: new ort.Tensor('int64', i64(ids.map((_, i) => pastLen + i)), [1, s]),
-      };
-      for (let i = 0; i < L; i++) {
-        feeds[`past_key_values.${i}.key`] = new ort.Tensor('float32', past[2 * i], [1, H, pastLen, D]);
-        feeds[`past_key_values.${i}.value`] = new ort.Tensor('float32', past[2 * i + 1], [1, H, pastLen, D]);
-      }
-      const r = await session.run(feeds);
-      const logits = r.logits.data;
-      const off = (s - 1) * V;
-      let best = 0;
-      for (let v = 1; v < V; v++) if (logits[off + v] > logits[off + best]) best = v;
-      if (out.length === 0) ttft = performance.now() - t0;
-      out.push(best);
-      past = [];
-      for (let i = 0; i < L; i++) past.push(r[`present.${i}.key`].data, r[`present.${i}.value`].data);
-      pastLen += s;
-      ids = [best];
-    }
-    return {seconds: (performance.now() - t0) / 1000, ttftMs: ttft};
+    const {seconds, ttftMs} = await greedy(promptIds, N_TOKENS);
+    return {seconds, ttftMs};
   };
   await generate();
   return {generate, release: () => session.release()};
