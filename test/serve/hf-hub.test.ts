@@ -4,15 +4,15 @@
  * tiny GPT-2 written by the project's exporter plus files a server must NOT fetch: the safetensors
  * checkpoint and other dtype graphs.
  */
-import {spawnSync} from 'node:child_process';
 import {createHash} from 'node:crypto';
 import {existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {Ledger} from '../../src/lib/ledger/ledger.js';
-import {PYTHON, REPO_ROOT, runCli} from '../helpers/cli.js';
+import {runCli} from '../helpers/cli.js';
 import {fixtureFolder} from '../model/fixtures.js';
+import {exportRandom} from '../trainer/hf-helpers.js';
 import {serveRepo, type StandIn} from '../helpers/hub-stand-in.js';
 
 const REPO = 'acme/tiny-gpt2';
@@ -29,11 +29,7 @@ const requests = () => hub!.seen;
 
 beforeAll(async () => {
   root = mkdtempSync(path.join(os.tmpdir(), 'llmops-hf-hub-'));
-  const cfg = path.join(root, 'gpt2.config.json');
-  writeFileSync(cfg, JSON.stringify({model_type: 'gpt2', n_embd: 32, n_layer: 2, n_head: 2, n_positions: 64, initializer_range: 0.2}));
-  modelDir = path.join(root, 'export');
-  const r = spawnSync(PYTHON, [path.join(REPO_ROOT, 'templates', 'trainer', 'export_hf.py'), '--random', cfg, '--tokenizer', fixtureFolder('gpt2'), '--out', modelDir, '--seed', '1'], {encoding: 'utf8'});
-  if (r.status !== 0) throw new Error(r.stderr);
+  modelDir = exportRandom(root, 'export', {model_type: 'gpt2', n_embd: 32, n_layer: 2, n_head: 2, n_positions: 64, initializer_range: 0.2}, fixtureFolder('gpt2'));
   // What a published repository also holds and a CPU server must not download.
   writeFileSync(path.join(modelDir, 'onnx', 'model_fp16.onnx'), Buffer.alloc(200_000, 1));
   writeFileSync(path.join(modelDir, 'onnx', 'model_q4.onnx'), Buffer.alloc(100_000, 2));

@@ -6,7 +6,6 @@
  * the part, and the same command again asks only for the rest and ends with the file verified
  * against the listing's sha256; a partial altered on disk is caught, deleted and named.
  */
-import {spawnSync} from 'node:child_process';
 import {createHash} from 'node:crypto';
 import {existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
 import http from 'node:http';
@@ -14,8 +13,9 @@ import type {AddressInfo} from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
-import {PYTHON, REPO_ROOT, runCli} from '../helpers/cli.js';
+import {runCli} from '../helpers/cli.js';
 import {fixtureFolder} from '../model/fixtures.js';
+import {exportRandom} from '../trainer/hf-helpers.js';
 import {makeProject} from '../runtime/helpers.js';
 import {serveRepo} from '../helpers/hub-stand-in.js';
 
@@ -30,11 +30,7 @@ const bytes = (rel: string) => readFileSync(path.join(modelDir, rel));
 
 beforeAll(() => {
   root = mkdtempSync(path.join(os.tmpdir(), 'llmops-hf-resume-'));
-  const cfg = path.join(root, 'gpt2.config.json');
-  writeFileSync(cfg, JSON.stringify({model_type: 'gpt2', n_embd: 32, n_layer: 2, n_head: 2, n_positions: 64, initializer_range: 0.2}));
-  modelDir = path.join(root, 'export');
-  const r = spawnSync(PYTHON, [path.join(REPO_ROOT, 'templates', 'trainer', 'export_hf.py'), '--random', cfg, '--tokenizer', fixtureFolder('gpt2'), '--out', modelDir, '--seed', '1'], {encoding: 'utf8'});
-  if (r.status !== 0) throw new Error(r.stderr);
+  modelDir = exportRandom(root, 'export', {model_type: 'gpt2', n_embd: 32, n_layer: 2, n_head: 2, n_positions: 64, initializer_range: 0.2}, fixtureFolder('gpt2'));
 }, 120_000);
 
 /** The byte count a "the download was cut after N of TOTAL bytes" message reports. */

@@ -88,8 +88,8 @@ export function hasTransformers(): boolean {
   return spawnSync(PYTHON, ['-c', 'import transformers'], {encoding: 'utf8'}).status === 0;
 }
 
-/** transformers.js on the same folder, offline: the independent reference. */
-export async function transformersJs(dir: string, prompt: string, dtype: 'fp32' | 'fp16', newTokens: number) {
+/** transformers.js on the same folder, offline (the independent reference): its model and tokenizer. */
+export async function loadTransformersJs(dir: string, dtype: 'fp32' | 'fp16') {
   const tjs = await import('@huggingface/transformers');
   tjs.env.allowRemoteModels = false;
   tjs.env.allowLocalModels = true;
@@ -97,6 +97,12 @@ export async function transformersJs(dir: string, prompt: string, dtype: 'fp32' 
   const name = path.basename(dir);
   const tokenizer = await tjs.AutoTokenizer.from_pretrained(name);
   const model = await tjs.AutoModelForCausalLM.from_pretrained(name, {dtype, device: 'cpu'});
+  return {tjs, tokenizer, model};
+}
+
+/** transformers.js on the same folder: the prompt's ids, the logits of every position, greedy ids. */
+export async function transformersJs(dir: string, prompt: string, dtype: 'fp32' | 'fp16', newTokens: number) {
+  const {tjs, tokenizer, model} = await loadTransformersJs(dir, dtype);
   try {
     const enc = tokenizer(prompt) as {input_ids: InstanceType<typeof tjs.Tensor>; attention_mask: InstanceType<typeof tjs.Tensor>};
     const ids = Array.from(enc.input_ids.data as BigInt64Array, Number);

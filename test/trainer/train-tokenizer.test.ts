@@ -15,19 +15,14 @@ import {runCli} from '../helpers/cli.js';
 import {fixtureFolder} from '../model/fixtures.js';
 import {makeProject} from '../runtime/helpers.js';
 import {serveRepo} from '../helpers/hub-stand-in.js';
+import {loadTransformersJs} from './hf-helpers.js';
 
 const PROMPT = 'the cat sat on the';
 const NEW_TOKENS = 8;
 
 /** transformers.js, offline, on the exported folder: greedy completion text and its token count. */
 async function reference(modelDir: string): Promise<{text: string; tokens: number}> {
-  const tjs = await import('@huggingface/transformers');
-  tjs.env.allowRemoteModels = false;
-  tjs.env.allowLocalModels = true;
-  tjs.env.localModelPath = path.dirname(modelDir) + path.sep;
-  const name = path.basename(modelDir);
-  const tok = await tjs.AutoTokenizer.from_pretrained(name);
-  const model = await tjs.AutoModelForCausalLM.from_pretrained(name, {dtype: 'fp32', device: 'cpu'});
+  const {tjs, tokenizer: tok, model} = await loadTransformersJs(modelDir, 'fp32');
   try {
     const ids = tok.encode(PROMPT) as number[];
     const n = ids.length;

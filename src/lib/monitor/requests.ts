@@ -2,7 +2,7 @@
  * Reads of the requests table for one deployment over a window, through the ledger's deployments
  * store (which holds the SQL and keeps every query on the index requests(deployment_id, ts)).
  */
-import type {RequestScan as WindowScan} from '../ledger/deployments-store.js';
+import type {RequestBucketRow, RequestScan as WindowScan} from '../ledger/deployments-store.js';
 import type {Ledger} from '../ledger/ledger.js';
 import type {RequestProfile} from '../profile/profile.js';
 import type {TimeWindow} from './window.js';
@@ -33,19 +33,8 @@ export function recentProfiles(ledger: Ledger, depId: string, w: TimeWindow, lim
   return out;
 }
 
-export interface TimeBucket {
-  /** Bucket start, epoch ms. */
-  t: number;
-  requests: number;
-  /** Server errors and cut-off requests: what error_rate counts. */
-  errors: number;
-  /** Client errors (4xx), apart. */
-  client_errors: number;
-  tokens_out: number;
-  e2e_avg_ms: number | null;
-  ttft_avg_ms: number | null;
-  ttft_max_ms: number | null;
-}
+/** One bucket of the time series: the store's row, keyed by its start time (epoch ms) instead of its index. */
+export type TimeBucket = Omit<RequestBucketRow, 'b'> & {t: number};
 
 const BUCKET_SIZES_MS = [1_000, 5_000, 10_000, 30_000, 60_000, 300_000, 900_000, 3_600_000, 21_600_000, 86_400_000];
 
