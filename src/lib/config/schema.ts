@@ -322,6 +322,12 @@ export const deploySchema = z
     log_text: z.boolean().default(false).describe('Store raw prompts and completions in the ledger.'),
     price_per_hour: nonNegative.default(0).describe('Host price for cost per 1k tokens (0: free, stated as such).'),
     threads: positiveInt.default(1).describe('onnxruntime intra-op threads per session.'),
+    stream_flush_ms: z
+      .number()
+      .min(0)
+      .max(1000)
+      .default(16)
+      .describe('Streamed tokens that come within this many ms of the last write share one write (16: one 60 Hz frame; 0: one write per token).'),
   })
   .prefault({});
 

@@ -37,11 +37,12 @@ export class CompletionResponse {
     private readonly model: string,
     private readonly createdS: number,
     uuid: string,
+    flushMs?: number,
   ) {
     this.chat = p.endpoint === 'chat';
     this.id = (this.chat ? 'chatcmpl-' : 'cmpl-') + uuid;
     this.object = this.chat ? 'chat.completion.chunk' : 'text_completion';
-    this.events = new SseStream(res);
+    this.events = new SseStream(res, flushMs);
     const mark = '\u0000delta';
     const parts = JSON.stringify(this.chunk(mark, null)).split(JSON.stringify(mark));
     this.deltaAround = [parts[0]!, parts[1]!];

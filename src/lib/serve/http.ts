@@ -34,6 +34,8 @@ export interface HttpOptions {
   requestTimeoutMs: number;
   maxTokensDefault: number;
   logText: boolean;
+  /** deploy.stream_flush_ms: how long a streamed event may wait to share a write (sse.ts). */
+  streamFlushMs?: number;
 }
 
 export interface HttpContext {
@@ -196,7 +198,7 @@ async function generate(
   res.on('close', () => {
     if (!res.writableFinished) abort.abort('client');
   });
-  const answer = new CompletionResponse(res, p, tokenizer, ctx.opts.names[0]!, Math.floor(arrival / 1000), randomUUID().replaceAll('-', ''));
+  const answer = new CompletionResponse(res, p, tokenizer, ctx.opts.names[0]!, Math.floor(arrival / 1000), randomUUID().replaceAll('-', ''), ctx.opts.streamFlushMs);
 
   let resultPromise: Promise<GenerationResult>;
   // Prompt log-probabilities for echo (lm-evaluation-harness's loglikelihood requests).

@@ -83,6 +83,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
       requestTimeoutMs: o.deploy.request_timeout_s * 1000,
       maxTokensDefault: o.deploy.max_tokens_default,
       logText: o.deploy.log_text,
+      streamFlushMs: o.deploy.stream_flush_ms,
     },
     metrics,
     // The model a request is recorded against is the one serving now (it changes on reload).
