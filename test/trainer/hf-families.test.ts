@@ -13,7 +13,10 @@ const readJson = (f: string) => JSON.parse(readFileSync(f, 'utf8'));
 const PROMPT = '<|user|>\nWhat is 2+2?<|end|>\n<|assistant|>\n';
 const NEW = 8;
 
-const CASES: Array<{name: string; config: object; dtype: 'fp32' | 'fp16'; tol: number; onnx: string}> = [
+// longrope factors, one per rotary frequency (12 rotary dims of phi3's 16: 6 frequencies).
+const LONGROPE = {rope_type: 'longrope', short_factor: [1, 1.2, 1.5, 2, 3, 4], long_factor: [1, 2, 4, 8, 12, 16]};
+
+const CASES: Array<{name: string; config: object; dtype: 'fp32' | 'fp16'; tol: number; onnx: string; independent?: boolean}> = [
   {name: 'llama-gqa-untied', config: TINY.llama, dtype: 'fp32', tol: 1e-4, onnx: 'model.onnx'},
   {name: 'llama-tied-rope-llama3', dtype: 'fp32', tol: 1e-4, onnx: 'model.onnx', config: {...TINY.llama, tie_word_embeddings: true,
     rope_scaling: {rope_type: 'llama3', factor: 8, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 16}}},
@@ -26,6 +29,15 @@ const CASES: Array<{name: string; config: object; dtype: 'fp32' | 'fp16'; tol: n
   {name: 'qwen2-qkv-bias', config: {...TINY.llama, model_type: 'qwen2', tie_word_embeddings: true}, dtype: 'fp32', tol: 1e-4, onnx: 'model.onnx'},
   {name: 'mistral-sliding-window', config: {...TINY.llama, model_type: 'mistral', sliding_window: 8}, dtype: 'fp32', tol: 1e-4, onnx: 'model.onnx'},
   {name: 'qwen3-qk-norm', config: {...TINY.llama, model_type: 'qwen3', head_dim: 32}, dtype: 'fp32', tol: 1e-4, onnx: 'model.onnx'},
+  // The prompt has 18 tokens: a window of 8 (phi3, every layer) or 4 (gemma2, even layers) cuts into it.
+  {name: 'phi3-partial-rotary-window', config: {...TINY.phi3, sliding_window: 8}, dtype: 'fp32', tol: 1e-4, onnx: 'model.onnx', independent: true},
+  // The original context (8) is shorter than the prompt, so the long factors and the attention factor
+  // sqrt(1 + ln(128/8) / ln 8) apply to the prompt and every generated token alike.
+  {name: 'phi3-longrope-tied', dtype: 'fp32', tol: 1e-4, onnx: 'model.onnx', independent: true,
+    config: {...TINY.phi3, tie_word_embeddings: true, original_max_position_embeddings: 8, rope_scaling: LONGROPE}},
+  {name: 'gemma-head-dim-24', config: TINY.gemma, dtype: 'fp32', tol: 1e-4, onnx: 'model.onnx', independent: true},
+  {name: 'gemma2-softcaps-window', dtype: 'fp32', tol: 1e-4, onnx: 'model.onnx', independent: true, config: {...TINY.gemma,
+    model_type: 'gemma2', query_pre_attn_scalar: 20, attn_logit_softcapping: 1.5, final_logit_softcapping: 2.0, sliding_window: 4}},
   // fp16: the graph returns float16 logits, so the tolerance is float16's rounding of logits near 1.
   {name: 'llama-fp16', config: TINY.llama, dtype: 'fp16', tol: 2e-2, onnx: 'model_fp16.onnx'},
 ];
@@ -65,6 +77,17 @@ describe('trainer: Hugging Face families written by export_hf.py load in transfo
       // Our own onnxruntime-node check (empty cache, and through the cache) agrees.
       const parity = await checkParity(dir);
       expect(parity.ok, JSON.stringify(parity.samples)).toBe(true);
+    });
+  }
+
+  // transformers.js runs our own graph; the family's math is checked here against a forward written
+  // from its definition with plain torch ops (test/fixtures/hf_family_reference.py) on the same weights.
+  for (const c of CASES.filter((k) => k.independent)) {
+    it(`${c.name}: our torch forward equals an independent plain-torch forward of the family's definition`, () => {
+      const {logits, independent} = ours[c.name]!;
+      const diff = maxAbsDiff(independent!.logits, logits);
+      console.log(`${c.name}: max |independent reference - ours| = ${diff.toExponential(2)} over ${ids.length}x263 logits`);
+      expect(diff).toBeLessThan(1e-4);
     });
   }
 
