@@ -5,7 +5,7 @@ import {beforeAll, describe, expect, it} from 'vitest';
 import {checkParity} from '../../src/lib/runtime/parity.js';
 import {PYTHON, TRAINER_DIR, tempDir} from './helpers.js';
 import {
-  TINY, exportAndReferenceMany, exportRandom, hasTransformers, makeTokenizerDir, maxAbsDiff, tokenizeWithTransformersJs,
+  TINY, exportAndReferenceMany, hasTransformers, makeTokenizerDir, maxAbsDiff, tokenizeWithTransformersJs,
   torchReference, transformersJs,
 } from './hf-helpers.js';
 
@@ -123,10 +123,12 @@ print(float((m(ids)[0] - m2(ids)[0]).abs().max()))`;
     expect(readJson(path.join(out, 'config.json')).torch_dtype).toBe('bfloat16');
   });
 
-  it.skipIf(!hasTransformers())('our Llama forward equals transformers\' on the same checkpoint (skipped: transformers is not importable by this Python)', {timeout: 120_000}, () => {
-    const dir = exportRandom(root, 'llama-vs-transformers', TINY.llama, tok);
-    const r = torchReference(dir, [1, 2, 3, 4, 5, 6, 7], 0, true);
-    console.log(`llama: max |transformers - ours| = ${r.transformers_max_abs_diff}`);
-    expect(r.transformers_max_abs_diff!).toBeLessThan(1e-4);
+  const VS_TRANSFORMERS = ['llama-gqa-untied', 'phi3-partial-rotary-window', 'phi3-longrope-tied', 'gemma-head-dim-24', 'gemma2-softcaps-window'];
+  it.skipIf(!hasTransformers())('our llama, phi3, gemma and gemma2 forwards equal transformers\' on the same checkpoints (skipped: transformers is not importable by this Python)', {timeout: 120_000}, () => {
+    for (const name of VS_TRANSFORMERS) {
+      const r = torchReference(ours[name]!.dir, ids, 0, true);
+      console.log(`${name}: max |transformers - ours| = ${r.transformers_max_abs_diff}`);
+      expect(r.transformers_max_abs_diff!, name).toBeLessThan(1e-4);
+    }
   });
 });
