@@ -123,6 +123,32 @@ print(float((m(ids)[0] - m2(ids)[0]).abs().max()))`;
     expect(readJson(path.join(out, 'config.json')).torch_dtype).toBe('bfloat16');
   });
 
+  it('a phi3/gemma/gemma2 config the trainer cannot follow is an error naming the file and the key', {timeout: 60_000}, () => {
+    const bad = [
+      {...TINY.phi3, rope_scaling: {...LONGROPE, long_factor: [1, 2, 4]}},
+      {...TINY.phi3, rope_scaling: {rope_type: 'yarn', factor: 4}},
+      {...TINY.gemma, model_type: 'gemma2', layer_types: ['sliding_attention']},
+      {...TINY.gemma, hidden_activation: 'relu'},
+    ];
+    const py = `import json, sys; sys.path.insert(0, ${JSON.stringify(TRAINER_DIR)})
+from hf_models import parse_config
+out = []
+for d in json.loads(sys.argv[1]):
+    d["vocab_size"] = 263
+    try:
+        parse_config(d, "cfg/config.json"); out.append(None)
+    except ValueError as e:
+        out.append(str(e))
+print(json.dumps(out))`;
+    const r = spawnSync(PYTHON, ['-c', py, JSON.stringify(bad)], {encoding: 'utf8'});
+    expect(r.status, r.stderr).toBe(0);
+    const [longrope, yarn, layerTypes, act] = JSON.parse(r.stdout) as string[];
+    expect(longrope).toBe('cfg/config.json: rope_scaling.long_factor must be a list of 6 numbers (one per rotary frequency: head_dim 16 x partial_rotary_factor 0.75 / 2)');
+    expect(yarn).toBe('cfg/config.json: rope_scaling type "yarn" is not supported by the llmops trainer (supported: default, linear, dynamic, llama3, longrope)');
+    expect(layerTypes).toContain('cfg/config.json: layer_types must list one of sliding_attention/full_attention per layer (2 layers)');
+    expect(act).toContain('hidden_activation "relu" is not supported');
+  });
+
   const VS_TRANSFORMERS = ['llama-gqa-untied', 'phi3-partial-rotary-window', 'phi3-longrope-tied', 'gemma-head-dim-24', 'gemma2-softcaps-window'];
   it.skipIf(!hasTransformers())('our llama, phi3, gemma and gemma2 forwards equal transformers\' on the same checkpoints (skipped: transformers is not importable by this Python)', {timeout: 120_000}, () => {
     for (const name of VS_TRANSFORMERS) {

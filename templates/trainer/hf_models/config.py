@@ -142,7 +142,8 @@ def _llama_like(d, where):
 
 def _phi3(d, where):
     return _decoder(d, where, activation=_silu(d, where),
-                    partial_rotary_factor=float(d.get("partial_rotary_factor") or 1.0),
+                    partial_rotary_factor=float(d.get("partial_rotary_factor")  # transformers 5: in rope_parameters
+                                                or (d.get("rope_parameters") or {}).get("partial_rotary_factor") or 1.0),
                     original_max_position_embeddings=d.get("original_max_position_embeddings"),
                     sliding_window=d.get("sliding_window"))
 
@@ -170,15 +171,21 @@ def _sliding_layers(d, where):
     return [t == "sliding_attention" for t in types]
 
 
+def _gemma2_keys(d, where):
+    """Gemma 2's additions, with Gemma2Config's defaults where a key is absent (an explicit null
+    turns a soft-cap or the window off)."""
+    given = {k: d[k] if k in d else default for k, default in (
+        ("attn_logit_softcapping", 50.0), ("final_logit_softcapping", 30.0), ("sliding_window", 4096))}
+    return dict(query_pre_attn_scalar=float(d.get("query_pre_attn_scalar") or 256),
+                attn_softcap=given["attn_logit_softcapping"], final_softcap=given["final_logit_softcapping"],
+                sliding_window=given["sliding_window"], sliding_layers=_sliding_layers(d, where))
+
+
 def _gemma(d, where):
     d = dict(d, head_dim=d.get("head_dim") or 256)  # GemmaConfig's default, not hidden / heads
+    _need(d, "num_hidden_layers", where)
     bias = bool(d.get("attention_bias", False))
-    extra = {}
-    if d["model_type"] == "gemma2":
-        _need(d, "num_hidden_layers", where)
-        extra = dict(query_pre_attn_scalar=float(d.get("query_pre_attn_scalar") or 256),
-                     attn_softcap=d.get("attn_logit_softcapping"), final_softcap=d.get("final_logit_softcapping"),
-                     sliding_window=d.get("sliding_window"), sliding_layers=_sliding_layers(d, where))
+    extra = _gemma2_keys(d, where) if d["model_type"] == "gemma2" else {}
     return _decoder(d, where, activation=_gemma_activation(d, where), attention_bias=bias, o_bias=bias,
                     tie_word_embeddings=True, **extra)
 
