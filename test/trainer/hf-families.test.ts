@@ -40,6 +40,8 @@ const CASES: Array<{name: string; config: object; dtype: 'fp32' | 'fp16'; tol: n
     model_type: 'gemma2', query_pre_attn_scalar: 20, attn_logit_softcapping: 1.5, final_logit_softcapping: 2.0, sliding_window: 4}},
   // fp16: the graph returns float16 logits, so the tolerance is float16's rounding of logits near 1.
   {name: 'llama-fp16', config: TINY.llama, dtype: 'fp16', tol: 2e-2, onnx: 'model_fp16.onnx'},
+  {name: 'gemma2-fp16', config: {...TINY.gemma, model_type: 'gemma2', query_pre_attn_scalar: 20, attn_logit_softcapping: 1.5,
+    final_logit_softcapping: 2.0, sliding_window: 4}, dtype: 'fp16', tol: 2e-2, onnx: 'model_fp16.onnx'},
 ];
 
 describe('trainer: Hugging Face families written by export_hf.py load in transformers.js', () => {

@@ -2,8 +2,10 @@
 
 Pre-norm decoder blocks: RMSNorm -> attention with rotary embeddings and grouped-query attention
 -> residual -> RMSNorm -> SwiGLU MLP -> residual. The family differences are switches of one
-module: Qwen2's q/k/v biases, Qwen3's q/k RMSNorm, Mistral's sliding window. Module names follow
-the Hugging Face checkpoints (model.layers.N.self_attn.q_proj, ...), so their state dicts load as is.
+module: Qwen2's q/k/v biases, Qwen3's q/k RMSNorm, Mistral's sliding window. Phi-3 (phi3.py) and
+Gemma (gemma.py) subclass its pieces: Attention.make_projections/project, DecoderLayer's attn_cls,
+mlp_cls and norm_cls, LlamaForCausalLM's layer_cls, embed and head. Module names follow the Hugging
+Face checkpoints (model.layers.N.self_attn.q_proj, ...), so their state dicts load as is.
 """
 import torch
 import torch.nn as nn
