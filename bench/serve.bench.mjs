@@ -11,6 +11,7 @@
 //     earlier server runs in the same rounds, so before and after are measured side by side.
 // The model is the trainer's `tiny` preset (a few steps: speed does not depend on training).
 // Usage: npm run build && node bench/serve.bench.mjs   (writes bench/.out/serve.json)
+//        BENCH_ONLY=cost node bench/serve.bench.mjs   (section 6 alone)
 import {spawn, execFileSync} from 'node:child_process';
 import {createHash} from 'node:crypto';
 import {cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync} from 'node:fs';
@@ -281,6 +282,18 @@ const cfg = JSON.parse(readFileSync(path.join(modelDir, 'config.json'), 'utf8'))
 const bareEngine = await bareLoop(modelDir, promptIds);
 const before = process.env.LLMOPS_BENCH_BEFORE;
 const cost = await serverCost(modelDir, bareEngine, before ? {before: path.resolve(before), now: ROOT} : {now: ROOT});
+const printCost = () => {
+  console.log(`server's own cost per streamed token (HTTP streaming ms/token - bare loop ms/token, median of ${COST_ROUNDS} alternating rounds; bare loop ${cost.bareMsPerToken.toFixed(3)} ms/token wall, ${cost.bareCpuMsPerToken.toFixed(3)} ms/token main-thread CPU):`);
+  for (const k of ['before', 'now']) {
+    if (cost[k]) console.log(`  ${k}: ${cost[k].serverMsPerToken.toFixed(3)} ms/token wall (rounds ${cost[k].rounds.join(', ')}); main-thread CPU ${cost[k].serverCpuMsPerToken.toFixed(3)} ms/token over the bare loop's`);
+  }
+};
+// BENCH_ONLY=cost: section 6 alone (a minute), for working on the per-token path.
+if (process.env.BENCH_ONLY === 'cost') {
+  printCost();
+  await bareEngine.release();
+  process.exit(0);
+}
 const bareRuns = [];
 const batch = await serverFigures(modelDir, 'batch', bareEngine, bareRuns);
 const interleave = await serverFigures(modelDir, 'interleave', bareEngine, bareRuns);
@@ -324,7 +337,4 @@ console.log(`| HTTP, 8 streams, batched decoding (aggregate) | ${f(batch.concurr
 console.log(`| HTTP, 8 streams, interleaved (aggregate) | ${f(interleave.concurrent8TokensPerS)} (${f(result.ratios.interleave8VsSingle, 2)}x single) | ${f(interleave.concurrent8TtftMs, 1)} |`);
 console.log(`| @huggingface/transformers generate (in-process) | ${hf.skipped ?? f(hf.tokensPerS)} | - |`);
 console.log(`| node:http vs fastify, GET /v1/models req/s | ${f(fw.nodeHttpRps)} vs ${f(fw.fastifyRps)} | - |`);
-console.log(`server's own cost per streamed token (HTTP streaming ms/token - bare loop ms/token, median of ${COST_ROUNDS} alternating rounds; bare loop ${f(cost.bareMsPerToken, 3)} ms/token wall, ${f(cost.bareCpuMsPerToken, 3)} ms/token main-thread CPU):`);
-for (const k of ['before', 'now']) {
-  if (cost[k]) console.log(`  ${k}: ${f(cost[k].serverMsPerToken, 3)} ms/token wall (rounds ${cost[k].rounds.join(', ')}); main-thread CPU ${f(cost[k].serverCpuMsPerToken, 3)} ms/token over the bare loop's`);
-}
+printCost();

@@ -91,14 +91,16 @@ export async function serveRepo(repo: string, dir: string, sha: string, opts: St
     if (op === 'revision' && commitOf(rev)) {
       return json(res, 200, {_id: 'x'.repeat(24), id: repo, sha: commitOf(rev), private: Boolean(opts.token), gated: false, downloads: 0, likes: 0, lastModified: '2026-11-01T00:00:00.000Z'});
     }
-    if (!commits.has(rev)) return json(res, 404, {error: `Invalid rev id: ${rev}`}, {'x-error-code': 'RevisionNotFound'});
-    if (op === 'tree') return json(res, 200, [...dirs.map((d) => ({type: 'directory', path: d, oid: 'd'.repeat(40), size: 0})), ...files.map((p) => entry(p, rev))]);
+    // Like the Hub, a branch or tag name works wherever a commit does (transformers.js asks for main).
+    const commit = commitOf(rev);
+    if (!commit) return json(res, 404, {error: `Invalid rev id: ${rev}`}, {'x-error-code': 'RevisionNotFound'});
+    if (op === 'tree') return json(res, 200, [...dirs.map((d) => ({type: 'directory', path: d, oid: 'd'.repeat(40), size: 0})), ...files.map((p) => entry(p, commit))]);
     if (op === 'paths-info' && req.method === 'POST') {
       let raw = '';
       req.on('data', (d) => (raw += d));
       req.on('end', () => {
         const asked = (JSON.parse(raw) as {paths: string[]}).paths.filter((p) => files.includes(p));
-        json(res, 200, asked.map((p) => ({...entry(p, rev), lastCommit: {id: rev, title: 'Upload', date: '2026-11-01T00:00:00.000Z'}})));
+        json(res, 200, asked.map((p) => ({...entry(p, commit), lastCommit: {id: commit, title: 'Upload', date: '2026-11-01T00:00:00.000Z'}})));
       });
       return;
     }
@@ -108,7 +110,7 @@ export async function serveRepo(repo: string, dir: string, sha: string, opts: St
     }
     if (op === 'resolve' && files.includes(rest)) {
       const b = readFileSync(path.join(dir, rest));
-      const e = entry(rest, rev);
+      const e = entry(rest, commit);
       const headers = {etag: `"${e.lfs?.oid ?? e.oid}"`, 'content-type': 'application/octet-stream'};
       const from = Number(/^bytes=(\d+)-(\d*)$/.exec(String(req.headers.range ?? ''))?.[1] ?? NaN);
       if (Number.isInteger(from)) {

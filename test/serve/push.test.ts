@@ -1,16 +1,20 @@
 /**
  * `llmops push` against a local stand-in for the Hugging Face Hub (the real Hub is a boundary we
  * cannot reach from tests): it speaks the Hub's create-repo, preupload and NDJSON commit API, and
- * answers every file as a "regular" (non-LFS) upload.
+ * answers every file as a "regular" (non-LFS) upload. The last test serves what was committed back
+ * through the download stand-in (test/helpers/hub-stand-in.ts), where transformers.js loads it.
  */
 import http from 'node:http';
-import {readFileSync, readdirSync, statSync} from 'node:fs';
+import {mkdirSync, readFileSync, readdirSync, statSync, writeFileSync} from 'node:fs';
 import path from 'node:path';
 import type {AddressInfo} from 'node:net';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {Ledger} from '../../src/lib/ledger/ledger.js';
 import {runCli, tempDir} from '../helpers/cli.js';
 import {tinyModel} from './helpers/model.js';
+import {serveRepo} from '../helpers/hub-stand-in.js';
+import {fixtureFolder} from '../model/fixtures.js';
+import {TINY, exportRandom} from '../trainer/hf-helpers.js';
 
 interface Seen {
   auth: string[];
@@ -110,5 +114,53 @@ describe('llmops push (stand-in Hub server)', () => {
     expect(bad.stdout + bad.stderr).not.toContain('hf_wrong_secret_value');
     const repo = await runCli(['push', model.modelDir, '--repo', 'not-a-repo'], {cwd: dir, env: {...base, HF_TOKEN: 'x'}});
     expect(repo.code).toBe(2);
+  });
+
+  it('a pushed Llama export is a repo transformers.js loads from the Hub as is, and `deploy --model hf:` serves the same greedy text (Hub mocked)', {timeout: 180_000}, async () => {
+    const dir = tempDir();
+    const modelDir = exportRandom(dir, 'llama', {...TINY.llama, initializer_range: 0.2}, fixtureFolder('phi3'));
+    const env = {LLMOPS_DB: path.join(dir, 'l.db'), HF_ENDPOINT: hubUrl, HF_TOKEN: 'hf_test_write_token'};
+    const pushed = await runCli(['push', modelDir, '--repo', 'me/llama-rt', '--json'], {cwd: dir, env});
+    expect(pushed.code, pushed.stderr).toBe(0);
+
+    // The repository as the Hub now holds it: exactly the committed files, nothing from our disk.
+    const repoDir = path.join(dir, 'hub-repo');
+    for (const [f, bytes] of Object.entries(seen.commits.at(-1)!.files)) {
+      mkdirSync(path.dirname(path.join(repoDir, f)), {recursive: true});
+      writeFileSync(path.join(repoDir, f), bytes);
+    }
+    const hub2 = await serveRepo('me/llama-rt', repoDir, 'abc123def4567890abc123def4567890abc12345');
+    try {
+      const prompt = 'Once upon a time, in a land far away,';
+      const tjs = await import('@huggingface/transformers');
+      tjs.env.allowLocalModels = false;
+      tjs.env.allowRemoteModels = true;
+      tjs.env.remoteHost = hub2.url + '/';
+      tjs.env.cacheDir = path.join(dir, 'tjs-cache');
+      const tokenizer = await tjs.AutoTokenizer.from_pretrained('me/llama-rt');
+      const model = await tjs.AutoModelForCausalLM.from_pretrained('me/llama-rt', {dtype: 'fp32', device: 'cpu'});
+      const enc = tokenizer(prompt) as {input_ids: {data: BigInt64Array}};
+      const gen = (await model.generate({...enc, max_new_tokens: 10, do_sample: false})) as {data: BigInt64Array};
+      const ids = Array.from(gen.data, Number).slice(enc.input_ids.data.length);
+      await model.dispose();
+      expect(hub2.seen.some((q) => q.path === '/me/llama-rt/resolve/main/onnx/model.onnx')).toBe(true);
+      const reference = tokenizer.decode(ids, {skip_special_tokens: true});
+      expect(reference.length).toBeGreaterThan(0);
+
+      const up = await runCli(['deploy', '--model', 'hf:me/llama-rt', '--name', 'rt', '--port', '0', '--detach', '--json'],
+        {cwd: dir, env: {...env, HF_ENDPOINT: hub2.url, HF_HOME: path.join(dir, 'hf-home')}});
+      expect(up.code, up.stderr).toBe(0);
+      try {
+        const r = await fetch(up.json.url + '/v1/completions', {method: 'POST', headers: {'content-type': 'application/json'},
+          body: JSON.stringify({prompt, max_tokens: 10, temperature: 0})});
+        const body = (await r.json()) as {choices: Array<{text: string}>; usage: {completion_tokens: number}};
+        expect(body.usage.completion_tokens).toBe(ids.length);
+        expect(body.choices[0]!.text).toBe(reference);
+      } finally {
+        await runCli(['deploy', 'stop', 'rt'], {cwd: dir, env});
+      }
+    } finally {
+      await hub2.close();
+    }
   });
 });

@@ -22,6 +22,8 @@ export class ModelTokenizer {
   readonly added = new Map<string, number>();
   /** Ids of the added tokens marked special (skipped by decode's skipSpecialTokens). */
   readonly specialIds = new Set<number>();
+  /** decode([id]) by id, without and with skipSpecialTokens. */
+  private readonly singles = [new Map<number, string>(), new Map<number, string>()] as const;
 
   private constructor(private readonly tok: Tokenizer, tokJson: Record<string, unknown>, tokCfg: Record<string, unknown>, dir: string) {
     for (const t of (tokJson.added_tokens as Array<{id: number; content: string; special?: boolean}> | undefined) ?? []) {
@@ -67,7 +69,16 @@ export class ModelTokenizer {
 
   decode(ids: number[], opts: {skipSpecialTokens?: boolean} = {}): string {
     if (ids.length === 0) return '';
-    return this.tok.decode(ids, {skip_special_tokens: opts.skipSpecialTokens ?? false});
+    const skip = opts.skipSpecialTokens ?? false;
+    if (ids.length > 1) return this.tok.decode(ids, {skip_special_tokens: skip});
+    // Streaming decodes a one-token window at every step (tokenizer.ts in serve): a token's text
+    // alone never changes, so it is decoded once (a Map bounded by the vocabulary).
+    const memo = this.singles[skip ? 1 : 0];
+    const known = memo.get(ids[0]!);
+    if (known !== undefined) return known;
+    const text = this.tok.decode(ids, {skip_special_tokens: skip});
+    memo.set(ids[0]!, text);
+    return text;
   }
 
   tokenToId(token: string): number | undefined {

@@ -113,6 +113,7 @@ export class OnnxModel {
   // The cache's input and output names, built once rather than on every step.
   private readonly pastNames: string[];
   private readonly presentNames: string[];
+  private ones = new BigInt64Array(0);
 
   private constructor(
     readonly spec: ModelFolder,
@@ -205,6 +206,12 @@ export class OnnxModel {
     return toFloat32(data, 0, (data as ArrayLike<number>).length);
   }
 
+  /** `n` ones for an attention mask: a view of one array that grows by doubling (never written through). */
+  onesMask(n: number): BigInt64Array {
+    if (this.ones.length < n) this.ones = new BigInt64Array(Math.max(n, 2 * this.ones.length)).fill(1n);
+    return this.ones.subarray(0, n);
+  }
+
   emptyPast(): KvArray[] {
     return Array.from({length: 2 * this.spec.nLayer}, () => this.newKv(0));
   }
@@ -253,12 +260,14 @@ export class Batch<T> {
     const t = this.len;
     const ids = new BigInt64Array(b);
     const pos = new BigInt64Array(b);
-    const mask = new BigInt64Array(b * (t + 1));
+    // One unpadded row (a single stream) attends to everything: a view of a shared all-ones array
+    // instead of a new mask filled with BigInts at every step.
+    const mask = b === 1 && this.rows[0]!.pad === 0 ? this.model.onesMask(t + 1) : new BigInt64Array(b * (t + 1));
     for (let r = 0; r < b; r++) {
       const row = this.rows[r]!;
       ids[r] = BigInt(row.next);
       pos[r] = BigInt(t - row.pad);
-      mask.fill(1n, r * (t + 1) + row.pad, (r + 1) * (t + 1));
+      if (b > 1 || row.pad > 0) mask.fill(1n, r * (t + 1) + row.pad, (r + 1) * (t + 1));
     }
     const {lastLogits, present, presentTensors} = await this.model.forward({inputIds: ids, positions: pos, mask, past: this.cache, b, s: 1, pastLen: t, ...(this.cacheTensors ? {pastTensors: this.cacheTensors} : {})});
     this.cache = present;
