@@ -4,7 +4,7 @@ import type {ExportResult} from '../lib/runtime/export-model.js';
 import type {CheckpointExportResult} from '../lib/runtime/export-hf.js';
 
 export default class Export extends BaseCommand<typeof Export> {
-  static summary = "Export a model to ONNX with a KV cache: a run's latest checkpoint, or a Hugging Face checkpoint (llama, mistral, qwen2, qwen3, gpt2) without training.";
+  static summary = "Export a model to ONNX with a KV cache: a run's latest checkpoint, or a Hugging Face checkpoint (llama, mistral, qwen2, qwen3, phi3, gemma, gemma2, gpt2) without training.";
   static description =
     'RUN_ID re-exports that run from its latest checkpoint. A folder or hf:OWNER/NAME[@REV] (downloaded into the cache) is converted into the onnx-community layout that `llmops deploy`, transformers.js and optimum load: config.json, tokenizer files, generation_config.json, onnx/model.onnx (onnx/model_fp16.onnx with --dtype fp16). Needs only torch in Python. Parity against torch is checked with onnxruntime.';
   static examples = [

@@ -6,7 +6,7 @@ import {runFlags} from '../lib/ui/run-flags.js';
 export default class Finetune extends BaseCommand<typeof Finetune> {
   static summary = 'Adapt a base model (a run, a model directory, or hf:OWNER/NAME) to instruction or chat data.';
   static description =
-    'Like `llmops train`, with a base model: RUN_ID uses that run\'s exported model (else its latest checkpoint), PATH a model directory, hf:OWNER/NAME downloads it from the Hugging Face Hub into the cache first (HF_TOKEN is used when set). A Hugging Face checkpoint of the llama, mistral, qwen2, qwen3 or gpt2 family is fine-tuned with torch only: the data is rendered with the model\'s chat template and tokenized here, the loss is on assistant tokens, records longer than the context follow finetune.long_records. LoRA weights are merged for export (ONNX in the onnx-community layout).';
+    'Like `llmops train`, with a base model: RUN_ID uses that run\'s exported model (else its latest checkpoint), PATH a model directory, hf:OWNER/NAME downloads it from the Hugging Face Hub into the cache first (HF_TOKEN is used when set). A Hugging Face checkpoint of the llama, mistral, qwen2, qwen3, phi3, gemma, gemma2 or gpt2 family is fine-tuned with torch only: the data is rendered with the model\'s chat template and tokenized here, the loss is on assistant tokens, records longer than the context follow finetune.long_records. LoRA weights are merged for export (ONNX in the onnx-community layout).';
   static examples = [
     '<%= config.bin %> finetune --base r-20261126-101500-ab12 --method lora',
     '<%= config.bin %> finetune --base ./models/base --method full --max-steps 100',

@@ -1,5 +1,5 @@
 """Fine-tuning a Hugging Face checkpoint of a supported family with the trainer's own modules
-(hf_models/: Llama, Mistral, Qwen2, Qwen3, GPT-2): no transformers, no peft.
+(hf_models/: Llama, Mistral, Qwen2, Qwen3, Phi-3, Gemma, Gemma 2, GPT-2): no transformers, no peft.
 
 The data arrives tokenized: the CLI renders each conversation with the model's chat template and
 tokenizes it with the model's tokenizer in Node, the same code the server runs, and writes token ids
@@ -19,6 +19,7 @@ from lora import apply_lora, merge_lora
 DEFAULT_TARGETS = {
     "gpt2": ["c_attn", "c_proj", "c_fc"],
     "llama": ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"],
+    "phi3": ["qkv_proj", "o_proj", "gate_up_proj", "down_proj"],  # Phi-3's fused projections
 }
 LONG_POLICIES = ("truncate", "drop", "error")
 
@@ -32,7 +33,7 @@ class TokenIds:
 
 def lora_targets(family, targets):
     if list(targets) == ["qkv", "proj"]:
-        return DEFAULT_TARGETS["gpt2" if family == "gpt2" else "llama"]
+        return DEFAULT_TARGETS.get(family, DEFAULT_TARGETS["llama"])
     return list(targets)
 
 

@@ -41,7 +41,9 @@ def main(argv=None):
     res = {"logits": logits[0].tolist(), "greedy": greedy(model, ids, args.new)}
     if args.transformers:
         from transformers import AutoModelForCausalLM
-        ref = AutoModelForCausalLM.from_pretrained(args.model, local_files_only=True, torch_dtype=torch.float32).eval()
+        # eager: the attention as written (SDPA kernels skip Gemma 2's score soft-capping)
+        ref = AutoModelForCausalLM.from_pretrained(args.model, local_files_only=True, torch_dtype=torch.float32,
+                                                   attn_implementation="eager").eval()
         with torch.no_grad():
             theirs = ref(input_ids=torch.tensor([ids])).logits
         res["transformers_max_abs_diff"] = float((theirs - logits).abs().max())

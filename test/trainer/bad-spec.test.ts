@@ -35,7 +35,7 @@ describe('trainer: bad specs fail clearly', () => {
     const root = tempDir('llmops-trainer-bad-');
     const base = path.join(root, 'hf-base');
     mkdirSync(base);
-    writeFileSync(path.join(base, 'config.json'), JSON.stringify({model_type: 'phi3'}));
+    writeFileSync(path.join(base, 'config.json'), JSON.stringify({model_type: 'falcon'}));
     const r = await runTrainer(makeSpec(root, 'r', makeTextDataset(root, 10), {
       kind: 'finetune', finetune: {base, method: 'lora', lora: {r: 8, alpha: 16, dropout: 0, targets: ['qkv', 'proj']}},
     }));

@@ -76,14 +76,14 @@ for f in ("tokenizer.json", "tokenizer_config.json", "generation_config.json"): 
   });
 
   it('refuses an unsupported model_type, naming it and the supported families (exit 4)', {timeout: 60_000}, async () => {
-    const bad = path.join(project.dir, 'phi-model');
+    const bad = path.join(project.dir, 'bert-model');
     mkdirSync(bad, {recursive: true});
     writeFileSync(path.join(bad, 'config.json'), JSON.stringify({model_type: 'bert', hidden_size: 64}));
     writeFileSync(path.join(bad, 'tokenizer.json'), '{}');
     const r = await runCli(['export', bad, '--out', path.join(project.dir, 'x')], {cwd: project.dir});
     expect(r.code).toBe(4);
     expect(r.stderr).toContain('model_type "bert" is not supported');
-    expect(r.stderr).toContain('llama, mistral, qwen2, qwen3, gpt2');
+    expect(r.stderr).toContain('llama, mistral, qwen2, qwen3, phi3, gemma, gemma2, gpt2');
     const none = path.join(project.dir, 'empty-folder');
     mkdirSync(none);
     const r2 = await runCli(['export', none], {cwd: project.dir});

@@ -7,11 +7,12 @@
  */
 import {existsSync, readFileSync, writeFileSync} from 'node:fs';
 import path from 'node:path';
+import OpenAI from 'openai';
 import {beforeAll, describe, expect, it} from 'vitest';
 import {ModelTokenizer} from '../../src/lib/model/index.js';
 import {runCli} from '../helpers/cli.js';
 import {makeProject} from '../runtime/helpers.js';
-import {TINY, exportRandom, makeTokenizerDir, maxAbsDiff, torchReference, transformersJs} from './hf-helpers.js';
+import {TINY, exportRandom, loadTransformersJs, makeTokenizerDir, maxAbsDiff, torchReference, transformersJs} from './hf-helpers.js';
 
 const readJson = (f: string) => JSON.parse(readFileSync(f, 'utf8'));
 const readJsonl = (f: string) => readFileSync(f, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
@@ -83,5 +84,55 @@ describe('llmops finetune on a Hugging Face Llama checkpoint (no transformers)',
     expect(r.json.status).toBe('failed');
     expect(r.json.reason).toMatch(/tokens\/train\.jsonl:1: record 'train-0' has \d+ tokens, more than the context \(64\)/);
     expect(r.json.reason).toContain('finetune.long_records: truncate');
+  });
+});
+
+/** transformers.js generate on `dir` (greedy): the completion's text, special tokens skipped, and its token count. */
+async function jsCompletion(dir: string, prompt: string, maxNew: number): Promise<{text: string; tokens: number}> {
+  const {tjs, tokenizer, model} = await loadTransformersJs(dir, 'fp32');
+  try {
+    const ids = tokenizer.encode(prompt) as number[];
+    const n = ids.length;
+    const out = (await model.generate({input_ids: new tjs.Tensor('int64', BigInt64Array.from(ids, BigInt), [1, n]),
+      attention_mask: new tjs.Tensor('int64', new BigInt64Array(n).fill(1n), [1, n]), max_new_tokens: maxNew, do_sample: false})) as {data: BigInt64Array};
+    const all = Array.from(out.data, Number);
+    return {text: tokenizer.decode(all.slice(n), {skip_special_tokens: true}), tokens: all.length - n};
+  } finally {
+    await model.dispose();
+  }
+}
+
+describe('llmops finetune on a Hugging Face Phi-3 checkpoint (fused projections, partial rotary; no transformers)', () => {
+  it('LoRA on qkv_proj/o_proj/gate_up_proj/down_proj, merged and exported; `llmops deploy` serves the greedy tokens of transformers.js generate on the export', {timeout: 300_000}, async () => {
+    const project = makeProject({chat: true});
+    const base = exportRandom(project.dir, 'tiny-phi3', {...TINY.phi3, sliding_window: 8}, makeTokenizerDir(project.dir));
+    const r = await runCli(['finetune', '--base', base, '--method', 'lora', '--max-steps', '6',
+      '--set', 'context=96', '--set', 'warmup_steps=2', '--set', 'lr=0.01', '--json'], {cwd: project.dir});
+    expect(r.code, r.stderr + r.stdout).toBe(0);
+    expect(r.json.status).toBe('succeeded');
+    const model = r.json.modelDir as string;
+    expect(readJson(path.join(model, 'llmops_model.json'))).toMatchObject({family: 'phi3',
+      lora: {merged: true, targets: ['qkv_proj', 'o_proj', 'gate_up_proj', 'down_proj']}});
+    expect(readJson(path.join(model, 'config.json'))).toMatchObject({model_type: 'phi3', architectures: ['Phi3ForCausalLM'],
+      partial_rotary_factor: 0.75, sliding_window: 8, num_key_value_heads: 2});
+
+    const tuned = torchReference(model, [260, 10, 116, 104, 101], 0).logits;
+    const moved = maxAbsDiff(tuned, torchReference(base, [260, 10, 116, 104, 101], 0).logits);
+    expect(moved).toBeGreaterThan(1e-3);
+
+    const name = 'phi3-lora';
+    const up = await runCli(['deploy', '--model', model, '--name', name, '--port', '0', '--detach', '--json'], {cwd: project.dir});
+    expect(up.code, up.stderr).toBe(0);
+    try {
+      const ref = await jsCompletion(model, PROMPT, 8);
+      expect(ref.tokens).toBeGreaterThan(0);
+      const api = new OpenAI({baseURL: up.json.url + '/v1', apiKey: 'unused', maxRetries: 0});
+      const got = await api.completions.create({model: name, prompt: PROMPT, max_tokens: 8, temperature: 0});
+      console.log(`finetune phi3 lora: logits moved by ${moved.toFixed(3)}; served ${JSON.stringify(got.choices[0]!.text)}, transformers.js ${JSON.stringify(ref.text)}`);
+      expect(got.choices[0]!.text).toBe(ref.text);
+      expect(got.usage!.completion_tokens).toBe(ref.tokens);
+    } finally {
+      await runCli(['deploy', 'stop', name], {cwd: project.dir});
+    }
   });
 });

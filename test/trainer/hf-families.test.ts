@@ -5,7 +5,7 @@ import {beforeAll, describe, expect, it} from 'vitest';
 import {checkParity} from '../../src/lib/runtime/parity.js';
 import {PYTHON, TRAINER_DIR, tempDir} from './helpers.js';
 import {
-  TINY, exportAndReferenceMany, exportRandom, hasTransformers, makeTokenizerDir, maxAbsDiff, tokenizeWithTransformersJs,
+  TINY, exportAndReferenceMany, hasTransformers, makeTokenizerDir, maxAbsDiff, tokenizeWithTransformersJs,
   torchReference, transformersJs,
 } from './hf-helpers.js';
 
@@ -13,7 +13,10 @@ const readJson = (f: string) => JSON.parse(readFileSync(f, 'utf8'));
 const PROMPT = '<|user|>\nWhat is 2+2?<|end|>\n<|assistant|>\n';
 const NEW = 8;
 
-const CASES: Array<{name: string; config: object; dtype: 'fp32' | 'fp16'; tol: number; onnx: string}> = [
+// longrope factors, one per rotary frequency (12 rotary dims of phi3's 16: 6 frequencies).
+const LONGROPE = {rope_type: 'longrope', short_factor: [1, 1.2, 1.5, 2, 3, 4], long_factor: [1, 2, 4, 8, 12, 16]};
+
+const CASES: Array<{name: string; config: object; dtype: 'fp32' | 'fp16'; tol: number; onnx: string; independent?: boolean}> = [
   {name: 'llama-gqa-untied', config: TINY.llama, dtype: 'fp32', tol: 1e-4, onnx: 'model.onnx'},
   {name: 'llama-tied-rope-llama3', dtype: 'fp32', tol: 1e-4, onnx: 'model.onnx', config: {...TINY.llama, tie_word_embeddings: true,
     rope_scaling: {rope_type: 'llama3', factor: 8, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 16}}},
@@ -26,8 +29,19 @@ const CASES: Array<{name: string; config: object; dtype: 'fp32' | 'fp16'; tol: n
   {name: 'qwen2-qkv-bias', config: {...TINY.llama, model_type: 'qwen2', tie_word_embeddings: true}, dtype: 'fp32', tol: 1e-4, onnx: 'model.onnx'},
   {name: 'mistral-sliding-window', config: {...TINY.llama, model_type: 'mistral', sliding_window: 8}, dtype: 'fp32', tol: 1e-4, onnx: 'model.onnx'},
   {name: 'qwen3-qk-norm', config: {...TINY.llama, model_type: 'qwen3', head_dim: 32}, dtype: 'fp32', tol: 1e-4, onnx: 'model.onnx'},
+  // The prompt has 18 tokens: a window of 8 (phi3, every layer) or 4 (gemma2, even layers) cuts into it.
+  {name: 'phi3-partial-rotary-window', config: {...TINY.phi3, sliding_window: 8}, dtype: 'fp32', tol: 1e-4, onnx: 'model.onnx', independent: true},
+  // The original context (8) is shorter than the prompt, so the long factors and the attention factor
+  // sqrt(1 + ln(128/8) / ln 8) apply to the prompt and every generated token alike.
+  {name: 'phi3-longrope-tied', dtype: 'fp32', tol: 1e-4, onnx: 'model.onnx', independent: true,
+    config: {...TINY.phi3, tie_word_embeddings: true, original_max_position_embeddings: 8, rope_scaling: LONGROPE}},
+  {name: 'gemma-head-dim-24', config: TINY.gemma, dtype: 'fp32', tol: 1e-4, onnx: 'model.onnx', independent: true},
+  {name: 'gemma2-softcaps-window', dtype: 'fp32', tol: 1e-4, onnx: 'model.onnx', independent: true, config: {...TINY.gemma,
+    model_type: 'gemma2', query_pre_attn_scalar: 20, attn_logit_softcapping: 1.5, final_logit_softcapping: 2.0, sliding_window: 4}},
   // fp16: the graph returns float16 logits, so the tolerance is float16's rounding of logits near 1.
   {name: 'llama-fp16', config: TINY.llama, dtype: 'fp16', tol: 2e-2, onnx: 'model_fp16.onnx'},
+  {name: 'gemma2-fp16', config: {...TINY.gemma, model_type: 'gemma2', query_pre_attn_scalar: 20, attn_logit_softcapping: 1.5,
+    final_logit_softcapping: 2.0, sliding_window: 4}, dtype: 'fp16', tol: 2e-2, onnx: 'model_fp16.onnx'},
 ];
 
 describe('trainer: Hugging Face families written by export_hf.py load in transformers.js', () => {
@@ -68,6 +82,17 @@ describe('trainer: Hugging Face families written by export_hf.py load in transfo
     });
   }
 
+  // transformers.js runs our own graph; the family's math is checked here against a forward written
+  // from its definition with plain torch ops (test/fixtures/hf_family_reference.py) on the same weights.
+  for (const c of CASES.filter((k) => k.independent)) {
+    it(`${c.name}: our torch forward equals an independent plain-torch forward of the family's definition`, () => {
+      const {logits, independent} = ours[c.name]!;
+      const diff = maxAbsDiff(independent!.logits, logits);
+      console.log(`${c.name}: max |independent reference - ours| = ${diff.toExponential(2)} over ${ids.length}x263 logits`);
+      expect(diff).toBeLessThan(1e-4);
+    });
+  }
+
   it('a sharded bf16 checkpoint (model.safetensors.index.json) is written and read back without the safetensors package', {timeout: 60_000}, () => {
     const src = ours['llama-gqa-untied']!.dir;
     const out = path.join(root, 'sharded-bf16');
@@ -100,10 +125,38 @@ print(float((m(ids)[0] - m2(ids)[0]).abs().max()))`;
     expect(readJson(path.join(out, 'config.json')).torch_dtype).toBe('bfloat16');
   });
 
-  it.skipIf(!hasTransformers())('our Llama forward equals transformers\' on the same checkpoint (skipped: transformers is not importable by this Python)', {timeout: 120_000}, () => {
-    const dir = exportRandom(root, 'llama-vs-transformers', TINY.llama, tok);
-    const r = torchReference(dir, [1, 2, 3, 4, 5, 6, 7], 0, true);
-    console.log(`llama: max |transformers - ours| = ${r.transformers_max_abs_diff}`);
-    expect(r.transformers_max_abs_diff!).toBeLessThan(1e-4);
+  it('a phi3/gemma/gemma2 config the trainer cannot follow is an error naming the file and the key', {timeout: 60_000}, () => {
+    const bad = [
+      {...TINY.phi3, rope_scaling: {...LONGROPE, long_factor: [1, 2, 4]}},
+      {...TINY.phi3, rope_scaling: {rope_type: 'yarn', factor: 4}},
+      {...TINY.gemma, model_type: 'gemma2', layer_types: ['sliding_attention']},
+      {...TINY.gemma, hidden_activation: 'relu'},
+    ];
+    const py = `import json, sys; sys.path.insert(0, ${JSON.stringify(TRAINER_DIR)})
+from hf_models import parse_config
+out = []
+for d in json.loads(sys.argv[1]):
+    d["vocab_size"] = 263
+    try:
+        parse_config(d, "cfg/config.json"); out.append(None)
+    except ValueError as e:
+        out.append(str(e))
+print(json.dumps(out))`;
+    const r = spawnSync(PYTHON, ['-c', py, JSON.stringify(bad)], {encoding: 'utf8'});
+    expect(r.status, r.stderr).toBe(0);
+    const [longrope, yarn, layerTypes, act] = JSON.parse(r.stdout) as string[];
+    expect(longrope).toBe('cfg/config.json: rope_scaling.long_factor must be a list of 6 numbers (one per rotary frequency: head_dim 16 x partial_rotary_factor 0.75 / 2)');
+    expect(yarn).toBe('cfg/config.json: rope_scaling type "yarn" is not supported by the llmops trainer (supported: default, linear, dynamic, llama3, longrope)');
+    expect(layerTypes).toContain('cfg/config.json: layer_types must list one of sliding_attention/full_attention per layer (2 layers)');
+    expect(act).toContain('hidden_activation "relu" is not supported');
+  });
+
+  const VS_TRANSFORMERS = ['llama-gqa-untied', 'phi3-partial-rotary-window', 'phi3-longrope-tied', 'gemma-head-dim-24', 'gemma2-softcaps-window'];
+  it.skipIf(!hasTransformers())('our llama, phi3, gemma and gemma2 forwards equal transformers\' on the same checkpoints (skipped: transformers is not importable by this Python)', {timeout: 120_000}, () => {
+    for (const name of VS_TRANSFORMERS) {
+      const r = torchReference(ours[name]!.dir, ids, 0, true);
+      console.log(`${name}: max |transformers - ours| = ${r.transformers_max_abs_diff}`);
+      expect(r.transformers_max_abs_diff!, name).toBeLessThan(1e-4);
+    }
   });
 });

@@ -2,16 +2,27 @@
 import {spawnSync} from 'node:child_process';
 import {mkdirSync, writeFileSync} from 'node:fs';
 import path from 'node:path';
+import {REPO_ROOT} from '../helpers/cli.js';
 import {PYTHON, TRAINER_DIR} from './helpers.js';
 
 export const EXPORT_HF_PY = path.join(TRAINER_DIR, 'export_hf.py');
 export const HF_LOGITS_PY = path.join(TRAINER_DIR, 'hf_logits.py');
+/** The independent plain-torch forward of phi3/gemma/gemma2 (test/fixtures/hf_family_reference.py). */
+export const FAMILY_REFERENCE_DIR = path.join(REPO_ROOT, 'test', 'fixtures');
 
 /** The tiny shape the issue asks for: hidden 64, 2 layers, 4 heads, 2 key/value heads. */
 export const TINY = {
   llama: {model_type: 'llama', hidden_size: 64, intermediate_size: 128, num_hidden_layers: 2, num_attention_heads: 4,
     num_key_value_heads: 2, max_position_embeddings: 128, rms_norm_eps: 1e-5, initializer_range: 0.1},
   gpt2: {model_type: 'gpt2', n_embd: 64, n_layer: 2, n_head: 4, n_positions: 128, initializer_range: 0.1},
+  /** Phi-4-mini's partial rotary factor: rotary on 12 of each head's 16 dims. */
+  phi3: {model_type: 'phi3', hidden_size: 64, intermediate_size: 128, num_hidden_layers: 2, num_attention_heads: 4,
+    num_key_value_heads: 2, max_position_embeddings: 128, rms_norm_eps: 1e-5, partial_rotary_factor: 0.75,
+    tie_word_embeddings: false, initializer_range: 0.1},
+  /** head_dim 24, not hidden / heads (16). */
+  gemma: {model_type: 'gemma', hidden_size: 64, intermediate_size: 128, num_hidden_layers: 2, num_attention_heads: 4,
+    num_key_value_heads: 2, head_dim: 24, max_position_embeddings: 128, rms_norm_eps: 1e-6,
+    hidden_activation: 'gelu_pytorch_tanh', initializer_range: 0.1},
 } as const;
 
 /** A tokenizer folder: llmops's byte-level tokenizer.json plus tokenizer_config.json with its chat template. */
@@ -43,24 +54,30 @@ export function exportRandom(root: string, name: string, config: object, tokDir:
  * hf_logits.main, the same entry points as the CLI): importing torch costs seconds per process.
  */
 export function exportAndReferenceMany(root: string, tokDir: string, ids: number[], newTokens: number,
-  cases: Array<{name: string; config: object; dtype: 'fp32' | 'fp16'}>): Record<string, {dir: string; logits: number[][]; greedy: number[]}> {
+  cases: Array<{name: string; config: object; dtype: 'fp32' | 'fp16'; independent?: boolean}>,
+): Record<string, {dir: string; logits: number[][]; greedy: number[]; independent?: {logits: number[][]}}> {
   const jobs = cases.map((c) => {
     const cfgFile = path.join(root, `${c.name}.config.json`);
     writeFileSync(cfgFile, JSON.stringify(c.config));
     return {name: c.name, out: path.join(root, c.name),
       export: ['--random', cfgFile, '--tokenizer', tokDir, '--out', path.join(root, c.name), '--dtype', c.dtype, '--seed', '7'],
-      ref: ['--model', path.join(root, c.name), '--ids', ids.join(','), '--new', String(newTokens)]};
+      ref: ['--model', path.join(root, c.name), '--ids', ids.join(','), '--new', String(newTokens)],
+      independent: c.independent ? ['--trainer', TRAINER_DIR, '--model', path.join(root, c.name), '--ids', ids.join(',')] : null};
   });
-  const py = `import contextlib, io, json, sys; sys.path.insert(0, ${JSON.stringify(TRAINER_DIR)})
-import export_hf, hf_logits
+  // independent: the family's forward written from its definition (hf_family_reference.py) on the same weights.
+  const py = `import contextlib, io, json, sys; sys.path.insert(0, ${JSON.stringify(TRAINER_DIR)}); sys.path.insert(0, ${JSON.stringify(FAMILY_REFERENCE_DIR)})
+import export_hf, hf_logits, hf_family_reference
 res = {}
-for job in json.loads(sys.argv[1]):
-    with contextlib.redirect_stdout(io.StringIO()):
-        assert export_hf.main(job["export"]) == 0, job["name"]
+def run(main, argv):
     buf = io.StringIO()
     with contextlib.redirect_stdout(buf):
-        hf_logits.main(job["ref"])
-    res[job["name"]] = dict(json.loads(buf.getvalue()), dir=job["out"])
+        assert main(argv) == 0, argv
+    return buf.getvalue()
+for job in json.loads(sys.argv[1]):
+    run(export_hf.main, job["export"])
+    res[job["name"]] = dict(json.loads(run(hf_logits.main, job["ref"])), dir=job["out"])
+    if job["independent"]:
+        res[job["name"]]["independent"] = json.loads(run(hf_family_reference.main, job["independent"]))
 print(json.dumps(res))`;
   const r = spawnSync(PYTHON, ['-c', py, JSON.stringify(jobs)], {encoding: 'utf8', maxBuffer: 256 * 1024 * 1024});
   if (r.status !== 0) throw new Error(`export/reference failed: ${r.stderr}`);

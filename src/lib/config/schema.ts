@@ -141,7 +141,7 @@ const loraSchema = z
     targets: z
       .array(z.string())
       .default(['qkv', 'proj'])
-      .describe('Module names LoRA adapts. The default [qkv, proj] means, on a Hugging Face base, every attention and MLP projection (q/k/v/o/gate/up/down_proj; GPT-2: c_attn/c_proj/c_fc).'),
+      .describe('Module names LoRA adapts. The default [qkv, proj] means, on a Hugging Face base, every attention and MLP projection (q/k/v/o/gate/up/down_proj; Phi-3: qkv_proj/o_proj/gate_up_proj/down_proj; GPT-2: c_attn/c_proj/c_fc).'),
   })
   .prefault({});
 

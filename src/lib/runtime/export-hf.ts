@@ -1,6 +1,6 @@
 /**
  * `llmops export DIR|hf:OWNER/NAME`: converts a Hugging Face checkpoint of a supported family
- * (llama, mistral, qwen2, qwen3, gpt2) into the onnx-community layout with the trainer's
+ * (llama, mistral, qwen2, qwen3, phi3, gemma, gemma2, gpt2) into the onnx-community layout with the trainer's
  * export_hf.py (torch only), then checks the graph against torch's logits with onnxruntime-node.
  */
 import {existsSync, readFileSync, statSync} from 'node:fs';

@@ -16,7 +16,7 @@ import type {ChatMessage, ModelFolder, ModelTokenizer} from '../model/index.js';
 
 export const TOKENS_FORMAT = 'llmops-sft-tokens';
 /** Families the trainer's own modules (templates/trainer/hf_models) fine-tune without transformers. */
-export const NATIVE_FAMILIES = ['llama', 'mistral', 'qwen2', 'qwen3', 'gpt2'];
+export const NATIVE_FAMILIES = ['llama', 'mistral', 'qwen2', 'qwen3', 'phi3', 'gemma', 'gemma2', 'gpt2'];
 
 export interface SplitTokens {
   mode: 'chat' | 'packed';

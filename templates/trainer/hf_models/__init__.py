@@ -13,16 +13,21 @@ import os
 import torch
 
 from .config import FAMILIES, ModelConfig, parse_config, read_config, to_hf_config  # noqa: F401
+from .gemma import Gemma2ForCausalLM, GemmaForCausalLM
 from .gpt2 import GPT2LMHeadModel
 from .llama import LlamaForCausalLM
+from .phi3 import Phi3ForCausalLM
 from .safetensors_io import load_checkpoint, save_checkpoint
 
 TORCH_DTYPES = {"float32": torch.float32, "fp32": torch.float32, "float16": torch.float16,
                 "fp16": torch.float16, "bfloat16": torch.bfloat16, "bf16": torch.bfloat16}
 
 
+MODELS = {"gpt2": GPT2LMHeadModel, "phi3": Phi3ForCausalLM, "gemma": GemmaForCausalLM, "gemma2": Gemma2ForCausalLM}
+
+
 def build_model(cfg):
-    return GPT2LMHeadModel(cfg) if cfg.family == "gpt2" else LlamaForCausalLM(cfg)
+    return MODELS.get(cfg.family, LlamaForCausalLM)(cfg)
 
 
 def is_hf_checkpoint(model_dir):

@@ -17,14 +17,17 @@ def build_mask(attention_mask, s, total, device, window=None):
     return mask
 
 
-def attend(q, k, v, mask, scale, groups=1):
+def attend(q, k, v, mask, scale, groups=1, softcap=None):
     """q [b, h, s, d]; k, v [b, kv, t, d] with h a multiple of kv (grouped-query attention: query head
-    i reads kv head i // (h / kv), as transformers' repeat_kv lays them out). Softmax in float32."""
+    i reads kv head i // (h / kv), as transformers' repeat_kv lays them out). Softmax in float32.
+    softcap (Gemma 2): scaled scores become tanh(scores / softcap) * softcap before the mask."""
     if groups > 1:  # a Python int from the config, so the trace has no data-dependent branch
         b, kv, t, d = k.shape
         k = k[:, :, None].expand(b, kv, groups, t, d).reshape(b, kv * groups, t, d)
         v = v[:, :, None].expand(b, kv, groups, t, d).reshape(b, kv * groups, t, d)
     att = (q @ k.transpose(-2, -1)).float() * scale
+    if softcap:
+        att = torch.tanh(att / softcap) * softcap
     att = att.masked_fill(~mask, torch.finfo(torch.float32).min)
     att = F.softmax(att, dim=-1).to(q.dtype)
     return att @ v

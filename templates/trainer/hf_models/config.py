@@ -11,10 +11,12 @@ from dataclasses import asdict, dataclass, field
 from typing import Optional
 
 LLAMA_LIKE = ("llama", "mistral", "qwen2", "qwen3")
-FAMILIES = LLAMA_LIKE + ("gpt2",)
+GEMMA_LIKE = ("gemma", "gemma2")
+FAMILIES = LLAMA_LIKE + ("phi3",) + GEMMA_LIKE + ("gpt2",)
 ARCHITECTURES = {"llama": "LlamaForCausalLM", "mistral": "MistralForCausalLM", "qwen2": "Qwen2ForCausalLM",
-                 "qwen3": "Qwen3ForCausalLM", "gpt2": "GPT2LMHeadModel"}
-ROPE_TYPES = ("default", "linear", "dynamic", "llama3")
+                 "qwen3": "Qwen3ForCausalLM", "phi3": "Phi3ForCausalLM", "gemma": "GemmaForCausalLM",
+                 "gemma2": "Gemma2ForCausalLM", "gpt2": "GPT2LMHeadModel"}
+ROPE_TYPES = ("default", "linear", "dynamic", "llama3", "longrope")
 
 
 @dataclass
@@ -37,7 +39,13 @@ class ModelConfig:
     qk_norm: bool = False          # Qwen3: RMSNorm over head_dim on q and k before rotary
     sliding_window: Optional[int] = None
     tie_word_embeddings: bool = False
-    activation: str = "silu"
+    activation: str = "silu"       # silu | gelu_tanh | gelu (exact)
+    partial_rotary_factor: float = 1.0   # Phi-3/Phi-4: rotary on the first head_dim * factor dims only
+    original_max_position_embeddings: Optional[int] = None  # longrope: the context before scaling
+    sliding_layers: Optional[list] = None  # per layer: True where sliding_window applies (None: every layer)
+    query_pre_attn_scalar: Optional[float] = None  # Gemma 2: scores scaled by its ** -0.5, not head_dim's
+    attn_softcap: Optional[float] = None   # Gemma 2: scores = tanh(scores / cap) * cap
+    final_softcap: Optional[float] = None  # Gemma 2: the same on the logits
     raw: dict = field(default_factory=dict)  # the config.json as read, written back with updates
 
     @property
@@ -47,6 +55,16 @@ class ModelConfig:
     @property
     def n_embd(self):
         return self.hidden_size
+
+    @property
+    def rotary_dim(self):
+        return int(self.head_dim * self.partial_rotary_factor)
+
+    def window_of(self, layer):
+        """The sliding window of one layer, None for full attention."""
+        if not self.sliding_window or (self.sliding_layers is not None and not self.sliding_layers[layer]):
+            return None
+        return self.sliding_window
 
     def to_dict(self):
         return asdict(self)
@@ -73,32 +91,103 @@ def _rope_scaling(d, where):
     return dict(rs, rope_type=kind)
 
 
-def _llama_like(d, where):
-    t = d["model_type"]
+def _check_longrope(cfg, where):
+    rs = cfg.rope_scaling or {}
+    if rs.get("rope_type") != "longrope":
+        return cfg
+    for key in ("short_factor", "long_factor"):
+        f = rs.get(key)
+        if not isinstance(f, list) or len(f) != cfg.rotary_dim // 2:
+            raise ValueError(f"{where}: rope_scaling.{key} must be a list of {cfg.rotary_dim // 2} numbers "
+                             f"(one per rotary frequency: head_dim {cfg.head_dim} x partial_rotary_factor "
+                             f"{cfg.partial_rotary_factor} / 2)")
+    return cfg
+
+
+def _decoder(d, where, **family):
+    """ModelConfig of a Llama-style config.json: the keys the decoder families share, plus `family`'s."""
     rp = d.get("rope_parameters")  # transformers 5 keeps rope_theta and the scaling here
     if isinstance(rp, dict):
         d = dict(d, rope_theta=rp.get("rope_theta", d.get("rope_theta", 10000.0)),
                  rope_scaling=None if (rp.get("rope_type") or "default") == "default" else rp)
     hidden = _need(d, "hidden_size", where)
     heads = _need(d, "num_attention_heads", where)
-    qkv_bias = t == "qwen2" or bool(d.get("attention_bias", False))
+    kw = dict(family=d["model_type"], vocab_size=_need(d, "vocab_size", where), hidden_size=hidden,
+              n_layer=_need(d, "num_hidden_layers", where), n_head=heads,
+              n_kv_head=d.get("num_key_value_heads") or heads, head_dim=d.get("head_dim") or hidden // heads,
+              intermediate_size=_need(d, "intermediate_size", where),
+              max_position_embeddings=d.get("max_position_embeddings") or 2048,
+              norm_eps=d.get("rms_norm_eps", 1e-6), rope_theta=d.get("rope_theta", 10000.0),
+              rope_scaling=_rope_scaling(d, where),
+              tie_word_embeddings=bool(d.get("tie_word_embeddings", False)), raw=dict(d))
+    kw.update(family)
+    return _check_longrope(ModelConfig(**kw), where)
+
+
+def _silu(d, where):
     act = d.get("hidden_act", "silu")
     if act not in ("silu", "swish"):
         raise ValueError(f"{where}: hidden_act \"{act}\" is not supported (expected silu)")
-    window = d.get("sliding_window") if (t == "mistral" or d.get("use_sliding_window")) else None
-    return ModelConfig(
-        family=t, vocab_size=_need(d, "vocab_size", where), hidden_size=hidden,
-        n_layer=_need(d, "num_hidden_layers", where), n_head=heads,
-        n_kv_head=d.get("num_key_value_heads") or heads,
-        head_dim=d.get("head_dim") or hidden // heads,
-        intermediate_size=_need(d, "intermediate_size", where),
-        max_position_embeddings=d.get("max_position_embeddings") or 2048,
-        norm_eps=d.get("rms_norm_eps", 1e-6), rope_theta=d.get("rope_theta", 10000.0),
-        rope_scaling=_rope_scaling(d, where), attention_bias=qkv_bias,
+    return "silu"
+
+
+def _llama_like(d, where):
+    t = d["model_type"]
+    return _decoder(
+        d, where, activation=_silu(d, where), attention_bias=t == "qwen2" or bool(d.get("attention_bias", False)),
         o_bias=t in ("llama", "qwen3") and bool(d.get("attention_bias", False)),
         mlp_bias=bool(d.get("mlp_bias", False)), qk_norm=t == "qwen3",
-        sliding_window=window,
-        tie_word_embeddings=bool(d.get("tie_word_embeddings", False)), activation="silu", raw=dict(d))
+        sliding_window=d.get("sliding_window") if (t == "mistral" or d.get("use_sliding_window")) else None)
+
+
+def _phi3(d, where):
+    return _decoder(d, where, activation=_silu(d, where),
+                    partial_rotary_factor=float(d.get("partial_rotary_factor")  # transformers 5: in rope_parameters
+                                                or (d.get("rope_parameters") or {}).get("partial_rotary_factor") or 1.0),
+                    original_max_position_embeddings=d.get("original_max_position_embeddings"),
+                    sliding_window=d.get("sliding_window"))
+
+
+def _gemma_activation(d, where):
+    # Gemma's checkpoints say hidden_act "gelu" but were trained with the tanh approximation, which
+    # transformers applies unless hidden_activation names the exact one.
+    act = d.get("hidden_activation")
+    if act is None:
+        act = "gelu_pytorch_tanh" if d.get("hidden_act", "gelu") in ("gelu", "gelu_pytorch_tanh") else d["hidden_act"]
+    kinds = {"gelu_pytorch_tanh": "gelu_tanh", "gelu_new": "gelu_tanh", "gelu": "gelu"}
+    if act not in kinds:
+        raise ValueError(f"{where}: hidden_activation \"{act}\" is not supported (expected gelu_pytorch_tanh or gelu)")
+    return kinds[act]
+
+
+def _sliding_layers(d, where):
+    """Gemma 2: layer_types when the config lists them, else every even layer slides."""
+    types = d.get("layer_types")
+    if types is None:
+        return [i % 2 == 0 for i in range(d["num_hidden_layers"])]
+    if len(types) != d["num_hidden_layers"] or not set(types) <= {"sliding_attention", "full_attention"}:
+        raise ValueError(f"{where}: layer_types must list one of sliding_attention/full_attention per layer "
+                         f"({d['num_hidden_layers']} layers)")
+    return [t == "sliding_attention" for t in types]
+
+
+def _gemma2_keys(d, where):
+    """Gemma 2's additions, with Gemma2Config's defaults where a key is absent (an explicit null
+    turns a soft-cap or the window off)."""
+    given = {k: d[k] if k in d else default for k, default in (
+        ("attn_logit_softcapping", 50.0), ("final_logit_softcapping", 30.0), ("sliding_window", 4096))}
+    return dict(query_pre_attn_scalar=float(d.get("query_pre_attn_scalar") or 256),
+                attn_softcap=given["attn_logit_softcapping"], final_softcap=given["final_logit_softcapping"],
+                sliding_window=given["sliding_window"], sliding_layers=_sliding_layers(d, where))
+
+
+def _gemma(d, where):
+    d = dict(d, head_dim=d.get("head_dim") or 256)  # GemmaConfig's default, not hidden / heads
+    _need(d, "num_hidden_layers", where)
+    bias = bool(d.get("attention_bias", False))
+    extra = _gemma2_keys(d, where) if d["model_type"] == "gemma2" else {}
+    return _decoder(d, where, activation=_gemma_activation(d, where), attention_bias=bias, o_bias=bias,
+                    tie_word_embeddings=True, **extra)
 
 
 def _gpt2(d, where):
@@ -121,6 +210,10 @@ def parse_config(d, where="config.json"):
     t = d.get("model_type")
     if t in LLAMA_LIKE:
         return _llama_like(d, where)
+    if t == "phi3":
+        return _phi3(d, where)
+    if t in GEMMA_LIKE:
+        return _gemma(d, where)
     if t == "gpt2":
         return _gpt2(d, where)
     if t == "llmops-gpt":
@@ -142,6 +235,31 @@ def read_config(model_dir):
     return parse_config(d, path)
 
 
+ACT_NAMES = {"silu": "silu", "gelu_tanh": "gelu_pytorch_tanh", "gelu": "gelu"}
+
+
+def _family_keys(cfg):
+    """The keys one family has beyond the shared decoder ones."""
+    f = cfg.family
+    if f == "llama":
+        return dict(attention_bias=cfg.attention_bias, mlp_bias=cfg.mlp_bias)
+    if f == "mistral":
+        return dict(sliding_window=cfg.sliding_window)
+    if f == "phi3":
+        keys = dict(partial_rotary_factor=cfg.partial_rotary_factor, sliding_window=cfg.sliding_window)
+        if cfg.original_max_position_embeddings:
+            keys["original_max_position_embeddings"] = cfg.original_max_position_embeddings
+        return keys
+    if f in GEMMA_LIKE:
+        keys = dict(hidden_activation=ACT_NAMES[cfg.activation], attention_bias=cfg.attention_bias)
+        if f == "gemma2":
+            keys.update(query_pre_attn_scalar=cfg.query_pre_attn_scalar, attn_logit_softcapping=cfg.attn_softcap,
+                        final_logit_softcapping=cfg.final_softcap, sliding_window=cfg.sliding_window,
+                        layer_types=["sliding_attention" if s else "full_attention" for s in cfg.sliding_layers])
+        return keys
+    return {}
+
+
 def to_hf_config(cfg, dtype="float32", extra=None):
     """config.json in the family's own keys; keys of the original file we do not model are kept."""
     d = dict(cfg.raw)
@@ -157,11 +275,8 @@ def to_hf_config(cfg, dtype="float32", extra=None):
                  num_attention_heads=cfg.n_head, num_key_value_heads=cfg.n_kv_head, head_dim=cfg.head_dim,
                  intermediate_size=cfg.intermediate_size, max_position_embeddings=cfg.max_position_embeddings,
                  rms_norm_eps=cfg.norm_eps, rope_theta=cfg.rope_theta, rope_scaling=cfg.rope_scaling,
-                 hidden_act="silu", tie_word_embeddings=cfg.tie_word_embeddings)
-        if cfg.family == "llama":
-            d.update(attention_bias=cfg.attention_bias, mlp_bias=cfg.mlp_bias)
-        if cfg.family == "mistral":
-            d["sliding_window"] = cfg.sliding_window
+                 hidden_act=ACT_NAMES[cfg.activation], tie_word_embeddings=cfg.tie_word_embeddings)
+        d.update(_family_keys(cfg))
         if cfg.family in ("qwen2", "qwen3"):
             d.setdefault("use_sliding_window", False)
             d.setdefault("sliding_window", None)

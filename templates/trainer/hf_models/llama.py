@@ -2,8 +2,10 @@
 
 Pre-norm decoder blocks: RMSNorm -> attention with rotary embeddings and grouped-query attention
 -> residual -> RMSNorm -> SwiGLU MLP -> residual. The family differences are switches of one
-module: Qwen2's q/k/v biases, Qwen3's q/k RMSNorm, Mistral's sliding window. Module names follow
-the Hugging Face checkpoints (model.layers.N.self_attn.q_proj, ...), so their state dicts load as is.
+module: Qwen2's q/k/v biases, Qwen3's q/k RMSNorm, Mistral's sliding window. Phi-3 (phi3.py) and
+Gemma (gemma.py) subclass its pieces: Attention.make_projections/project, DecoderLayer's attn_cls,
+mlp_cls and norm_cls, LlamaForCausalLM's layer_cls, embed and head. Module names follow the Hugging
+Face checkpoints (model.layers.N.self_attn.q_proj, ...), so their state dicts load as is.
 """
 import torch
 import torch.nn as nn
@@ -19,6 +21,9 @@ class RMSNorm(nn.Module):
         self.weight = nn.Parameter(torch.ones(dim))
         self.eps = eps
 
+    def reset(self):  # the identity
+        nn.init.ones_(self.weight)
+
     def forward(self, x):
         # In float32 and cast back before the weight, as the reference implementation does.
         h = x.float()
@@ -32,22 +37,32 @@ class Attention(nn.Module):
         self.n_head, self.n_kv, self.head_dim = cfg.n_head, cfg.n_kv_head, cfg.head_dim
         if self.n_head % self.n_kv:
             raise ValueError(f"num_attention_heads ({self.n_head}) must be a multiple of num_key_value_heads ({self.n_kv})")
+        self.make_projections(cfg)
+        if cfg.qk_norm:
+            self.q_norm = RMSNorm(self.head_dim, cfg.norm_eps)
+            self.k_norm = RMSNorm(self.head_dim, cfg.norm_eps)
+        self.qk_norm = cfg.qk_norm
+        self.scale = (cfg.query_pre_attn_scalar or self.head_dim) ** -0.5
+        self.softcap = cfg.attn_softcap
+
+    def make_projections(self, cfg):
         e = cfg.hidden_size
         self.q_proj = nn.Linear(e, self.n_head * self.head_dim, bias=cfg.attention_bias)
         self.k_proj = nn.Linear(e, self.n_kv * self.head_dim, bias=cfg.attention_bias)
         self.v_proj = nn.Linear(e, self.n_kv * self.head_dim, bias=cfg.attention_bias)
         self.o_proj = nn.Linear(self.n_head * self.head_dim, e, bias=cfg.o_bias)
-        if cfg.qk_norm:
-            self.q_norm = RMSNorm(self.head_dim, cfg.norm_eps)
-            self.k_norm = RMSNorm(self.head_dim, cfg.norm_eps)
-        self.qk_norm = cfg.qk_norm
-        self.scale = self.head_dim ** -0.5
+
+    def project(self, x):
+        """q [b, s, heads, head_dim]; k, v [b, s, kv_heads, head_dim]."""
+        b, s, _ = x.shape
+        return (self.q_proj(x).view(b, s, self.n_head, self.head_dim),
+                self.k_proj(x).view(b, s, self.n_kv, self.head_dim),
+                self.v_proj(x).view(b, s, self.n_kv, self.head_dim))
 
     def forward(self, x, cos, sin, mask, past_k=None, past_v=None):
         b, s, _ = x.shape
-        q = self.q_proj(x).view(b, s, self.n_head, self.head_dim)
-        k = self.k_proj(x).view(b, s, self.n_kv, self.head_dim)
-        v = self.v_proj(x).view(b, s, self.n_kv, self.head_dim).transpose(1, 2)
+        q, k, v = self.project(x)
+        v = v.transpose(1, 2)
         if self.qk_norm:
             q, k = self.q_norm(q), self.k_norm(k)
         q = apply_rotary(q.transpose(1, 2), cos, sin)
@@ -55,29 +70,38 @@ class Attention(nn.Module):
         if past_k is not None:
             k = torch.cat([past_k, k], dim=2)
             v = torch.cat([past_v, v], dim=2)
-        y = attend(q, k, v, mask, self.scale, self.n_head // self.n_kv).transpose(1, 2).reshape(b, s, self.n_head * self.head_dim)
-        return self.o_proj(y), k, v
+        y = attend(q, k, v, mask, self.scale, self.n_head // self.n_kv, self.softcap)
+        return self.o_proj(y.transpose(1, 2).reshape(b, s, self.n_head * self.head_dim)), k, v
+
+
+ACTIVATIONS = {"silu": F.silu, "gelu": F.gelu, "gelu_tanh": lambda x: F.gelu(x, approximate="tanh")}
 
 
 class MLP(nn.Module):
+    """down(act(gate(x)) * up(x)): SwiGLU with silu, GeGLU with Gemma's gelu."""
+
     def __init__(self, cfg):
         super().__init__()
         e, i = cfg.hidden_size, cfg.intermediate_size
         self.gate_proj = nn.Linear(e, i, bias=cfg.mlp_bias)
         self.up_proj = nn.Linear(e, i, bias=cfg.mlp_bias)
         self.down_proj = nn.Linear(i, e, bias=cfg.mlp_bias)
+        self.act = ACTIVATIONS[cfg.activation]
 
     def forward(self, x):
-        return self.down_proj(F.silu(self.gate_proj(x)) * self.up_proj(x))
+        return self.down_proj(self.act(self.gate_proj(x)) * self.up_proj(x))
 
 
 class DecoderLayer(nn.Module):
+    """Subclasses swap the pieces (a family's attention, MLP or norm) by these class attributes."""
+    attn_cls, mlp_cls, norm_cls = Attention, MLP, RMSNorm
+
     def __init__(self, cfg):
         super().__init__()
-        self.input_layernorm = RMSNorm(cfg.hidden_size, cfg.norm_eps)
-        self.self_attn = Attention(cfg)
-        self.post_attention_layernorm = RMSNorm(cfg.hidden_size, cfg.norm_eps)
-        self.mlp = MLP(cfg)
+        self.input_layernorm = self.norm_cls(cfg.hidden_size, cfg.norm_eps)
+        self.self_attn = self.attn_cls(cfg)
+        self.post_attention_layernorm = self.norm_cls(cfg.hidden_size, cfg.norm_eps)
+        self.mlp = self.mlp_cls(cfg)
 
     def forward(self, x, cos, sin, mask, past_k=None, past_v=None):
         a, k, v = self.self_attn(self.input_layernorm(x), cos, sin, mask, past_k, past_v)
@@ -86,19 +110,24 @@ class DecoderLayer(nn.Module):
 
 
 class LlamaModel(nn.Module):
-    def __init__(self, cfg):
+    def __init__(self, cfg, layer_cls):
         super().__init__()
         self.embed_tokens = nn.Embedding(cfg.vocab_size, cfg.hidden_size)
-        self.layers = nn.ModuleList([DecoderLayer(cfg) for _ in range(cfg.n_layer)])
-        self.norm = RMSNorm(cfg.hidden_size, cfg.norm_eps)
-        self.rotary_emb = Rotary(cfg.head_dim, cfg.rope_theta, cfg.rope_scaling, cfg.max_position_embeddings)
+        self.layers = nn.ModuleList([layer_cls(cfg) for _ in range(cfg.n_layer)])
+        self.norm = layer_cls.norm_cls(cfg.hidden_size, cfg.norm_eps)
+        self.rotary_emb = Rotary(cfg.rotary_dim, cfg.rope_theta, cfg.rope_scaling, cfg.max_position_embeddings,
+                                 cfg.original_max_position_embeddings)
 
 
 class LlamaForCausalLM(nn.Module):
+    """The Llama family's causal LM; Phi-3 and Gemma subclass it with their layer class and their
+    embedding and logits steps (embed, head)."""
+    layer_cls = DecoderLayer
+
     def __init__(self, cfg):
         super().__init__()
         self.config = cfg
-        self.model = LlamaModel(cfg)
+        self.model = LlamaModel(cfg, self.layer_cls)
         self.lm_head = nn.Linear(cfg.hidden_size, cfg.vocab_size, bias=False)
         if cfg.tie_word_embeddings:
             self.lm_head.weight = self.model.embed_tokens.weight
@@ -107,15 +136,22 @@ class LlamaForCausalLM(nn.Module):
         b, s = input_ids.shape
         past_len = past[0][0].shape[2] if past else 0
         total = past_len + s
-        mask = build_mask(attention_mask, s, total, input_ids.device, self.config.sliding_window)
+        windows = [self.config.window_of(i) for i in range(self.config.n_layer)]
+        masks = {w: build_mask(attention_mask, s, total, input_ids.device, w) for w in set(windows)}
         cos, sin = self.model.rotary_emb(position_ids)
-        x = self.model.embed_tokens(input_ids)
+        x = self.embed(input_ids)
         presents = []
         for i, layer in enumerate(self.model.layers):
             pk, pv = past[i] if past else (None, None)
-            x, k, v = layer(x, cos, sin, mask, pk, pv)
+            x, k, v = layer(x, cos, sin, masks[windows[i]], pk, pv)
             presents.append((k, v))
-        return self.lm_head(self.model.norm(x)), presents
+        return self.head(self.model.norm(x)), presents
+
+    def embed(self, input_ids):
+        return self.model.embed_tokens(input_ids)
+
+    def head(self, x):
+        return self.lm_head(x)
 
     def forward(self, idx, targets=None, loss_mask=None):
         """Training and evaluation: full causal attention over idx [b, s]; returns (logits, loss)."""
@@ -140,7 +176,7 @@ class LlamaForCausalLM(nn.Module):
                 if getattr(m, "bias", None) is not None:
                     nn.init.zeros_(m.bias)
             elif isinstance(m, RMSNorm):
-                nn.init.ones_(m.weight)
+                m.reset()
 
     # The checkpoint's names are ours; only the tied head is left out (as transformers saves it).
     def to_hf_state(self):

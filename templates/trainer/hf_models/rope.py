@@ -1,6 +1,9 @@
 """Rotary position embeddings as Llama-family checkpoints define them (rotate-half layout), with the
 rope_scaling variants of their configs: linear (positions divided by factor), dynamic (NTK: the base
-grows once the sequence passes the trained context) and llama3 (per-frequency smoothing of Llama 3.1+).
+grows once the sequence passes the trained context), llama3 (per-frequency smoothing of Llama 3.1+)
+and longrope (Phi-3/Phi-4: per-frequency short or long factors, chosen by the sequence length, and
+cos/sin scaled by an attention factor). A rotary dim below head_dim (Phi's partial_rotary_factor)
+rotates the first dims of each head and passes the rest through.
 """
 import math
 
@@ -24,18 +27,47 @@ def llama3_inv_freq(inv_freq, rs):
     return torch.where(medium, smoothed, scaled)
 
 
+def longrope_attention_factor(rs, max_positions, original):
+    """rope_scaling.attention_factor, else sqrt(1 + ln(factor) / ln(original)) with factor the context
+    growth max_position_embeddings / original_max_position_embeddings (rope_scaling.factor when the
+    config names no original context); 1 when the context does not grow."""
+    if rs.get("attention_factor") is not None:
+        return float(rs["attention_factor"])
+    if original:
+        factor = max_positions / original
+    else:
+        factor, original = float(rs.get("factor") or 1.0), max_positions
+    return math.sqrt(1 + math.log(factor) / math.log(original)) if factor > 1 else 1.0
+
+
 class Rotary(torch.nn.Module):
-    def __init__(self, head_dim, base, scaling, max_positions):
+    def __init__(self, dim, base, scaling, max_positions, original_max_positions=None):
         super().__init__()
-        self.dim, self.base, self.max_positions = head_dim, base, max_positions
+        self.dim, self.base, self.max_positions = dim, base, max_positions
         self.kind = (scaling or {}).get("rope_type", "default")
         self.factor = float((scaling or {}).get("factor", 1.0))
-        inv = default_inv_freq(head_dim, base)
+        self.attention_factor = 1.0
+        inv = default_inv_freq(dim, base)
         if self.kind == "linear":
             inv = inv / self.factor
         elif self.kind == "llama3":
             inv = llama3_inv_freq(inv, scaling)
+        elif self.kind == "longrope":
+            # The config's top-level original_max_position_embeddings wins, as in transformers.
+            original = original_max_positions or scaling.get("original_max_position_embeddings") or max_positions
+            self.original = original
+            self.attention_factor = longrope_attention_factor(
+                scaling, max_positions, original_max_positions or scaling.get("original_max_position_embeddings"))
+            self.register_buffer("long_inv_freq", inv / torch.tensor(scaling["long_factor"], dtype=torch.float32),
+                                 persistent=False)
+            inv = inv / torch.tensor(scaling["short_factor"], dtype=torch.float32)
         self.register_buffer("inv_freq", inv, persistent=False)
+
+    def _longrope_inv_freq(self, position_ids):
+        # Long factors once the sequence (max position + 1) passes the original context, as
+        # transformers switches them; a where() keeps the choice in the traced graph.
+        long = (position_ids.max() + 1) > self.original
+        return torch.where(long, self.long_inv_freq, self.inv_freq)
 
     def _dynamic_inv_freq(self, position_ids):
         # transformers grows the base from the longest sequence seen; positions only grow within a
@@ -49,10 +81,17 @@ class Rotary(torch.nn.Module):
 
     def forward(self, position_ids):
         """position_ids [b, s] -> cos, sin [b, 1, s, head_dim] in float32."""
-        inv = self._dynamic_inv_freq(position_ids) if self.kind == "dynamic" else self.inv_freq
+        inv = self.inv_freq
+        if self.kind == "dynamic":
+            inv = self._dynamic_inv_freq(position_ids)
+        elif self.kind == "longrope":
+            inv = self._longrope_inv_freq(position_ids)
         freqs = position_ids[:, :, None].float() * inv[None, None, :].to(position_ids.device)
         emb = torch.cat([freqs, freqs], dim=-1)
-        return emb.cos()[:, None], emb.sin()[:, None]
+        cos, sin = emb.cos()[:, None], emb.sin()[:, None]
+        if self.attention_factor != 1.0:
+            cos, sin = cos * self.attention_factor, sin * self.attention_factor
+        return cos, sin
 
 
 def rotate_half(x):
@@ -61,4 +100,7 @@ def rotate_half(x):
 
 
 def apply_rotary(x, cos, sin):
+    rot = cos.shape[-1]
+    if rot < x.shape[-1]:  # partial rotary: a static shape, so the trace has no data-dependent branch
+        return torch.cat([apply_rotary(x[..., :rot], cos, sin), x[..., rot:]], dim=-1)
     return (x * cos.to(x.dtype)) + (rotate_half(x) * sin.to(x.dtype))
