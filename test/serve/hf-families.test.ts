@@ -15,6 +15,7 @@ import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {DEFAULT_CHAT_TEMPLATE} from '../../src/lib/model/chat-template.js';
 import {PYTHON, REPO_ROOT, runCli} from '../helpers/cli.js';
 import {fixtureFolder, TEMPLATES} from '../model/fixtures.js';
+import {TINY} from '../trainer/hf-helpers.js';
 
 const TRAINER = path.join(REPO_ROOT, 'templates', 'trainer');
 const NEW_TOKENS = 12;
@@ -42,6 +43,31 @@ const CASES: Case[] = [
     dtype: 'fp32',
     config: {...llama, model_type: 'qwen2', tie_word_embeddings: true, rope_theta: 10000},
     tokenizer: () => fixtureFolder('gpt2', {addTokens: ['<|im_start|>', '<|im_end|>'], tokenizerConfig: {chat_template: TEMPLATES.smollm2, eos_token: '<|im_end|>'}}),
+  },
+  // Mistral with a sliding window (8) shorter than the chat prompt, Phi-3's tokenizer and template.
+  {name: 'mistral-window-fp32', dtype: 'fp32', config: {...llama, model_type: 'mistral', sliding_window: 8}, tokenizer: () => fixtureFolder('phi3')},
+  // Qwen3 (q/k RMSNorm, head_dim 32 != hidden / heads), ChatML tokens and SmolLM2's template.
+  {
+    name: 'qwen3-qk-norm-fp32',
+    dtype: 'fp32',
+    config: {...llama, model_type: 'qwen3', head_dim: 32, tie_word_embeddings: true},
+    tokenizer: () => fixtureFolder('gpt2', {addTokens: ['<|im_start|>', '<|im_end|>'], tokenizerConfig: {chat_template: TEMPLATES.smollm2, eos_token: '<|im_end|>'}}),
+  },
+  // Phi-3 (fused qkv and gate_up projections, rotary on 12 of 16 dims, window 8) with its own tokenizer and template.
+  {name: 'phi3-fp32', dtype: 'fp32', config: {...TINY.phi3, initializer_range: 0.2, sliding_window: 8}, tokenizer: () => fixtureFolder('phi3')},
+  // Gemma (head_dim 24, GeGLU, (1 + w) norms, scaled embeddings) and Gemma 2 (soft-capped attention
+  // and logits, a window of 4 on even layers), with Gemma's turn tokens and its template (which raises on a system turn).
+  {
+    name: 'gemma-fp32',
+    dtype: 'fp32',
+    config: {...TINY.gemma, initializer_range: 0.2},
+    tokenizer: () => fixtureFolder('phi3', {addTokens: ['<start_of_turn>', '<end_of_turn>'], tokenizerConfig: {chat_template: TEMPLATES.gemma2, eos_token: '<end_of_turn>'}}),
+  },
+  {
+    name: 'gemma2-fp32',
+    dtype: 'fp32',
+    config: {...TINY.gemma, model_type: 'gemma2', initializer_range: 0.2, query_pre_attn_scalar: 20, attn_logit_softcapping: 1.5, final_logit_softcapping: 5.0, sliding_window: 4},
+    tokenizer: () => fixtureFolder('phi3', {addTokens: ['<start_of_turn>', '<end_of_turn>'], tokenizerConfig: {chat_template: TEMPLATES.gemma2, eos_token: '<end_of_turn>'}}),
   },
   // GPT-2 with its own tokenizer and no chat template (the documented default applies).
   {name: 'gpt2-fp32', dtype: 'fp32', config: {model_type: 'gpt2', n_embd: 64, n_layer: 2, n_head: 4, n_positions: 128, initializer_range: 0.2}, tokenizer: () => fixtureFolder('gpt2'), defaultTemplate: true},
