@@ -151,6 +151,41 @@ print(json.dumps(out))`;
     expect(act).toContain('hidden_activation "relu" is not supported');
   });
 
+  it('published configs parse as their models define them: gemma-2-2b-it, Phi-3-mini 4k and 128k (its first "su" name for longrope), rope_theta under rope_scaling', {timeout: 60_000}, () => {
+    // Key sets as the model repositories publish them (gemma-2-2b-it: google's config.json; Phi-3-mini-4k/128k-instruct:
+    // microsoft's, the 128k one with its 48 long/short factors, here ones), and a converter's Gemma 2 that writes
+    // transformers 5's rope parameters under rope_scaling.
+    const phi3 = {architectures: ['Phi3ForCausalLM'], bos_token_id: 1, eos_token_id: 32000, hidden_act: 'silu', hidden_size: 3072,
+      intermediate_size: 8192, max_position_embeddings: 4096, model_type: 'phi3', num_attention_heads: 32, num_hidden_layers: 32,
+      num_key_value_heads: 32, original_max_position_embeddings: 4096, pad_token_id: 32000, rms_norm_eps: 1e-5, rope_scaling: null,
+      rope_theta: 10000.0, sliding_window: 2047, tie_word_embeddings: false, torch_dtype: 'bfloat16', vocab_size: 32064};
+    const configs = [
+      {architectures: ['Gemma2ForCausalLM'], attention_bias: false, attn_logit_softcapping: 50.0, bos_token_id: 2, cache_implementation: 'hybrid',
+        eos_token_id: [1, 107], final_logit_softcapping: 30.0, head_dim: 256, hidden_act: 'gelu_pytorch_tanh', hidden_activation: 'gelu_pytorch_tanh',
+        hidden_size: 2304, intermediate_size: 9216, max_position_embeddings: 8192, model_type: 'gemma2', num_attention_heads: 8,
+        num_hidden_layers: 26, num_key_value_heads: 4, pad_token_id: 0, query_pre_attn_scalar: 256, rms_norm_eps: 1e-6, rope_theta: 10000.0,
+        sliding_window: 4096, torch_dtype: 'bfloat16', vocab_size: 256000},
+      phi3,
+      {...phi3, max_position_embeddings: 131072, rope_scaling: {type: 'su', long_factor: Array(48).fill(1), short_factor: Array(48).fill(1)}},
+      {...TINY.gemma, model_type: 'gemma2', vocab_size: 263, rope_scaling: {rope_theta: 500000.0, rope_type: 'default'}},
+    ];
+    const py = `import json, sys; sys.path.insert(0, ${JSON.stringify(TRAINER_DIR)})
+from hf_models import parse_config
+out = []
+for d in json.loads(sys.argv[1]):
+    c = parse_config(d, "config.json")
+    out.append([c.family, c.n_kv_head, c.head_dim, c.sliding_window, c.rope_theta, (c.rope_scaling or {}).get("rope_type"), c.activation])
+print(json.dumps(out))`;
+    const r = spawnSync(PYTHON, ['-c', py, JSON.stringify(configs)], {encoding: 'utf8'});
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual([
+      ['gemma2', 4, 256, 4096, 10000, null, 'gelu_tanh'],
+      ['phi3', 32, 96, 2047, 10000, null, 'silu'],
+      ['phi3', 32, 96, 2047, 10000, 'longrope', 'silu'],
+      ['gemma2', 2, 24, 4096, 500000, null, 'gelu_tanh'],
+    ]);
+  });
+
   const VS_TRANSFORMERS = ['llama-gqa-untied', 'phi3-partial-rotary-window', 'phi3-longrope-tied', 'gemma-head-dim-24', 'gemma2-softcaps-window'];
   it.skipIf(!hasTransformers())('our llama, phi3, gemma and gemma2 forwards equal transformers\' on the same checkpoints (skipped: transformers is not importable by this Python)', {timeout: 120_000}, () => {
     for (const name of VS_TRANSFORMERS) {

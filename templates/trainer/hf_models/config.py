@@ -85,6 +85,7 @@ def _rope_scaling(d, where):
     if rs is None:
         return None
     kind = rs.get("rope_type") or rs.get("type") or "default"
+    kind = "longrope" if kind == "su" else kind  # the first Phi-3 128k configs' name for longrope
     if kind not in ROPE_TYPES:
         raise ValueError(f"{where}: rope_scaling type \"{kind}\" is not supported by the llmops trainer "
                          f"(supported: {', '.join(ROPE_TYPES)})")
@@ -107,6 +108,8 @@ def _check_longrope(cfg, where):
 def _decoder(d, where, **family):
     """ModelConfig of a Llama-style config.json: the keys the decoder families share, plus `family`'s."""
     rp = d.get("rope_parameters")  # transformers 5 keeps rope_theta and the scaling here
+    if not isinstance(rp, dict) and isinstance(d.get("rope_scaling"), dict) and "rope_theta" in d["rope_scaling"]:
+        rp = d["rope_scaling"]  # the same, written under the old key (as some converters do)
     if isinstance(rp, dict):
         d = dict(d, rope_theta=rp.get("rope_theta", d.get("rope_theta", 10000.0)),
                  rope_scaling=None if (rp.get("rope_type") or "default") == "default" else rp)
