@@ -33,6 +33,55 @@ describe('IncrementalDecoder on real tokenizers, against transformers.js decodin
     });
   }
 
+  for (const name of ['phi3', 'gpt2'] as const) {
+    it(`${name}: tokens decoded a window at a time (deferred, as a stream does between writes) give the same text`, async () => {
+      const dir = fixtureFolder(name);
+      const tok = ModelTokenizer.fromFolder(dir);
+      const ref = await referenceTokenizer(dir);
+      const promptIds = tok.encode(PROMPT, {addSpecialTokens: true});
+      for (const completion of COMPLETIONS) {
+        const ids = ref.encode(PROMPT + completion, {add_special_tokens: true}).slice(promptIds.length);
+        const expected = ref.decode([...promptIds, ...ids], {skip_special_tokens: true}).slice(ref.decode(promptIds, {skip_special_tokens: true}).length);
+        // Windows of 1, 2, 3 and 5 tokens: a window may end inside a character (the llama's bytes).
+        for (const every of [1, 2, 3, 5]) {
+          const d = new IncrementalDecoder(tok, promptIds);
+          const deltas: string[] = [];
+          ids.forEach((id, i) => {
+            d.append(id);
+            if ((i + 1) % every === 0) deltas.push(d.drain());
+          });
+          deltas.push(d.flush());
+          expect(deltas.join(''), `${JSON.stringify(completion)} every ${every}`).toBe(expected);
+          expect(deltas.some((p) => p.includes('\uFFFD'))).toBe(false);
+        }
+      }
+    });
+  }
+
+  it('a stream decoding at an interval sends fewer, longer deltas that join to the same text, ending with the last token', () => {
+    const tok = ModelTokenizer.fromFolder(fixtureFolder('phi3'));
+    const promptIds = tok.encode(PROMPT, {addSpecialTokens: true});
+    const ids = tok.encode(PROMPT + COMPLETIONS[1]!).slice(promptIds.length);
+    const vocab = 32064;
+    const run = (decodeIntervalMs: number) => {
+      const deltas: string[] = [];
+      const seq = new Sequence({promptIds, maxTokens: 1000, sampling: {temperature: 0, topP: 1, topK: 0}, stop: [], decodeIntervalMs, onDelta: (t) => deltas.push(t)}, tok, new Set([32000]));
+      for (const id of [...ids, 32000]) {
+        const logits = new Float32Array(vocab);
+        logits[id] = 1;
+        if (seq.accept(logits, 0, vocab) < 0) break;
+      }
+      expect(seq.finished).toBe('stop');
+      return deltas;
+    };
+    const each = run(0);
+    // An interval no test run reaches: the first token's text goes at once, the rest when the stream ends.
+    const deferred = run(60_000);
+    expect(deferred.join('')).toBe(each.join(''));
+    expect(each.length).toBeGreaterThan(5);
+    expect(deferred).toHaveLength(2);
+  });
+
   it('phi3: a stop string spanning tokens ends the stream before it, never sending its first half', () => {
     const tok = ModelTokenizer.fromFolder(fixtureFolder('phi3'));
     const promptIds = tok.encode(PROMPT, {addSpecialTokens: true});

@@ -212,7 +212,7 @@ async function generate(
       stop: p.stop,
       ignoreEos: p.ignoreEos,
       signal: abort.signal,
-      ...(p.stream ? {onDelta: (text: string, tokens: TokenLogprob[]) => answer.delta(text, tokens)} : {}),
+      ...(p.stream ? {onDelta: (text: string, tokens: TokenLogprob[]) => answer.delta(text, tokens), decodeIntervalMs: ctx.opts.streamFlushMs ?? 0} : {}),
       ...(p.logprobs === null ? {} : {logprobs: p.logprobs}),
     });
   } catch (error) {

@@ -28,6 +28,13 @@ export interface GenerationRequest {
   onDelta?: (text: string, tokens: TokenLogprob[]) => void;
   /** Record each generated token's log-probability and this many most likely alternatives. */
   logprobs?: number;
+  /**
+   * Decode and stream text at most this often (ms; the first token at once, the rest with the next
+   * token after the interval, all at the end): the stream's writes wait this long anyway
+   * (deploy.stream_flush_ms), and one decode of many tokens costs less than one per token. Not
+   * with stop strings or logprobs, which need the text at every token. Default 0: every token.
+   */
+  decodeIntervalMs?: number;
 }
 
 export interface GenerationResult {
@@ -64,6 +71,9 @@ export class Sequence {
   private sentTokens = 0;
   private emitted = 0;
   private readonly maxStopLen: number;
+  /** See GenerationRequest.decodeIntervalMs: 0 when every token must be decoded as it comes. */
+  private readonly decodeEvery: number;
+  private lastDecode = -Infinity;
   readonly promise: Promise<GenerationResult>;
   private resolve!: (r: GenerationResult) => void;
 
@@ -75,6 +85,9 @@ export class Sequence {
     this.rng = makeRng(req.seed);
     this.decoder = new IncrementalDecoder(tokenizer, req.promptIds);
     this.maxStopLen = Math.max(0, ...req.stop.map((s) => s.length));
+    const eager = req.stop.length > 0 || req.logprobs !== undefined;
+    // Nobody reads the text of a request that is not streamed before it ends: one decode at the end.
+    this.decodeEvery = eager ? 0 : req.onDelta ? (req.decodeIntervalMs ?? 0) : Infinity;
     this.promise = new Promise((resolve) => (this.resolve = resolve));
   }
 
@@ -99,8 +112,12 @@ export class Sequence {
       // character held back by the decoder shares the offset of the one that began it).
       this.tokenLogprobs.push({id, logprob, top, offset: this.raw.length});
     }
-    this.raw += this.decoder.push(id);
-    if (this.checkStopStrings()) return -1;
+    this.decoder.append(id);
+    if (now - this.lastDecode >= this.decodeEvery) {
+      this.lastDecode = now;
+      this.raw += this.decoder.drain();
+      if (this.checkStopStrings()) return -1;
+    }
     if (this.completion >= this.req.maxTokens) {
       this.raw += this.decoder.flush();
       if (!this.checkStopStrings()) {
@@ -154,6 +171,8 @@ export class Sequence {
 
   finish(reason: FinishReason, error?: string): void {
     if (this.finished) return;
+    // Tokens taken but not decoded yet (decodeIntervalMs) are decoded as every token would have been.
+    if (reason === 'stop' || reason === 'length') this.raw += this.decoder.drain();
     if (reason === 'stop' || reason === 'length') this.emit(this.raw.length);
     this.finished = reason;
     this.error = error;

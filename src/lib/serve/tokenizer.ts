@@ -38,6 +38,37 @@ export class IncrementalDecoder {
 
   push(id: number): string {
     this.ids.push(id);
+    return this.drain();
+  }
+
+  /** Takes a token without decoding it yet (drain() decodes everything taken since). */
+  append(id: number): void {
+    this.ids.push(id);
+  }
+
+  /**
+   * The text of the tokens taken since the last emission, decoded as one window (one decode for
+   * many tokens). When the window ends inside a character, the tokens are replayed one by one, so
+   * exactly the text that push() after each of them would have given is released.
+   */
+  drain(): string {
+    const pending = this.ids.length - this.read;
+    if (pending === 0) return '';
+    if (pending > 1) {
+      const text = this.step();
+      if (text !== '' || this.read === this.ids.length) return text;
+      const ids = this.ids.splice(this.read);
+      let out = '';
+      for (const id of ids) {
+        this.ids.push(id);
+        out += this.step();
+      }
+      return out;
+    }
+    return this.step();
+  }
+
+  private step(): string {
     const before = this.text(this.prefix, this.read);
     const now = this.text(this.prefix, this.ids.length);
     if (now.length <= before.length || now.endsWith('\uFFFD')) return '';
