@@ -12,49 +12,22 @@
 // The model is the trainer's `tiny` preset (a few steps: speed does not depend on training).
 // Usage: npm run build && node bench/serve.bench.mjs   (writes bench/.out/serve.json)
 //        BENCH_ONLY=cost node bench/serve.bench.mjs   (section 6 alone)
-import {spawn, execFileSync} from 'node:child_process';
-import {createHash} from 'node:crypto';
-import {cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync} from 'node:fs';
+import {spawn} from 'node:child_process';
+import {cpSync, mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import {fileURLToPath} from 'node:url';
 import {bareGreedy} from './lib/bare-loop.mjs';
+import {PROMPT, trainModel} from './lib/tiny-model.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const OUT = path.join(ROOT, 'bench', '.out');
-const PYTHON = process.env.LLMOPS_TEST_PYTHON ?? '/usr/bin/python3';
 const N_TOKENS = 200;
-const PROMPT = 'the cat sat on the mat and the dog ran to the park';
 const REPS = 5;
 mkdirSync(OUT, {recursive: true});
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-
-function trainModel() {
-  const trainer = path.join(ROOT, 'templates', 'trainer');
-  const h = createHash('sha256');
-  for (const f of readdirSync(trainer).filter((f) => f.endsWith('.py')).sort()) h.update(readFileSync(path.join(trainer, f)));
-  const base = path.join(OUT, `serve-model-${h.digest('hex').slice(0, 12)}`);
-  const modelDir = path.join(base, 'run', 'model');
-  if (existsSync(path.join(modelDir, 'onnx', 'model.onnx'))) return modelDir;
-  rmSync(base, {recursive: true, force: true});
-  mkdirSync(path.join(base, 'data'), {recursive: true});
-  mkdirSync(path.join(base, 'run'), {recursive: true});
-  const words = PROMPT.split(' ');
-  const lines = Array.from({length: 300}, (_, i) => JSON.stringify({id: String(i), text: Array.from({length: 16}, (_, k) => words[(i * 5 + k * 3) % words.length]).join(' ')}));
-  writeFileSync(path.join(base, 'data', 'train.jsonl'), lines.join('\n') + '\n');
-  writeFileSync(path.join(base, 'data', 'val.jsonl'), lines.slice(0, 20).join('\n') + '\n');
-  const spec = {
-    version: 1, run_id: 'r-bench', kind: 'train', run_dir: path.join(base, 'run'), dataset: {id: 'ds-bench', dir: path.join(base, 'data')},
-    preset: 'tiny', max_steps: 10, seed: 1, overrides: {context: 256}, eval_every: null, checkpoint_every: null, resume_from: null,
-    finetune: null, tokenizer: 'byte', export: true, threads: null,
-  };
-  writeFileSync(path.join(base, 'run', 'spec.json'), JSON.stringify(spec));
-  process.stderr.write('training the tiny model for the benchmark...\n');
-  execFileSync(PYTHON, [path.join(trainer, 'train.py'), '--spec', path.join(base, 'run', 'spec.json')], {stdio: ['ignore', 'ignore', 'inherit']});
-  return modelDir;
-}
 
 // ---- 1. bare loop ------------------------------------------------------------------------------
 async function bareLoop(modelDir, promptIds) {
