@@ -11,8 +11,8 @@
 //     earlier server runs in the same rounds, so before and after are measured side by side.
 // The model is the trainer's `tiny` preset (a few steps: speed does not depend on training).
 // Usage: npm run build && node bench/serve.bench.mjs   (writes bench/.out/serve.json)
-//        BENCH_ONLY=cost node bench/serve.bench.mjs   (section 6 alone)
-import {spawn} from 'node:child_process';
+//        BENCH_ONLY=cost node bench/serve.bench.mjs   (section 6 alone; BENCH_DETACH=1: servers as `deploy --detach` starts them)
+import {execFileSync, spawn} from 'node:child_process';
 import {cpSync, mkdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
@@ -45,10 +45,15 @@ async function bareLoop(modelDir, promptIds) {
 }
 
 // ---- 2/3. the server ---------------------------------------------------------------------------
+// BENCH_DETACH=1: servers start as `deploy --detach` starts them (a process of their own, with the
+// server's Node flags), instead of `deploy` in the foreground.
+const DETACH = process.env.BENCH_DETACH === '1';
+
 async function startServer(modelDir, mode, root = ROOT, tag = '') {
   const dir = path.join(os.tmpdir(), `llmops-bench-serve-${process.pid}-${mode}${tag}`);
   mkdirSync(dir, {recursive: true});
   writeFileSync(path.join(dir, 'llmops.yaml'), 'deploy:\n  max_concurrent: 8\n');
+  if (DETACH) return startDetached(modelDir, mode, root, dir);
   const child = spawn(process.execPath, [path.join(root, 'bin', 'run.js'), 'deploy', '--model', modelDir, '--name', 'bench', '--port', '0', '--mode', mode], {
     cwd: dir,
     env: {...process.env, LLMOPS_DB: path.join(dir, 'l.db'), NO_COLOR: '1'},
@@ -64,6 +69,13 @@ async function startServer(modelDir, mode, root = ROOT, tag = '') {
     child.on('exit', () => reject(new Error(err)));
   });
   return {url, pid: child.pid, db: path.join(dir, 'l.db'), stop: () => new Promise((r) => (child.on('exit', r), child.kill('SIGINT')))};
+}
+
+function startDetached(modelDir, mode, root, dir) {
+  const env = {...process.env, LLMOPS_DB: path.join(dir, 'l.db'), NO_COLOR: '1'};
+  const cli = (args) => execFileSync(process.execPath, [path.join(root, 'bin', 'run.js'), ...args], {cwd: dir, env, encoding: 'utf8'});
+  const up = JSON.parse(cli(['deploy', '--model', modelDir, '--name', 'bench', '--port', '0', '--mode', mode, '--detach', '--json']));
+  return {url: up.url, pid: up.pid, db: env.LLMOPS_DB, stop: async () => void cli(['deploy', 'stop', 'bench'])};
 }
 
 const agent = new http.Agent({keepAlive: true, maxSockets: 16});

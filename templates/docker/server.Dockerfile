@@ -49,6 +49,9 @@ EXPOSE 8000
 # No curl in slim images: Node asks /health (200 once the model is loaded, 503 while it loads).
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
   CMD node -e "fetch('http://127.0.0.1:8000/health').then(r=>process.exit(r.status===200?0:1),()=>process.exit(1))"
+# The server's Node flags (SERVER_NODE_ARGS in src/lib/serve/deployments.ts), passed by llmops image build.
+ARG NODE_OPTIONS=""
+ENV NODE_OPTIONS=${NODE_OPTIONS}
 ENTRYPOINT ["llmops"]
 # Outside a loopback-only publish, clients must send the key in LLMOPS_API_KEY.
 CMD ["deploy", "--model", "/models", "--host", "0.0.0.0", "--port", "8000", "--api-key-env", "LLMOPS_API_KEY"]

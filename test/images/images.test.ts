@@ -52,6 +52,8 @@ describe.skipIf(why !== '')(`container images with a real docker${why ? ` (skipp
     expect(cfg.User).toBe('llmops');
     expect(cfg.Healthcheck.Test.join(' ')).toContain('/health');
     expect(cfg.Entrypoint).toEqual(['llmops']);
+    // The server runs with the server's Node flags (an 8 MB young generation, src/lib/serve/deployments.ts).
+    expect(cfg.Env).toContain('NODE_OPTIONS=--max-semi-space-size=8');
     // Only linux/x64 (this machine) of onnxruntime's six platform folders; no dev dependencies.
     const ls = (p: string) => dockerOut(['run', '--rm', '--entrypoint', 'ls', SERVER, p]).split('\n');
     expect(ls('/opt/llmops/node_modules/onnxruntime-node/bin/napi-v6')).toEqual(['linux']);

@@ -4,6 +4,7 @@
  */
 import {LlmopsError} from '../errors.js';
 import {spawnGroup} from '../system/exec.js';
+import {SERVER_NODE_ARGS} from '../serve/deployments.js';
 import type {ContainerEngine} from './engine.js';
 
 export interface BuildSpec {
@@ -20,6 +21,8 @@ const STEP = /^(Step \d+\/\d+ : |STEP \d+\/\d+: |#\d+ \[[^\]]+\] )/;
 
 export async function runBuild(engine: ContainerEngine, b: BuildSpec, progress: (m: string) => void): Promise<void> {
   const args = ['build', '--tag', b.tag, '--build-arg', `BASE=${b.base}`, ...Object.entries(b.labels).flatMap(([k, v]) => ['--label', `${k}=${v}`])];
+  // The server image runs `llmops deploy` in the foreground: its Node flags come as NODE_OPTIONS.
+  if (b.target === 'server') args.push('--build-arg', `NODE_OPTIONS=${SERVER_NODE_ARGS.join(' ')}`);
   if (b.noCache) args.push('--no-cache');
   if (engine.bin === 'podman') args.push('--format', 'docker'); // HEALTHCHECK is a docker-format field
   args.push(b.dir);
