@@ -11,17 +11,25 @@ import {fixtureFolder, referenceTokenizer} from '../model/fixtures.js';
 const PROMPT = 'Question: say something.\nAnswer:';
 const COMPLETIONS = [' Hello world, how are you?', ' 日本語のテキスト and ünïcödé 🦙🚀!', '\n\n  indented   spaces\tand tabs', ' a€b😀c', ' <|endoftext|> after'];
 
+/** Each completion's ids after the prompt (transformers.js's encoding) and the text transformers.js decodes them to. */
+async function completions(name: 'phi3' | 'gpt2') {
+  const dir = fixtureFolder(name);
+  const tok = ModelTokenizer.fromFolder(dir);
+  const ref = await referenceTokenizer(dir);
+  const promptIds = tok.encode(PROMPT, {addSpecialTokens: true});
+  const promptText = ref.decode(promptIds, {skip_special_tokens: true});
+  const cases = COMPLETIONS.map((completion) => {
+    const ids = ref.encode(PROMPT + completion, {add_special_tokens: true}).slice(promptIds.length);
+    return {completion, ids, expected: ref.decode([...promptIds, ...ids], {skip_special_tokens: true}).slice(promptText.length)};
+  });
+  return {tok, promptIds, cases};
+}
+
 describe('IncrementalDecoder on real tokenizers, against transformers.js decoding the whole text', () => {
   for (const name of ['phi3', 'gpt2'] as const) {
     it(`${name}: the streamed deltas join to exactly the completion's text, with no broken characters`, async () => {
-      const dir = fixtureFolder(name);
-      const tok = ModelTokenizer.fromFolder(dir);
-      const ref = await referenceTokenizer(dir);
-      const promptIds = tok.encode(PROMPT, {addSpecialTokens: true});
-      for (const completion of COMPLETIONS) {
-        const ids = ref.encode(PROMPT + completion, {add_special_tokens: true}).slice(promptIds.length);
-        const all = [...promptIds, ...ids];
-        const expected = ref.decode(all, {skip_special_tokens: true}).slice(ref.decode(promptIds, {skip_special_tokens: true}).length);
+      const {tok, promptIds, cases} = await completions(name);
+      for (const {completion, ids, expected} of cases) {
         const d = new IncrementalDecoder(tok, promptIds);
         const deltas = ids.map((id) => d.push(id));
         deltas.push(d.flush());
@@ -31,17 +39,10 @@ describe('IncrementalDecoder on real tokenizers, against transformers.js decodin
       // Byte fallback really is exercised: the llama is several tokens of bytes in Phi-3's vocabulary.
       if (name === 'phi3') expect(tok.encode('🦙').length).toBeGreaterThan(1);
     });
-  }
 
-  for (const name of ['phi3', 'gpt2'] as const) {
     it(`${name}: tokens decoded a window at a time (deferred, as a stream does between writes) give the same text`, async () => {
-      const dir = fixtureFolder(name);
-      const tok = ModelTokenizer.fromFolder(dir);
-      const ref = await referenceTokenizer(dir);
-      const promptIds = tok.encode(PROMPT, {addSpecialTokens: true});
-      for (const completion of COMPLETIONS) {
-        const ids = ref.encode(PROMPT + completion, {add_special_tokens: true}).slice(promptIds.length);
-        const expected = ref.decode([...promptIds, ...ids], {skip_special_tokens: true}).slice(ref.decode(promptIds, {skip_special_tokens: true}).length);
+      const {tok, promptIds, cases} = await completions(name);
+      for (const {completion, ids, expected} of cases) {
         // Windows of 1, 2, 3 and 5 tokens: a window may end inside a character (the llama's bytes).
         for (const every of [1, 2, 3, 5]) {
           const d = new IncrementalDecoder(tok, promptIds);
