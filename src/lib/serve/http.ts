@@ -14,6 +14,7 @@ import {CompletionResponse, sendJson} from './completion-response.js';
 import {preparePrompt, type PreparedPrompt} from './limits.js';
 import type {ServerMetrics} from './metrics.js';
 import {QueueFullError, type Scheduler} from './scheduler.js';
+import {FLUSH_MS} from './sse.js';
 import type {TokenLogprob} from './logprobs.js';
 import type {GenerationResult} from './sequence.js';
 import type {ModelTokenizer} from './tokenizer.js';
@@ -34,7 +35,7 @@ export interface HttpOptions {
   requestTimeoutMs: number;
   maxTokensDefault: number;
   logText: boolean;
-  /** deploy.stream_flush_ms: how long a streamed event may wait to share a write (sse.ts). */
+  /** deploy.stream_flush_ms: how long a streamed event may wait to share a write (sse.ts), and how often a stream decodes. */
   streamFlushMs?: number;
 }
 
@@ -212,7 +213,7 @@ async function generate(
       stop: p.stop,
       ignoreEos: p.ignoreEos,
       signal: abort.signal,
-      ...(p.stream ? {onDelta: (text: string, tokens: TokenLogprob[]) => answer.delta(text, tokens), decodeIntervalMs: ctx.opts.streamFlushMs ?? 0} : {}),
+      ...(p.stream ? {onDelta: (text: string, tokens: TokenLogprob[]) => answer.delta(text, tokens), decodeIntervalMs: ctx.opts.streamFlushMs ?? FLUSH_MS} : {}),
       ...(p.logprobs === null ? {} : {logprobs: p.logprobs}),
     });
   } catch (error) {
