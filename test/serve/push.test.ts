@@ -14,7 +14,7 @@ import {runCli, tempDir} from '../helpers/cli.js';
 import {tinyModel} from './helpers/model.js';
 import {serveRepo} from '../helpers/hub-stand-in.js';
 import {fixtureFolder} from '../model/fixtures.js';
-import {TINY, exportRandom} from '../trainer/hf-helpers.js';
+import {TINY, exportRandom, greedyCompletion} from '../trainer/hf-helpers.js';
 
 interface Seen {
   auth: string[];
@@ -139,12 +139,9 @@ describe('llmops push (stand-in Hub server)', () => {
       tjs.env.cacheDir = path.join(dir, 'tjs-cache');
       const tokenizer = await tjs.AutoTokenizer.from_pretrained('me/llama-rt');
       const model = await tjs.AutoModelForCausalLM.from_pretrained('me/llama-rt', {dtype: 'fp32', device: 'cpu'});
-      const enc = tokenizer(prompt) as {input_ids: {data: BigInt64Array}};
-      const gen = (await model.generate({...enc, max_new_tokens: 10, do_sample: false})) as {data: BigInt64Array};
-      const ids = Array.from(gen.data, Number).slice(enc.input_ids.data.length);
+      const {text: reference, tokens} = await greedyCompletion({tjs, tokenizer, model}, prompt, 10);
       await model.dispose();
       expect(hub2.seen.some((q) => q.path === '/me/llama-rt/resolve/main/onnx/model.onnx')).toBe(true);
-      const reference = tokenizer.decode(ids, {skip_special_tokens: true});
       expect(reference.length).toBeGreaterThan(0);
 
       const up = await runCli(['deploy', '--model', 'hf:me/llama-rt', '--name', 'rt', '--port', '0', '--detach', '--json'],
@@ -154,7 +151,7 @@ describe('llmops push (stand-in Hub server)', () => {
         const r = await fetch(up.json.url + '/v1/completions', {method: 'POST', headers: {'content-type': 'application/json'},
           body: JSON.stringify({prompt, max_tokens: 10, temperature: 0})});
         const body = (await r.json()) as {choices: Array<{text: string}>; usage: {completion_tokens: number}};
-        expect(body.usage.completion_tokens).toBe(ids.length);
+        expect(body.usage.completion_tokens).toBe(tokens);
         expect(body.choices[0]!.text).toBe(reference);
       } finally {
         await runCli(['deploy', 'stop', 'rt'], {cwd: dir, env});

@@ -12,7 +12,7 @@ import {beforeAll, describe, expect, it} from 'vitest';
 import {ModelTokenizer} from '../../src/lib/model/index.js';
 import {runCli} from '../helpers/cli.js';
 import {makeProject} from '../runtime/helpers.js';
-import {TINY, exportRandom, loadTransformersJs, makeTokenizerDir, maxAbsDiff, torchReference, transformersJs} from './hf-helpers.js';
+import {TINY, exportRandom, folderCompletion, makeTokenizerDir, maxAbsDiff, torchReference, transformersJs} from './hf-helpers.js';
 
 const readJson = (f: string) => JSON.parse(readFileSync(f, 'utf8'));
 const readJsonl = (f: string) => readFileSync(f, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
@@ -87,21 +87,6 @@ describe('llmops finetune on a Hugging Face Llama checkpoint (no transformers)',
   });
 });
 
-/** transformers.js generate on `dir` (greedy): the completion's text, special tokens skipped, and its token count. */
-async function jsCompletion(dir: string, prompt: string, maxNew: number): Promise<{text: string; tokens: number}> {
-  const {tjs, tokenizer, model} = await loadTransformersJs(dir, 'fp32');
-  try {
-    const ids = tokenizer.encode(prompt) as number[];
-    const n = ids.length;
-    const out = (await model.generate({input_ids: new tjs.Tensor('int64', BigInt64Array.from(ids, BigInt), [1, n]),
-      attention_mask: new tjs.Tensor('int64', new BigInt64Array(n).fill(1n), [1, n]), max_new_tokens: maxNew, do_sample: false})) as {data: BigInt64Array};
-    const all = Array.from(out.data, Number);
-    return {text: tokenizer.decode(all.slice(n), {skip_special_tokens: true}), tokens: all.length - n};
-  } finally {
-    await model.dispose();
-  }
-}
-
 describe('llmops finetune on a Hugging Face Phi-3 checkpoint (fused projections, partial rotary; no transformers)', () => {
   it('LoRA on qkv_proj/o_proj/gate_up_proj/down_proj, merged and exported; `llmops deploy` serves the greedy tokens of transformers.js generate on the export', {timeout: 300_000}, async () => {
     const project = makeProject({chat: true});
@@ -124,7 +109,7 @@ describe('llmops finetune on a Hugging Face Phi-3 checkpoint (fused projections,
     const up = await runCli(['deploy', '--model', model, '--name', name, '--port', '0', '--detach', '--json'], {cwd: project.dir});
     expect(up.code, up.stderr).toBe(0);
     try {
-      const ref = await jsCompletion(model, PROMPT, 8);
+      const ref = await folderCompletion(model, PROMPT, 8);
       expect(ref.tokens).toBeGreaterThan(0);
       const api = new OpenAI({baseURL: up.json.url + '/v1', apiKey: 'unused', maxRetries: 0});
       const got = await api.completions.create({model: name, prompt: PROMPT, max_tokens: 8, temperature: 0});

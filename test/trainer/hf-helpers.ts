@@ -117,6 +117,32 @@ export async function loadTransformersJs(dir: string, dtype: 'fp32' | 'fp16') {
   return {tjs, tokenizer, model};
 }
 
+type Loaded = Awaited<ReturnType<typeof loadTransformersJs>>;
+
+/**
+ * transformers.js generate (greedy) after `prompt`: the completion's text as a stream shows it (the
+ * whole sequence decoded, special tokens skipped, less the prompt's text) and its token count.
+ */
+export async function greedyCompletion({tjs, tokenizer, model}: Loaded, prompt: string, maxNew: number): Promise<{text: string; tokens: number}> {
+  const ids = tokenizer.encode(prompt) as number[];
+  const n = ids.length;
+  const out = (await model.generate({input_ids: new tjs.Tensor('int64', BigInt64Array.from(ids, BigInt), [1, n]),
+    attention_mask: new tjs.Tensor('int64', new BigInt64Array(n).fill(1n), [1, n]), max_new_tokens: maxNew, do_sample: false})) as {data: BigInt64Array};
+  const all = Array.from(out.data, Number);
+  const before = tokenizer.decode(ids, {skip_special_tokens: true});
+  return {text: tokenizer.decode(all, {skip_special_tokens: true}).slice(before.length), tokens: all.length - n};
+}
+
+/** greedyCompletion on a local folder, offline. */
+export async function folderCompletion(dir: string, prompt: string, maxNew: number): Promise<{text: string; tokens: number}> {
+  const loaded = await loadTransformersJs(dir, 'fp32');
+  try {
+    return await greedyCompletion(loaded, prompt, maxNew);
+  } finally {
+    await loaded.model.dispose();
+  }
+}
+
 /** transformers.js on the same folder: the prompt's ids, the logits of every position, greedy ids. */
 export async function transformersJs(dir: string, prompt: string, dtype: 'fp32' | 'fp16', newTokens: number) {
   const {tjs, tokenizer, model} = await loadTransformersJs(dir, dtype);

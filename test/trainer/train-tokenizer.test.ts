@@ -15,26 +15,10 @@ import {runCli} from '../helpers/cli.js';
 import {fixtureFolder} from '../model/fixtures.js';
 import {makeProject} from '../runtime/helpers.js';
 import {serveRepo} from '../helpers/hub-stand-in.js';
-import {loadTransformersJs} from './hf-helpers.js';
+import {folderCompletion} from './hf-helpers.js';
 
 const PROMPT = 'the cat sat on the';
 const NEW_TOKENS = 8;
-
-/** transformers.js, offline, on the exported folder: greedy completion text and its token count. */
-async function reference(modelDir: string): Promise<{text: string; tokens: number}> {
-  const {tjs, tokenizer: tok, model} = await loadTransformersJs(modelDir, 'fp32');
-  try {
-    const ids = tok.encode(PROMPT) as number[];
-    const n = ids.length;
-    const out = (await model.generate({input_ids: new tjs.Tensor('int64', BigInt64Array.from(ids, BigInt), [1, n]),
-      attention_mask: new tjs.Tensor('int64', new BigInt64Array(n).fill(1n), [1, n]), max_new_tokens: NEW_TOKENS, do_sample: false})) as {data: BigInt64Array};
-    const all = Array.from(out.data, Number);
-    const before = tok.decode(ids, {skip_special_tokens: true});
-    return {text: tok.decode(all, {skip_special_tokens: true}).slice(before.length), tokens: all.length - n};
-  } finally {
-    await model.dispose();
-  }
-}
 
 /** Trains a few steps with `tokenizer`, deploys the export, and checks it against transformers.js. */
 async function trainDeployCompare(project: {dir: string}, tokenizer: string, env: Record<string, string | undefined> = {}): Promise<{modelDir: string; text: string}> {
@@ -46,7 +30,7 @@ async function trainDeployCompare(project: {dir: string}, tokenizer: string, env
   const up = await runCli(['deploy', '--model', modelDir, '--name', name, '--port', '0', '--detach', '--json'], {cwd: project.dir, env});
   expect(up.code, up.stderr).toBe(0);
   try {
-    const ref = await reference(modelDir);
+    const ref = await folderCompletion(modelDir, PROMPT, NEW_TOKENS);
     expect(ref.tokens).toBeGreaterThan(0);
     const api = new OpenAI({baseURL: up.json.url + '/v1', apiKey: 'unused', maxRetries: 0});
     const got = await api.completions.create({model: name, prompt: PROMPT, max_tokens: NEW_TOKENS, temperature: 0});
