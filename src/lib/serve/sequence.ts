@@ -171,9 +171,11 @@ export class Sequence {
 
   finish(reason: FinishReason, error?: string): void {
     if (this.finished) return;
-    // Tokens taken but not decoded yet (decodeIntervalMs) are decoded as every token would have been.
-    if (reason === 'stop' || reason === 'length') this.raw += this.decoder.drain();
-    if (reason === 'stop' || reason === 'length') this.emit(this.raw.length);
+    if (reason === 'stop' || reason === 'length') {
+      // Tokens taken but not decoded yet (decodeIntervalMs) are decoded as every token would have been.
+      this.raw += this.decoder.drain();
+      this.emit(this.raw.length);
+    }
     this.finished = reason;
     this.error = error;
     const end = performance.now();

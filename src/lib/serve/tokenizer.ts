@@ -54,18 +54,15 @@ export class IncrementalDecoder {
   drain(): string {
     const pending = this.ids.length - this.read;
     if (pending === 0) return '';
-    if (pending > 1) {
-      const text = this.step();
-      if (text !== '' || this.read === this.ids.length) return text;
-      const ids = this.ids.splice(this.read);
-      let out = '';
-      for (const id of ids) {
-        this.ids.push(id);
-        out += this.step();
-      }
-      return out;
+    const text = this.step();
+    if (text !== '' || pending === 1) return text;
+    // Nothing released (the window ends inside a character): replay the tokens one at a time.
+    let out = '';
+    for (const id of this.ids.splice(this.read)) {
+      this.ids.push(id);
+      out += this.step();
     }
-    return this.step();
+    return out;
   }
 
   private step(): string {
